@@ -1,0 +1,109 @@
+// Batch normalisation over (N, H, W) per channel, as torch.nn.BatchNorm2d (eps, momentum 0.1).
+// Shapes: x, y, dy, dx (N, C, H, W); gamma, beta, running_mean, running_var, mean, rstd (C).
+// Training: one workgroup per channel computes the batch statistics (two passes: mean, then
+// centred variance, so large means do not cancel), updates the running statistics with the
+// unbiased variance, keeps mean and rstd for the backward, and writes y.
+
+const WG: u32 = 256u;
+
+struct Params { n: u32, c: u32, hw: u32, momentum: f32, eps: f32, _p0: u32, _p1: u32, _p2: u32 }
+
+@group(0) @binding(0) var<uniform> p: Params;
+
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read> gamma: array<f32>;
+@group(0) @binding(3) var<storage, read> beta: array<f32>;
+@group(0) @binding(4) var<storage, read_write> running_mean: array<f32>;
+@group(0) @binding(5) var<storage, read_write> running_var: array<f32>;
+@group(0) @binding(6) var<storage, read_write> save_mean: array<f32>;
+@group(0) @binding(7) var<storage, read_write> save_rstd: array<f32>;
+@group(0) @binding(8) var<storage, read_write> y: array<f32>;
+
+@group(0) @binding(4) var<storage, read> eval_mean: array<f32>;
+@group(0) @binding(5) var<storage, read> eval_var: array<f32>;
+@group(0) @binding(6) var<storage, read_write> eval_y: array<f32>;
+
+@group(0) @binding(2) var<storage, read> dy: array<f32>;
+@group(0) @binding(3) var<storage, read> g_gamma: array<f32>;
+@group(0) @binding(4) var<storage, read> g_mean: array<f32>;
+@group(0) @binding(5) var<storage, read> g_rstd: array<f32>;
+@group(0) @binding(6) var<storage, read_write> dx: array<f32>;
+@group(0) @binding(7) var<storage, read_write> dgamma: array<f32>;
+@group(0) @binding(8) var<storage, read_write> dbeta: array<f32>;
+
+var<workgroup> red: array<vec2<f32>, WG>;
+
+fn reduce2(lid: u32, v: vec2<f32>) -> vec2<f32> {
+    red[lid] = v;
+    workgroupBarrier();
+    for (var s = WG / 2u; s > 0u; s >>= 1u) {
+        if (lid < s) { red[lid] += red[lid + s]; }
+        workgroupBarrier();
+    }
+    let r = red[0];
+    workgroupBarrier();
+    return r;
+}
+
+fn at(n: u32, ch: u32, i: u32) -> u32 { return (n * p.c + ch) * p.hw + i; }
+
+@compute @workgroup_size(WG)
+fn forward_train(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid3: vec3<u32>) {
+    let ch = wid.x;
+    let lid = lid3.x;
+    let m = p.n * p.hw;
+    var s = 0.0;
+    for (var j = lid; j < m; j += WG) { s += x[at(j / p.hw, ch, j % p.hw)]; }
+    let mean = reduce2(lid, vec2<f32>(s, 0.0)).x / f32(m);
+    var q = 0.0;
+    for (var j = lid; j < m; j += WG) { let d = x[at(j / p.hw, ch, j % p.hw)] - mean; q += d * d; }
+    let var_b = reduce2(lid, vec2<f32>(q, 0.0)).x / f32(m);
+    let rstd = inverseSqrt(var_b + p.eps);
+    let g = gamma[ch] * rstd;
+    let b = beta[ch] - mean * g;
+    for (var j = lid; j < m; j += WG) { let i = at(j / p.hw, ch, j % p.hw); y[i] = x[i] * g + b; }
+    if (lid == 0u) {
+        save_mean[ch] = mean;
+        save_rstd[ch] = rstd;
+        let unbiased = var_b * f32(m) / f32(max(m, 2u) - 1u);
+        running_mean[ch] = (1.0 - p.momentum) * running_mean[ch] + p.momentum * mean;
+        running_var[ch] = (1.0 - p.momentum) * running_var[ch] + p.momentum * unbiased;
+    }
+}
+
+// Evaluation: y = (x − running_mean) / sqrt(running_var + eps) · gamma + beta. 1-D grid over all elements.
+@compute @workgroup_size(WG)
+fn forward_eval(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = gid.x + gid.y * nwg.x * WG;
+    if (i >= p.n * p.c * p.hw) { return; }
+    let ch = (i / p.hw) % p.c;
+    let g = gamma[ch] * inverseSqrt(eval_var[ch] + p.eps);
+    eval_y[i] = (x[i] - eval_mean[ch]) * g + beta[ch];
+}
+
+// Training-mode backward (overwrites dx, dgamma, dbeta), with x̂ = (x − mean)·rstd and M = N·H·W:
+// dbeta = Σ dy, dgamma = Σ dy·x̂, dx = gamma·rstd/M · (M·dy − dbeta − x̂·dgamma).
+@compute @workgroup_size(WG)
+fn backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid3: vec3<u32>) {
+    let ch = wid.x;
+    let lid = lid3.x;
+    let m = p.n * p.hw;
+    let mean = g_mean[ch];
+    let rstd = g_rstd[ch];
+    var acc = vec2<f32>(0.0);
+    for (var j = lid; j < m; j += WG) {
+        let i = at(j / p.hw, ch, j % p.hw);
+        acc += vec2<f32>(dy[i], dy[i] * (x[i] - mean) * rstd);
+    }
+    let sums = reduce2(lid, acc);
+    let k = g_gamma[ch] * rstd / f32(m);
+    for (var j = lid; j < m; j += WG) {
+        let i = at(j / p.hw, ch, j % p.hw);
+        let xhat = (x[i] - mean) * rstd;
+        dx[i] = k * (f32(m) * dy[i] - sums.x - xhat * sums.y);
+    }
+    if (lid == 0u) {
+        dbeta[ch] = sums.x;
+        dgamma[ch] = sums.y;
+    }
+}

@@ -1,0 +1,77 @@
+// Pooling. Shapes: x, dx (N, C, H, W); y, dy (N, C, OH, OW).
+// max_*: 2×2 windows, stride 2, OH = H / 2 (a trailing odd row/column is dropped, as PyTorch).
+// avg_*: non-overlapping WIN×WIN windows (WIN = H = W gives global average pooling).
+// Backward kernels run one thread per INPUT element, so each writes its own dx (overwrites, no zeroing).
+
+struct Params { n: u32, c: u32, h: u32, w: u32, oh: u32, ow: u32, win: u32, _p0: u32 }
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read_write> y: array<f32>;
+
+@group(0) @binding(2) var<storage, read> dy: array<f32>;
+@group(0) @binding(3) var<storage, read_write> dx: array<f32>;
+
+@group(0) @binding(1) var<storage, read> avg_dy: array<f32>;
+@group(0) @binding(2) var<storage, read_write> avg_dx: array<f32>;
+
+fn flat(gid: vec3<u32>, nwg: vec3<u32>) -> u32 { return gid.x + gid.y * nwg.x * 256u; }
+
+@compute @workgroup_size(256)
+fn max_forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = flat(gid, nwg);
+    if (i >= p.n * p.c * p.oh * p.ow) { return; }
+    let ox = i % p.ow;
+    let oy = (i / p.ow) % p.oh;
+    let plane = i / (p.ow * p.oh);
+    let base = plane * p.h * p.w + 2u * oy * p.w + 2u * ox;
+    y[i] = max(max(x[base], x[base + 1u]), max(x[base + p.w], x[base + p.w + 1u]));
+}
+
+// The gradient goes to the first maximum of each window (row-major order), as PyTorch.
+@compute @workgroup_size(256)
+fn max_backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = flat(gid, nwg);
+    if (i >= p.n * p.c * p.h * p.w) { return; }
+    let ix = i % p.w;
+    let iy = (i / p.w) % p.h;
+    let plane = i / (p.w * p.h);
+    let ox = ix / 2u;
+    let oy = iy / 2u;
+    if (ox >= p.ow || oy >= p.oh) { dx[i] = 0.0; return; }
+    let base = plane * p.h * p.w + 2u * oy * p.w + 2u * ox;
+    var best = base;
+    for (var t = 1u; t < 4u; t++) {
+        let j = base + (t / 2u) * p.w + (t % 2u);
+        if (x[j] > x[best]) { best = j; }
+    }
+    dx[i] = select(0.0, dy[(plane * p.oh + oy) * p.ow + ox], best == i);
+}
+
+@compute @workgroup_size(256)
+fn avg_forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = flat(gid, nwg);
+    if (i >= p.n * p.c * p.oh * p.ow) { return; }
+    let ox = i % p.ow;
+    let oy = (i / p.ow) % p.oh;
+    let plane = i / (p.ow * p.oh);
+    var s = 0.0;
+    for (var r = 0u; r < p.win; r++) {
+        let row = plane * p.h * p.w + (oy * p.win + r) * p.w + ox * p.win;
+        for (var t = 0u; t < p.win; t++) { s += x[row + t]; }
+    }
+    y[i] = s / f32(p.win * p.win);
+}
+
+@compute @workgroup_size(256)
+fn avg_backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = flat(gid, nwg);
+    if (i >= p.n * p.c * p.h * p.w) { return; }
+    let ix = i % p.w;
+    let iy = (i / p.w) % p.h;
+    let plane = i / (p.w * p.h);
+    let ox = ix / p.win;
+    let oy = iy / p.win;
+    if (ox >= p.ow || oy >= p.oh) { avg_dx[i] = 0.0; return; }
+    avg_dx[i] = avg_dy[(plane * p.oh + oy) * p.ow + ox] / f32(p.win * p.win);
+}

@@ -1,0 +1,26 @@
+// SGD with momentum and weight decay, as torch.optim.SGD (dampening 0, not Nesterov), fused:
+//   v ← μ·v + (g + wd·w);  w ← w − lr·v
+// Shapes: w, g, v (n). The step is skipped when the step's loss (loss[0]) is not finite, so a
+// diverging step never overwrites the last good weights.
+
+struct Params { n: u32, _p0: u32, _p1: u32, _p2: u32, lr: f32, momentum: f32, weight_decay: f32, _p3: f32 }
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read_write> w: array<f32>;
+@group(0) @binding(2) var<storage, read> g: array<f32>;
+@group(0) @binding(3) var<storage, read_write> v: array<f32>;
+@group(0) @binding(4) var<storage, read> loss: array<f32>;
+
+fn finite(x: f32) -> bool {
+    // NaN fails every comparison; ±inf exceeds the largest finite f32.
+    return abs(x) <= 3.4028235e38;
+}
+
+@compute @workgroup_size(256)
+fn step(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = gid.x + gid.y * nwg.x * 256u;
+    if (i >= p.n || !finite(loss[0])) { return; }
+    let vel = p.momentum * v[i] + g[i] + p.weight_decay * w[i];
+    v[i] = vel;
+    w[i] = w[i] - p.lr * vel;
+}

@@ -1,0 +1,101 @@
+//! The GPU context: one adapter + device + queue, opened natively (Vulkan/Metal/DX12) or on the
+//! web (WebGPU), with the adapter's real limits (the defaults are far below what CNNs need).
+
+use crate::error::{Error, Result};
+use crate::gpu::pipelines::PipelineCache;
+use serde::Serialize;
+
+/// What the adapter is, for `cskd info`, the page header and benchmark reports.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AdapterSummary {
+    pub name: String,
+    pub backend: String,
+    pub driver: String,
+    pub device_type: String,
+    pub features: Vec<String>,
+    pub max_buffer_size: u64,
+    pub max_storage_buffer_binding_size: u64,
+    pub max_compute_invocations_per_workgroup: u32,
+    pub max_compute_workgroup_storage_size: u32,
+    pub max_compute_workgroups_per_dimension: u32,
+}
+
+pub struct Gpu {
+    pub device: wgpu::Device,
+    pub queue: wgpu::Queue,
+    pub info: wgpu::AdapterInfo,
+    pub limits: wgpu::Limits,
+    pub features: wgpu::Features,
+    pub(crate) pipelines: PipelineCache,
+}
+
+impl Gpu {
+    /// Opens the best adapter of any backend (on the web: WebGPU). `WGPU_BACKEND` is honoured natively.
+    pub async fn new() -> Result<Gpu> {
+        Self::open(wgpu::InstanceDescriptor::new_without_display_handle_from_env()).await
+    }
+
+    /// Opens an adapter of exactly these backends (tests ask for Vulkan so they never drift to GL).
+    pub async fn with_backends(backends: wgpu::Backends) -> Result<Gpu> {
+        let mut desc = wgpu::InstanceDescriptor::new_without_display_handle();
+        desc.backends = backends;
+        Self::open(desc).await
+    }
+
+    async fn open(desc: wgpu::InstanceDescriptor) -> Result<Gpu> {
+        let instance = wgpu::Instance::new(desc);
+        let adapter = instance
+            .request_adapter(&wgpu::RequestAdapterOptions {
+                power_preference: wgpu::PowerPreference::HighPerformance,
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| Error::NoAdapter(no_adapter_hint(&e.to_string())))?;
+        let info = adapter.get_info();
+        let limits = adapter.limits();
+        let features = adapter.features() & wgpu::Features::TIMESTAMP_QUERY;
+        let (device, queue) = adapter
+            .request_device(&wgpu::DeviceDescriptor {
+                label: Some("cskd"),
+                required_features: features,
+                required_limits: limits.clone(),
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| Error::Device(e.to_string()))?;
+        Ok(Gpu { pipelines: PipelineCache::new(device.clone()), device, queue, info, limits, features })
+    }
+
+    pub fn summary(&self) -> AdapterSummary {
+        AdapterSummary {
+            name: self.info.name.clone(),
+            backend: format!("{:?}", self.info.backend),
+            driver: format!("{} {}", self.info.driver, self.info.driver_info).trim().to_string(),
+            device_type: format!("{:?}", self.info.device_type),
+            features: self.features.iter_names().map(|(n, _)| n.to_string()).collect(),
+            max_buffer_size: self.limits.max_buffer_size,
+            max_storage_buffer_binding_size: self.limits.max_storage_buffer_binding_size as u64,
+            max_compute_invocations_per_workgroup: self.limits.max_compute_invocations_per_workgroup,
+            max_compute_workgroup_storage_size: self.limits.max_compute_workgroup_storage_size,
+            max_compute_workgroups_per_dimension: self.limits.max_compute_workgroups_per_dimension,
+        }
+    }
+
+    /// Blocks (natively) until all submitted work is done; a no-op on the web, where the browser drives the queue.
+    pub fn wait(&self) -> Result<()> {
+        #[cfg(not(target_arch = "wasm32"))]
+        self.device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| Error::Gpu(e.to_string()))?;
+        Ok(())
+    }
+}
+
+fn no_adapter_hint(err: &str) -> String {
+    if cfg!(target_arch = "wasm32") {
+        format!("{err}. WebGPU is unavailable in this browser: use Chrome/Edge 113+ (on Linux enable chrome://flags/#enable-unsafe-webgpu), Safari 26 or Firefox 141+")
+    } else {
+        format!("{err}. Install a Vulkan driver (on Debian: apt-get install mesa-vulkan-drivers for the CPU driver lavapipe)")
+    }
+}

@@ -1,0 +1,29 @@
+//! The GPU engine: context, tensors and their pool, the pipeline cache, the step recorder, readback.
+
+mod context;
+mod pipelines;
+pub mod readback;
+mod recorder;
+mod tensor;
+
+pub use context::{AdapterSummary, Gpu};
+pub use pipelines::Kernel;
+pub use recorder::Recorder;
+pub use tensor::{BufferPool, Tensor};
+
+/// Workgroups needed to cover `n` items with `size` threads each.
+pub fn groups(n: usize, size: usize) -> u32 {
+    n.div_ceil(size) as u32
+}
+
+/// A 1-D grid over `n` threads of `size` per workgroup, folded into 2-D when it exceeds the per-dimension
+/// limit (65 535 on WebGPU). Kernels rebuild the flat index as `gid.x + gid.y * nwg.x * size`.
+pub fn grid_1d(n: usize, size: usize) -> [u32; 3] {
+    let g = n.div_ceil(size);
+    if g <= 65535 {
+        [g as u32, 1, 1]
+    } else {
+        let y = g.div_ceil(65535);
+        [g.div_ceil(y) as u32, y as u32, 1]
+    }
+}

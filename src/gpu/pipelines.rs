@@ -1,0 +1,83 @@
+//! One pipeline cache for every dispatch: a compute pipeline is built once per
+//! (shader, entry point, override constants) and reused; its auto-derived bind group layout with it.
+
+use crate::shaders;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+/// Which kernel to run: a shader file from `shaders/`, an entry point and its override constants.
+#[derive(Clone, Copy, Debug)]
+pub struct Kernel<'a> {
+    pub shader: &'static str,
+    pub entry: &'static str,
+    pub constants: &'a [(&'static str, f64)],
+}
+
+impl Kernel<'static> {
+    pub const fn new(shader: &'static str, entry: &'static str) -> Self {
+        Kernel { shader, entry, constants: &[] }
+    }
+}
+
+impl<'a> Kernel<'a> {
+    pub const fn with(shader: &'static str, entry: &'static str, constants: &'a [(&'static str, f64)]) -> Self {
+        Kernel { shader, entry, constants }
+    }
+}
+
+type Key = (&'static str, &'static str, Vec<(&'static str, u64)>);
+
+pub(crate) struct Compiled {
+    pub pipeline: wgpu::ComputePipeline,
+    pub layout: wgpu::BindGroupLayout,
+}
+
+pub(crate) struct PipelineCache {
+    device: wgpu::Device,
+    modules: Mutex<HashMap<&'static str, wgpu::ShaderModule>>,
+    pipelines: Mutex<HashMap<Key, Arc<Compiled>>>,
+}
+
+impl PipelineCache {
+    pub fn new(device: wgpu::Device) -> Self {
+        Self { device, modules: Mutex::default(), pipelines: Mutex::default() }
+    }
+
+    pub fn get(&self, k: &Kernel) -> Arc<Compiled> {
+        let key: Key = (k.shader, k.entry, k.constants.iter().map(|(n, v)| (*n, v.to_bits())).collect());
+        if let Some(c) = self.pipelines.lock().unwrap().get(&key) {
+            return c.clone();
+        }
+        let module = self.module(k.shader);
+        let pipeline = self.device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+            label: Some(&format!("{}::{}", k.shader, k.entry)),
+            layout: None,
+            module: &module,
+            entry_point: Some(k.entry),
+            compilation_options: wgpu::PipelineCompilationOptions {
+                constants: k.constants,
+                // Every kernel writes its workgroup memory before reading it.
+                zero_initialize_workgroup_memory: false,
+            },
+            cache: None,
+        });
+        let layout = pipeline.get_bind_group_layout(0);
+        let compiled = Arc::new(Compiled { pipeline, layout });
+        self.pipelines.lock().unwrap().insert(key, compiled.clone());
+        compiled
+    }
+
+    fn module(&self, name: &'static str) -> wgpu::ShaderModule {
+        let mut modules = self.modules.lock().unwrap();
+        modules
+            .entry(name)
+            .or_insert_with(|| {
+                let source = shaders::source(name).unwrap_or_else(|| panic!("unknown shader {name}"));
+                self.device.create_shader_module(wgpu::ShaderModuleDescriptor {
+                    label: Some(name),
+                    source: wgpu::ShaderSource::Wgsl(source.into()),
+                })
+            })
+            .clone()
+    }
+}

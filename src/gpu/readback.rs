@@ -1,0 +1,49 @@
+//! Reading tensors back to the host: the one place the async boundary is crossed. On the web the
+//! map completes when the browser gets to it (await); natively we poll the device until it has.
+
+use crate::error::{Error, Result};
+use crate::gpu::{Gpu, Recorder, Tensor};
+
+/// Copies each tensor into a staging buffer, submits, and waits for all of them at once.
+pub async fn read_many(rec: &mut Recorder<'_>, tensors: &[&Tensor]) -> Result<Vec<Vec<f32>>> {
+    let gpu: &Gpu = rec.gpu;
+    let stagings: Vec<wgpu::Buffer> = tensors
+        .iter()
+        .map(|t| {
+            let staging = gpu.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("readback"),
+                size: t.bytes().max(4),
+                usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            });
+            rec.copy_to_staging(t, &staging);
+            staging
+        })
+        .collect();
+    rec.submit();
+    let mut receivers = Vec::with_capacity(stagings.len());
+    for staging in &stagings {
+        let (tx, rx) = futures_channel::oneshot::channel();
+        staging.map_async(wgpu::MapMode::Read, .., move |r| {
+            let _ = tx.send(r);
+        });
+        receivers.push(rx);
+    }
+    gpu.wait()?;
+    let mut out = Vec::with_capacity(stagings.len());
+    for ((staging, rx), t) in stagings.iter().zip(receivers).zip(tensors) {
+        rx.await
+            .map_err(|_| Error::Readback("the device was lost before the map finished".into()))?
+            .map_err(|e| Error::Readback(e.to_string()))?;
+        let view = staging.get_mapped_range(..).map_err(|e| Error::Readback(e.to_string()))?;
+        out.push(bytemuck::cast_slice::<u8, f32>(&view[..t.bytes() as usize]).to_vec());
+        drop(view);
+        staging.unmap();
+    }
+    Ok(out)
+}
+
+/// Reads one tensor as f32.
+pub async fn read(rec: &mut Recorder<'_>, t: &Tensor) -> Result<Vec<f32>> {
+    Ok(read_many(rec, &[t]).await?.pop().unwrap())
+}

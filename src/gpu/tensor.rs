@@ -1,0 +1,127 @@
+//! Tensors: f32 storage buffers with a shape, drawn from a buffer pool so that a training step
+//! allocates nothing once the first step has warmed the pool up.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+pub const STORAGE: wgpu::BufferUsages = wgpu::BufferUsages::STORAGE
+    .union(wgpu::BufferUsages::COPY_SRC)
+    .union(wgpu::BufferUsages::COPY_DST);
+
+/// Free buffers by byte size. A pool belongs to one user (a trainer, a test): buffers released
+/// while a step is being recorded are reused later in the same recording, which is safe because
+/// GPU commands run in recording order; pool buffers are only ever written by GPU commands.
+#[derive(Clone, Default)]
+pub struct BufferPool {
+    free: Arc<Mutex<HashMap<u64, Vec<wgpu::Buffer>>>>,
+    created: Arc<Mutex<usize>>,
+}
+
+impl BufferPool {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Number of buffers this pool has ever created (a warmed-up step must not raise it).
+    pub fn created(&self) -> usize {
+        *self.created.lock().unwrap()
+    }
+
+    fn take(&self, device: &wgpu::Device, bytes: u64) -> wgpu::Buffer {
+        if let Some(b) = self.free.lock().unwrap().get_mut(&bytes).and_then(Vec::pop) {
+            return b;
+        }
+        *self.created.lock().unwrap() += 1;
+        device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("pooled"),
+            size: bytes,
+            usage: STORAGE,
+            mapped_at_creation: false,
+        })
+    }
+
+    fn give(&self, buffer: wgpu::Buffer) {
+        self.free.lock().unwrap().entry(buffer.size()).or_default().push(buffer);
+    }
+}
+
+struct Storage {
+    buffer: wgpu::Buffer,
+    pool: Option<BufferPool>,
+}
+
+impl Drop for Storage {
+    fn drop(&mut self) {
+        if let Some(pool) = &self.pool {
+            pool.give(self.buffer.clone());
+        }
+    }
+}
+
+/// A GPU tensor: cheap to clone (shared storage), row-major, 4-byte elements (f32, or u32 where a
+/// kernel says so).
+#[derive(Clone)]
+pub struct Tensor {
+    storage: Arc<Storage>,
+    shape: Vec<usize>,
+}
+
+impl Tensor {
+    /// A tensor from the pool (contents undefined until a kernel writes it).
+    pub fn pooled(device: &wgpu::Device, pool: &BufferPool, shape: &[usize]) -> Tensor {
+        let bytes = byte_size(shape);
+        Tensor { storage: Arc::new(Storage { buffer: pool.take(device, bytes), pool: Some(pool.clone()) }), shape: shape.to_vec() }
+    }
+
+    /// A tensor with its own buffer (parameters, uploads), filled with `data`.
+    pub fn from_slice<T: bytemuck::Pod>(device: &wgpu::Device, queue: &wgpu::Queue, shape: &[usize], data: &[T]) -> Tensor {
+        let t = Self::zeros(device, shape);
+        assert_eq!(std::mem::size_of_val(data), t.numel() * 4, "data does not fill shape {shape:?}");
+        queue.write_buffer(&t.storage.buffer, 0, bytemuck::cast_slice(data));
+        t
+    }
+
+    /// A tensor with its own zero-filled buffer.
+    pub fn zeros(device: &wgpu::Device, shape: &[usize]) -> Tensor {
+        let buffer = device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("owned"),
+            size: byte_size(shape),
+            usage: STORAGE,
+            mapped_at_creation: false,
+        });
+        Tensor { storage: Arc::new(Storage { buffer, pool: None }), shape: shape.to_vec() }
+    }
+
+    pub fn shape(&self) -> &[usize] {
+        &self.shape
+    }
+
+    pub fn numel(&self) -> usize {
+        self.shape.iter().product()
+    }
+
+    pub fn bytes(&self) -> u64 {
+        self.numel() as u64 * 4
+    }
+
+    pub fn buffer(&self) -> &wgpu::Buffer {
+        &self.storage.buffer
+    }
+
+    /// The same storage viewed with another shape of equal size.
+    pub fn reshape(&self, shape: &[usize]) -> Tensor {
+        assert_eq!(shape.iter().product::<usize>(), self.numel(), "reshape {:?} -> {:?}", self.shape, shape);
+        Tensor { storage: self.storage.clone(), shape: shape.to_vec() }
+    }
+
+    /// Whether two tensors share storage.
+    pub fn same_storage(&self, other: &Tensor) -> bool {
+        Arc::ptr_eq(&self.storage, &other.storage)
+    }
+}
+
+/// Bytes for a shape; at least 16 so that empty tensors still bind.
+fn byte_size(shape: &[usize]) -> u64 {
+    let n = shape.iter().product::<usize>() as u64 * 4;
+    n.max(16).div_ceil(16) * 16
+}

@@ -1,0 +1,11 @@
+//! cskd: class-wise self-knowledge distillation (CS-KD, CVPR 2020) on WebGPU, natively and in the browser.
+
+pub mod error;
+pub mod gpu;
+pub mod rng;
+pub mod shaders;
+
+pub use error::{Error, Result};
+pub mod metrics;
+pub mod ops;
+pub mod tape;

@@ -1,0 +1,68 @@
+//! Random crop (4-pixel zero padding) + horizontal flip + normalisation on the GPU, from raw bytes.
+//! Shapes: src (N·3072 bytes as u32 words); crops (N, 3) i32 (dy, dx, flip); out (N, 3, 32, 32).
+
+use super::dispatch_1d;
+use crate::gpu::{Kernel, Recorder, Tensor};
+use crate::rng::Rng;
+
+/// CIFAR normalisation used by the paper's code.
+pub const MEAN: [f32; 3] = [0.4914, 0.4822, 0.4465];
+pub const STD: [f32; 3] = [0.2023, 0.1994, 0.2010];
+pub const PAD: i32 = 4;
+
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct Params {
+    n: u32,
+    _p: [u32; 3],
+    mean: [f32; 4],
+    std: [f32; 4],
+}
+
+/// One image's augmentation: crop offset in [−PAD, PAD]² and a flip.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Crop {
+    pub dy: i32,
+    pub dx: i32,
+    pub flip: bool,
+}
+
+impl Crop {
+    pub const NONE: Crop = Crop { dy: 0, dx: 0, flip: false };
+
+    pub fn random(rng: &mut Rng) -> Crop {
+        let span = (2 * PAD + 1) as usize;
+        Crop { dy: rng.below(span) as i32 - PAD, dx: rng.below(span) as i32 - PAD, flip: rng.below(2) == 1 }
+    }
+
+    pub fn encode(crops: &[Crop]) -> Vec<i32> {
+        crops.iter().flat_map(|c| [c.dy, c.dx, c.flip as i32]).collect()
+    }
+}
+
+/// `src` holds n images of 3072 bytes packed into u32 words; `crops` the encoded (n, 3) table.
+pub fn augment(rec: &mut Recorder<'_>, src: &Tensor, crops: &Tensor, n: usize) -> Tensor {
+    assert!(src.numel() * 4 >= n * 3072 && crops.numel() >= n * 3, "augment: buffers smaller than {n} images");
+    let out = rec.alloc(&[n, 3, 32, 32]);
+    let p = Params { n: n as u32, _p: [0; 3], mean: [MEAN[0], MEAN[1], MEAN[2], 0.0], std: [STD[0], STD[1], STD[2], 1.0] };
+    dispatch_1d(rec, Kernel::new("augment", "augment"), &p, &[src, crops, &out], out.numel());
+    out
+}
+
+/// The CPU reference: what the kernel computes, for tests and for hosts without a GPU.
+pub fn augment_reference(src: &[u8], crops: &[Crop]) -> Vec<f32> {
+    let mut out = vec![0.0; crops.len() * 3072];
+    for (n, crop) in crops.iter().enumerate() {
+        for c in 0..3 {
+            for y in 0..32i32 {
+                for x in 0..32i32 {
+                    let xf = if crop.flip { 31 - x } else { x };
+                    let (sy, sx) = (y + crop.dy, xf + crop.dx);
+                    let v = if (0..32).contains(&sy) && (0..32).contains(&sx) { src[n * 3072 + c * 1024 + (sy * 32 + sx) as usize] as f32 } else { 0.0 };
+                    out[n * 3072 + c * 1024 + (y * 32 + x) as usize] = (v / 255.0 - MEAN[c]) / STD[c];
+                }
+            }
+        }
+    }
+    out
+}

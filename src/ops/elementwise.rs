@@ -1,0 +1,45 @@
+//! ReLU and addition (residual connections). Shapes: any; outputs have the input's shape.
+
+use super::{dispatch_1d, Count};
+use crate::gpu::{Kernel, Recorder, Tensor};
+use crate::tape::{Tape, Var};
+
+const RELU_FORWARD: Kernel = Kernel::new("elementwise", "relu_forward");
+const RELU_BACKWARD: Kernel = Kernel::new("elementwise", "relu_backward");
+const ADD: Kernel = Kernel::new("elementwise", "add");
+
+fn count(t: &Tensor) -> Count {
+    Count { n: t.numel() as u32, _pad: [0; 3] }
+}
+
+pub fn relu_forward(rec: &mut Recorder<'_>, x: &Tensor) -> Tensor {
+    let y = rec.alloc(x.shape());
+    dispatch_1d(rec, RELU_FORWARD, &count(x), &[x, &y], x.numel());
+    y
+}
+
+/// dx = dy · [x > 0]
+pub fn relu_backward(rec: &mut Recorder<'_>, x: &Tensor, dy: &Tensor) -> Tensor {
+    let dx = rec.alloc(x.shape());
+    dispatch_1d(rec, RELU_BACKWARD, &count(x), &[x, dy, &dx], x.numel());
+    dx
+}
+
+pub fn add(rec: &mut Recorder<'_>, a: &Tensor, b: &Tensor) -> Tensor {
+    assert_eq!(a.shape(), b.shape(), "add: shapes differ");
+    let sum = rec.alloc(a.shape());
+    dispatch_1d(rec, ADD, &count(a), &[a, b, &sum], a.numel());
+    sum
+}
+
+pub fn relu(rec: &mut Recorder<'_>, tape: &mut Tape, x: &Var) -> Var {
+    let y = relu_forward(rec, &x.value);
+    let xv = x.value.clone();
+    tape.record(&[x], y, Box::new(move |rec, dy, _| vec![Some(relu_backward(rec, &xv, dy))]))
+}
+
+/// a + b; the backward hands dy to both inputs.
+pub fn add_vars(rec: &mut Recorder<'_>, tape: &mut Tape, a: &Var, b: &Var) -> Var {
+    let y = add(rec, &a.value, &b.value);
+    tape.record(&[a, b], y, Box::new(|_, dy, _| vec![Some(dy.clone()), Some(dy.clone())]))
+}

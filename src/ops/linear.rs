@@ -1,0 +1,89 @@
+//! Linear layer (matmul + bias) on the strided matmul kernel.
+//! Shapes: x (N, I); w (O, I) as PyTorch; b (O); y (N, O).
+
+use crate::gpu::{groups, Kernel, Recorder, Tensor};
+use crate::tape::{Tape, Var};
+
+const MATMUL: Kernel = Kernel::new("matmul", "matmul");
+const BIAS_GRAD: Kernel = Kernel::new("matmul", "bias_grad");
+
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct Params {
+    m: u32,
+    n: u32,
+    k: u32,
+    has_bias: u32,
+    sam: u32,
+    sak: u32,
+    sbk: u32,
+    sbn: u32,
+}
+
+/// C (M, N) = A·B (+ bias), with A (M, K) at a[m·sam + k·sak] and B (K, N) at b[k·sbk + n·sbn].
+#[allow(clippy::too_many_arguments)]
+pub fn matmul_strided(rec: &mut Recorder<'_>, a: &Tensor, b: &Tensor, bias: Option<&Tensor>, (m, n, k): (usize, usize, usize), (sam, sak): (usize, usize), (sbk, sbn): (usize, usize)) -> Tensor {
+    let c = rec.alloc(&[m, n]);
+    let p = Params { m: m as u32, n: n as u32, k: k as u32, has_bias: bias.is_some() as u32, sam: sam as u32, sak: sak as u32, sbk: sbk as u32, sbn: sbn as u32 };
+    // Unread when has_bias = 0, but every binding needs a buffer (and not `c`: read and write may not alias).
+    let dummy;
+    let bias = match bias {
+        Some(b) => b,
+        None => {
+            dummy = rec.alloc(&[4]);
+            &dummy
+        }
+    };
+    rec.dispatch(MATMUL, &p, &[a, b, bias, &c], [groups(n, 64), groups(m, 64), 1]);
+    c
+}
+
+/// Row-major C = A·B with A (M, K), B (K, N).
+pub fn matmul(rec: &mut Recorder<'_>, a: &Tensor, b: &Tensor) -> Tensor {
+    let (m, k, n) = (a.shape()[0], a.shape()[1], b.shape()[1]);
+    assert_eq!(b.shape()[0], k, "matmul: inner dimensions differ");
+    matmul_strided(rec, a, b, None, (m, n, k), (k, 1), (n, 1))
+}
+
+pub fn forward(rec: &mut Recorder<'_>, x: &Tensor, w: &Tensor, b: Option<&Tensor>) -> Tensor {
+    let (n, i, o) = (x.shape()[0], x.shape()[1], w.shape()[0]);
+    assert_eq!(w.shape()[1], i, "linear: input has {i} features, weight expects {}", w.shape()[1]);
+    // y = x·Wᵀ: B[k=i, n=o] = W[o, i] at o·I + i.
+    matmul_strided(rec, x, w, b, (n, o, i), (i, 1), (1, i))
+}
+
+/// dx (N, I) = dy (N, O) · W (O, I)
+pub fn backward_input(rec: &mut Recorder<'_>, dy: &Tensor, w: &Tensor) -> Tensor {
+    matmul(rec, dy, w)
+}
+
+/// dW (O, I) = dyᵀ · x: A[m=o, k=n] = dy[n, o] at n·O + o.
+pub fn backward_weight(rec: &mut Recorder<'_>, dy: &Tensor, x: &Tensor) -> Tensor {
+    let (n, o, i) = (dy.shape()[0], dy.shape()[1], x.shape()[1]);
+    matmul_strided(rec, dy, x, None, (o, i, n), (1, o), (i, 1))
+}
+
+/// db (O) = Σ_n dy[n, :]
+pub fn backward_bias(rec: &mut Recorder<'_>, dy: &Tensor) -> Tensor {
+    let (n, o) = (dy.shape()[0], dy.shape()[1]);
+    let db = rec.alloc(&[o]);
+    let p = Params { m: n as u32, n: o as u32, k: 0, has_bias: 0, sam: 0, sak: 0, sbk: 0, sbn: 0 };
+    rec.dispatch(BIAS_GRAD, &p, &[dy, &db], [groups(o, 64), 1, 1]);
+    db
+}
+
+pub fn linear(rec: &mut Recorder<'_>, tape: &mut Tape, x: &Var, w: &Var, b: &Var) -> Var {
+    let y = forward(rec, &x.value, &w.value, Some(&b.value));
+    let (xv, wv) = (x.value.clone(), w.value.clone());
+    tape.record(
+        &[x, w, b],
+        y,
+        Box::new(move |rec, dy, needs| {
+            vec![
+                needs[0].then(|| backward_input(rec, dy, &wv)),
+                needs[1].then(|| backward_weight(rec, dy, &xv)),
+                needs[2].then(|| backward_bias(rec, dy)),
+            ]
+        }),
+    )
+}

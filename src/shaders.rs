@@ -1,0 +1,18 @@
+//! The WGSL sources, compiled into the binary so native and wasm builds carry the same kernels.
+
+/// Every shader by name (the name is the file stem under `shaders/`).
+pub const ALL: &[(&str, &str)] = &[
+    ("augment", include_str!("../shaders/augment.wgsl")),
+    ("batchnorm", include_str!("../shaders/batchnorm.wgsl")),
+    ("conv2d", include_str!("../shaders/conv2d.wgsl")),
+    ("elementwise", include_str!("../shaders/elementwise.wgsl")),
+    ("loss", include_str!("../shaders/loss.wgsl")),
+    ("matmul", include_str!("../shaders/matmul.wgsl")),
+    ("pool", include_str!("../shaders/pool.wgsl")),
+    ("sgd", include_str!("../shaders/sgd.wgsl")),
+    ("softmax", include_str!("../shaders/softmax.wgsl")),
+];
+
+pub fn source(name: &str) -> Option<&'static str> {
+    ALL.iter().find(|(n, _)| *n == name).map(|(_, s)| *s)
+}

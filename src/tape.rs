@@ -1,0 +1,124 @@
+//! A minimal reverse-mode tape: each op records, beside its forward dispatch, a closure that
+//! records its backward dispatches. Models stay plain Rust (residuals are just `add`), and the
+//! tape order is already topological, so backward walks it in reverse.
+
+use crate::gpu::{Recorder, Tensor};
+use crate::ops::elementwise;
+use std::collections::HashMap;
+
+pub type VarId = usize;
+
+/// A tensor in a computation: `id` is `None` for constants (inputs, partner-branch values).
+#[derive(Clone)]
+pub struct Var {
+    pub value: Tensor,
+    pub id: Option<VarId>,
+}
+
+impl Var {
+    pub fn constant(value: Tensor) -> Var {
+        Var { value, id: None }
+    }
+    pub fn shape(&self) -> &[usize] {
+        self.value.shape()
+    }
+}
+
+/// Given the output gradient and which inputs want a gradient, records the backward kernels and
+/// returns one gradient per input (`None` where not wanted).
+pub type Backward = Box<dyn FnOnce(&mut Recorder<'_>, &Tensor, &[bool]) -> Vec<Option<Tensor>>>;
+
+struct Node {
+    output: VarId,
+    inputs: Vec<Option<VarId>>,
+    backward: Backward,
+}
+
+/// The tape. A disabled tape (`Tape::off()`) records nothing: the partner forward of CS-KD and
+/// evaluation run through the same model code without keeping anything alive for a backward.
+pub struct Tape {
+    enabled: bool,
+    next: VarId,
+    nodes: Vec<Node>,
+    leaves: Vec<(Tensor, VarId)>,
+}
+
+impl Tape {
+    pub fn new() -> Tape {
+        Tape { enabled: true, next: 0, nodes: Vec::new(), leaves: Vec::new() }
+    }
+
+    pub fn off() -> Tape {
+        Tape { enabled: false, ..Tape::new() }
+    }
+
+    pub fn enabled(&self) -> bool {
+        self.enabled
+    }
+
+    /// A variable whose gradient is wanted (a parameter, or an input under test).
+    pub fn leaf(&mut self, value: &Tensor) -> Var {
+        if !self.enabled {
+            return Var::constant(value.clone());
+        }
+        let id = self.fresh();
+        self.leaves.push((value.clone(), id));
+        Var { value: value.clone(), id: Some(id) }
+    }
+
+    /// Records an op's output. Nothing is recorded when no input needs a gradient.
+    pub fn record(&mut self, inputs: &[&Var], output: Tensor, backward: Backward) -> Var {
+        if !self.enabled || inputs.iter().all(|v| v.id.is_none()) {
+            return Var::constant(output);
+        }
+        let id = self.fresh();
+        self.nodes.push(Node { output: id, inputs: inputs.iter().map(|v| v.id).collect(), backward });
+        Var { value: output, id: Some(id) }
+    }
+
+    /// Runs the backward from `root` with gradient `droot`, consuming the tape.
+    pub fn backward(self, rec: &mut Recorder<'_>, root: &Var, droot: Tensor) -> Grads {
+        let mut grads: HashMap<VarId, Tensor> = HashMap::new();
+        if let Some(id) = root.id {
+            grads.insert(id, droot);
+        }
+        for node in self.nodes.into_iter().rev() {
+            let Some(dy) = grads.remove(&node.output) else { continue };
+            let needs: Vec<bool> = node.inputs.iter().map(Option::is_some).collect();
+            let dxs = (node.backward)(rec, &dy, &needs);
+            for (input, dx) in node.inputs.iter().zip(dxs) {
+                if let (Some(id), Some(dx)) = (input, dx) {
+                    let sum = match grads.remove(id) {
+                        Some(prev) => elementwise::add(rec, &prev, &dx),
+                        None => dx,
+                    };
+                    grads.insert(*id, sum);
+                }
+            }
+        }
+        let leaves = self.leaves.into_iter().filter_map(|(t, id)| grads.remove(&id).map(|g| (t, g))).collect();
+        Grads { leaves }
+    }
+
+    fn fresh(&mut self) -> VarId {
+        self.next += 1;
+        self.next - 1
+    }
+}
+
+impl Default for Tape {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Gradients of the leaves, looked up by the leaf's tensor.
+pub struct Grads {
+    leaves: Vec<(Tensor, Tensor)>,
+}
+
+impl Grads {
+    pub fn of(&self, leaf: &Tensor) -> Option<&Tensor> {
+        self.leaves.iter().find(|(t, _)| t.same_storage(leaf)).map(|(_, g)| g)
+    }
+}

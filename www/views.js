@@ -206,7 +206,7 @@ export function imageCanvas(rgba, size = 32) {
   const c = document.createElement('canvas');
   c.width = size;
   c.height = size;
-  const img = new ImageData(new Uint8ClampedArray(rgba.buffer ?? rgba, rgba.byteOffset ?? 0, size * size * 4), size, size);
+  const img = new ImageData(new Uint8ClampedArray(rgba), size, size);
   c.getContext('2d').putImageData(img, 0, 0);
   return c;
 }

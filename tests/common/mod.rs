@@ -1,0 +1,87 @@
+//! Shared test support: one Vulkan device for the whole test binary (opening one per test is
+//! ~5× slower on lavapipe), uploads, readbacks and tolerance checks.
+#![allow(dead_code)]
+
+pub mod reference;
+
+use cskd::gpu::{readback, BufferPool, Gpu, Recorder, Tensor};
+use cskd::rng::Rng;
+use std::sync::OnceLock;
+
+/// The test device: Vulkan (lavapipe on CI). A missing adapter fails the test — never a skip.
+/// `CSKD_TEST_BACKEND=any` lets a developer run the suite on Metal/DX12.
+pub fn gpu() -> &'static Gpu {
+    static GPU: OnceLock<Gpu> = OnceLock::new();
+    GPU.get_or_init(|| {
+        let backends = match std::env::var("CSKD_TEST_BACKEND").as_deref() {
+            Ok("any") => wgpu::Backends::all(),
+            _ => wgpu::Backends::VULKAN,
+        };
+        let gpu = pollster::block_on(Gpu::with_backends(backends)).unwrap_or_else(|e| panic!("tests need a Vulkan adapter (apt-get install mesa-vulkan-drivers): {e}"));
+        if backends == wgpu::Backends::VULKAN {
+            assert_eq!(gpu.info.backend, wgpu::Backend::Vulkan, "tests must run on Vulkan, got {:?}", gpu.info.backend);
+        }
+        gpu
+    })
+}
+
+pub fn upload(shape: &[usize], data: &[f32]) -> Tensor {
+    let g = gpu();
+    Tensor::from_slice(&g.device, &g.queue, shape, data)
+}
+
+pub fn upload_u32(shape: &[usize], data: &[u32]) -> Tensor {
+    let g = gpu();
+    Tensor::from_slice(&g.device, &g.queue, shape, data)
+}
+
+pub fn read(rec: &mut Recorder<'_>, t: &Tensor) -> Vec<f32> {
+    pollster::block_on(readback::read(rec, t)).expect("readback")
+}
+
+/// A fresh pool (each test owns its pool: pool reuse is only safe within one user).
+pub fn pool() -> BufferPool {
+    BufferPool::new()
+}
+
+pub fn randn(rng: &mut Rng, n: usize, scale: f32) -> Vec<f32> {
+    (0..n).map(|_| rng.normal() * scale).collect()
+}
+
+pub fn to64(v: &[f32]) -> Vec<f64> {
+    v.iter().map(|&x| x as f64).collect()
+}
+
+/// |got − want| ≤ atol + rtol·|want| everywhere, with the worst offender in the message.
+pub fn assert_close(what: &str, got: &[f32], want: &[f64], atol: f64, rtol: f64) {
+    assert_eq!(got.len(), want.len(), "{what}: length");
+    let mut worst = (0usize, 0.0f64);
+    for (i, (&g, &w)) in got.iter().zip(want).enumerate() {
+        let err = (g as f64 - w).abs() - (atol + rtol * w.abs());
+        assert!(g.is_finite(), "{what}[{i}] = {g} is not finite");
+        if err > worst.1 {
+            worst = (i, err);
+        }
+    }
+    let i = worst.0;
+    assert!(worst.1 <= 0.0, "{what}[{i}]: got {} want {} (atol {atol}, rtol {rtol})", got[i], want[i]);
+}
+
+/// Central finite differences of a scalar f64 function, checked against an analytic gradient.
+pub fn assert_fd(what: &str, f: impl Fn(&[f64]) -> f64, x: &[f64], analytic: &[f64], h: f64, tol: f64) {
+    let mut xp = x.to_vec();
+    for i in 0..x.len() {
+        xp[i] = x[i] + h;
+        let up = f(&xp);
+        xp[i] = x[i] - h;
+        let down = f(&xp);
+        xp[i] = x[i];
+        let fd = (up - down) / (2.0 * h);
+        assert!((fd - analytic[i]).abs() <= tol * (1.0 + fd.abs()), "{what}[{i}]: finite difference {fd} vs analytic {}", analytic[i]);
+    }
+}
+
+/// Σ y·r: the scalar whose gradient w.r.t. y is r (turns a backward into a vector-Jacobian test).
+pub fn dot(y: &[f64], r: &[f64]) -> f64 {
+    y.iter().zip(r).map(|(a, b)| a * b).sum()
+}

@@ -9,3 +9,5 @@ pub use error::{Error, Result};
 pub mod metrics;
 pub mod ops;
 pub mod tape;
+pub mod model;
+pub mod train;

@@ -45,7 +45,7 @@ export class EpochChart {
         { label: 'epoch', incrs: [1, 2, 5, 10, 20, 50, 100], values: (u, ticks) => ticks.map((t) => (Number.isInteger(t) ? t : '')) },
         { values: (u, ticks) => ticks.map((t) => (this.percent ? `${+t.toFixed(1)}%` : +t.toPrecision(3))) },
       ],
-      legend: { show: true },
+      legend: { show: true, live: false },
       cursor: { drag: { x: false, y: false } },
     };
     this.plot = new uPlot(opts, [[], ...runIds.map(() => [])], this.el);

@@ -86,7 +86,8 @@ export function drawReliability(canvas, metrics, runId, epoch) {
   ctx.font = '600 13px system-ui, sans-serif';
   ctx.fillText(`${RUN_LABELS[runId] ?? runId} · epoch ${epoch}`, x0, 6);
   ctx.font = '12px system-ui, sans-serif';
-  ctx.fillText(`ECE ${(metrics.ece * 100).toFixed(2)}%   top-1 err ${(metrics.top1Error * 100).toFixed(1)}%`, x0 + 6, y0 + 6);
+  ctx.textAlign = 'right';
+  ctx.fillText(`ECE ${(metrics.ece * 100).toFixed(2)}%`, x0 + w, 7);
 }
 
 /** Row-normalised confusion matrix as a heat map. confusion[true][pred] = count. */

@@ -1,0 +1,71 @@
+//! Parameters and buffers of a model, in PyTorch's names and layouts so a checkpoint loads into
+//! the equivalent torch module with `load_state_dict`.
+
+use crate::gpu::{Gpu, Tensor};
+use crate::rng::Rng;
+
+/// A trainable tensor with its SGD momentum buffer.
+pub struct Param {
+    pub name: String,
+    pub value: Tensor,
+    pub velocity: Tensor,
+}
+
+/// A non-trainable tensor (batch-norm running statistics).
+pub struct Buffer {
+    pub name: String,
+    pub value: Tensor,
+}
+
+#[derive(Default)]
+pub struct Store {
+    pub params: Vec<Param>,
+    pub buffers: Vec<Buffer>,
+}
+
+/// Index of a parameter in its store.
+#[derive(Clone, Copy, Debug)]
+pub struct ParamId(pub usize);
+#[derive(Clone, Copy, Debug)]
+pub struct BufferId(pub usize);
+
+/// How a new parameter is filled.
+pub enum Init {
+    /// Kaiming normal, fan-in, gain √2 (convolutions followed by ReLU).
+    KaimingNormal { fan_in: usize },
+    /// U(−1/√fan_in, 1/√fan_in): PyTorch's default for linear layers (weight and bias).
+    Uniform { fan_in: usize },
+    Const(f32),
+}
+
+impl Store {
+    pub fn param(&mut self, gpu: &Gpu, rng: &mut Rng, name: String, shape: &[usize], init: Init) -> ParamId {
+        let n: usize = shape.iter().product();
+        let data: Vec<f32> = match init {
+            Init::KaimingNormal { fan_in } => {
+                let std = (2.0 / fan_in as f32).sqrt();
+                (0..n).map(|_| rng.normal() * std).collect()
+            }
+            Init::Uniform { fan_in } => {
+                let bound = 1.0 / (fan_in as f32).sqrt();
+                (0..n).map(|_| (rng.next_f32() * 2.0 - 1.0) * bound).collect()
+            }
+            Init::Const(v) => vec![v; n],
+        };
+        let value = Tensor::from_slice(&gpu.device, &gpu.queue, shape, &data);
+        let velocity = Tensor::zeros(&gpu.device, shape);
+        self.params.push(Param { name, value, velocity });
+        ParamId(self.params.len() - 1)
+    }
+
+    pub fn buffer(&mut self, gpu: &Gpu, name: String, shape: &[usize], fill: f32) -> BufferId {
+        let n: usize = shape.iter().product();
+        let value = Tensor::from_slice(&gpu.device, &gpu.queue, shape, &vec![fill; n]);
+        self.buffers.push(Buffer { name, value });
+        BufferId(self.buffers.len() - 1)
+    }
+
+    pub fn num_parameters(&self) -> usize {
+        self.params.iter().map(|p| p.value.numel()).sum()
+    }
+}

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Build the browser front end and run the browser tests in headless Chromium (WebGPU on SwiftShader).
+#
+#   tests/browser/run.sh            build dist/ (trunk) and pkg/ (wasm-pack + npm pack), then test
+#   tests/browser/run.sh --no-build test what is already in dist/ and pkg/
+#
+# Needs: chromium (/usr/bin/chromium, or $CHROMIUM), node 20 + npm, cargo with the
+# wasm32-unknown-unknown target (rust-toolchain.toml), and the prebuilt trunk 0.21.14,
+# wasm-bindgen 0.2.130 and wasm-pack 0.15.1 from $SHARED/bin (or on PATH). wasm-opt comes from the
+# npm package binaryen@132 installed here (Debian's binaryen 108 breaks wasm-bindgen 0.2.130 output).
+# Env: SHARED, CHROMIUM, E2E_EPOCHS, E2E_TIMEOUT_MS, NPM_EMBED_STEPS (see the test files).
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(git -C "$here" rev-parse --show-toplevel 2>/dev/null || (cd "$here/../.." && pwd))"
+SHARED="${SHARED:-$root/../shared}"
+build=1
+[[ "${1:-}" == "--no-build" ]] && build=0
+
+cd "$here"
+if [[ ! -x node_modules/.bin/wasm-opt || ! -d node_modules/playwright-core ]]; then
+  echo "== npm ci (tests/browser)"
+  npm ci --no-audit --no-fund
+fi
+export PATH="$SHARED/bin:$here/node_modules/.bin:$PATH"
+
+need() { command -v "$1" >/dev/null || { echo "run.sh: $1 not found on PATH" >&2; exit 1; }; }
+need node; need "${CHROMIUM:-/usr/bin/chromium}"
+
+cd "$root"
+if (( build )); then
+  need cargo; need trunk; need wasm-bindgen; need wasm-pack; need wasm-opt
+  check_version() { # tool, expected substring, command...
+    local out; out="$("${@:3}" 2>&1 | head -n1)"
+    [[ "$out" == *"$2"* ]] || { echo "run.sh: $1 must be $2, found: $out" >&2; exit 1; }
+  }
+  check_version trunk "0.21.14" trunk --version
+  check_version wasm-bindgen "0.2.130" wasm-bindgen --version
+  check_version wasm-opt "version 132" wasm-opt --version
+
+  if [[ ! -f www/assets/cifar10-demo.tar.gz ]]; then
+    echo "run.sh: www/assets/cifar10-demo.tar.gz is missing (the page's default data set; see www/assets/README.md)" >&2
+    exit 1
+  fi
+
+  echo "== cargo fetch (trunk runs cargo with --offline)"
+  cargo fetch --locked
+
+  echo "== trunk build --release -> dist/"
+  trunk build --release
+
+  echo "== wasm-pack build --target web -> pkg/, npm pack"
+  wasm-pack build --target web --release --no-default-features
+  rm -f pkg/cskd-*.tgz
+  (cd pkg && npm pack --silent >/dev/null)
+fi
+
+ls -l dist/cskd.js dist/cskd_bg.wasm pkg/cskd-0.1.0.tgz
+
+echo "== browser tests"
+cd "$here"
+exec node --test --test-concurrency=1 e2e.mjs npm-embed.test.mjs

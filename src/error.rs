@@ -17,6 +17,10 @@ pub enum Error {
     Config(String),
     #[error("shape mismatch: {0}")]
     Shape(String),
+    #[error(transparent)]
+    Data(#[from] crate::data::DataError),
+    #[error(transparent)]
+    Metrics(#[from] crate::metrics::MetricsError),
     #[error("checkpoint: {0}")]
     Checkpoint(String),
     #[error("training diverged: {0}")]

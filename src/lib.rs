@@ -11,3 +11,5 @@ pub mod ops;
 pub mod tape;
 pub mod model;
 pub mod train;
+pub mod bench;
+pub mod data;

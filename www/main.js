@@ -558,6 +558,7 @@ function start() {
   }
   const { base, methods } = readConfig();
   state.error = null;
+  setRuns([]); // the worker frees the previous trainers before it creates new ones
   setPhase('starting');
   setStatus('Starting…');
   $('#progress').value = 0;

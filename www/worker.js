@@ -19,23 +19,30 @@ let dataCache = null;     // { key, bytes, name }
 const post = (msg, transfer = []) => self.postMessage(msg, transfer);
 const errorText = (e) => (e && e.message) ? e.message : String(e);
 
+// Every call into the wasm module goes through this one queue: a wasm-bindgen object must not be
+// re-entered while one of its async methods is pending, and all Trainers share one GPU device, so
+// nothing is gained by overlapping calls on different Trainers either.
+let gpuQueue = Promise.resolve();
+function exclusive(fn) {
+  const p = gpuQueue.then(fn);
+  gpuQueue = p.catch(() => {});
+  return p;
+}
+
 class Run {
   constructor(id, trainer, epochs) {
     this.id = id;
     this.trainer = trainer;
     this.epochs = epochs;
-    this.queue = Promise.resolve();
     this.epochLosses = [];
     this.viewsAt = -1;     // progress (in epochs) at which views were last computed
     this.last = null;      // last step result
     this.info = null;      // describe() snapshot: epoch counters, steps per epoch, …
   }
   doneEpochs() { return this.info ? this.info.epoch : 0; }
-  /** Serialise every use of the Trainer: wasm-bindgen objects must not be re-entered while an async call is pending. */
+  /** Runs fn(trainer) when no other call into the wasm module is pending. */
   lock(fn) {
-    const p = this.queue.then(() => fn(this.trainer));
-    this.queue = p.catch(() => {});
-    return p;
+    return exclusive(() => fn(this.trainer));
   }
   free() {
     return this.lock((t) => { try { t.free(); } catch { /* already freed */ } });
@@ -102,8 +109,10 @@ function cleanConfig(cfg) {
 async function createRun(id, base, data) {
   const config = cleanConfig({ ...base, method: id });
   post({ type: 'status', text: `Creating the ${id === 'ce' ? 'cross-entropy' : id === 'cskd' ? 'CS-KD' : id} trainer (${config.model ?? 'smallcnn'})…` });
-  const trainer = await cskd.Trainer.create(config, data.bytes, data.name);
-  const resolved = trainer.config();
+  const [trainer, resolved] = await exclusive(async () => {
+    const t = await cskd.Trainer.create(config, data.bytes, data.name);
+    return [t, t.config()];
+  });
   return new Run(id, trainer, resolved.epochs ?? config.epochs ?? 1);
 }
 
@@ -240,7 +249,6 @@ async function trainLoop(gen) {
         post({ type: 'epoch', run: r.id, epoch, trainLoss, lastLoss: s.loss, metrics });
         await evaluateAndViews(r, epoch, { withMetrics: false });
         r.viewsAt = epoch;
-        lastTick = performance.now();
         if (gen === generation && !stopRequested && !paused) post({ type: 'status', text: 'Training…' });
       }
     }

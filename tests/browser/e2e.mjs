@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { serve } from './lib/server.mjs';
-import { launch } from './lib/browser.mjs';
+import { launch, waitInPage } from './lib/browser.mjs';
 import { encodePng } from './lib/png.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -53,9 +53,10 @@ test('trains CE and CS-KD side by side and renders every view', { timeout: TIMEO
     await page.goto(server.url + QUERY);
 
     // The adapter is reported and training starts by itself (autostart=1).
-    await page.waitForFunction(() => window.__cskd?.ready === true, null, { timeout: 120_000 });
-    const boot = await page.evaluate(() => ({ webgpu: window.__cskd.webgpu, adapter: window.__cskd.adapter, error: window.__cskd.error }));
-    assert.equal(boot.webgpu, true, `WebGPU should be available: ${boot.error ?? ''}`);
+    await waitInPage(page, () => window.__cskd?.ready === true, null, { timeout: 180_000, errors, what: 'the page to load the wasm module' });
+    const boot = await page.evaluate(() => ({ webgpu: window.__cskd.webgpu, adapter: window.__cskd.adapter, error: window.__cskd.error, reason: window.__cskd.reason }));
+    assert.equal(boot.error, null, `the wasm module loaded: ${boot.error}`);
+    assert.equal(boot.webgpu, true, `WebGPU should be available: ${boot.reason}`);
     assert.ok(boot.adapter?.name !== undefined, 'adapter info reported');
     log(`adapter: ${JSON.stringify(boot.adapter)}`);
     assert.notEqual((await page.textContent('#adapter')).trim(), 'checking…');
@@ -66,6 +67,8 @@ test('trains CE and CS-KD side by side and renders every view', { timeout: TIMEO
     let pausedChecked = false;
     let lastLog = 0;
     for (;;) {
+      const pageErrors = errors.filter((e) => e.startsWith('pageerror'));
+      if (pageErrors.length) assert.fail(`page error during training: ${pageErrors.join('; ')}`);
       const s = await page.evaluate(() => ({ status: window.__cskd.status, error: window.__cskd.error, p: window.__cskd.progress }));
       if (s.status === 'error') assert.fail(`training failed: ${s.error}`);
       if (s.status === 'done' || s.status === 'stopped') break;
@@ -199,7 +202,8 @@ test('without WebGPU the page explains how to enable it and disables training', 
   try {
     const check = async (page, errors) => {
       await page.goto(server.url + '?autostart=1');
-      await page.waitForSelector('#no-webgpu', { state: 'visible', timeout: 120_000 });
+      await waitInPage(page, () => window.__cskd?.ready === true, null, { timeout: 120_000, errors, what: 'the WebGPU check' });
+      await page.waitForSelector('#no-webgpu', { state: 'visible', timeout: 5_000 });
       const text = await page.textContent('#no-webgpu');
       for (const s of ['WebGPU is unavailable', 'Chrome / Edge 113', 'chrome://flags/#enable-unsafe-webgpu', 'Safari 26', 'Firefox 141']) {
         assert.ok(text.includes(s), `#no-webgpu mentions ${s}`);

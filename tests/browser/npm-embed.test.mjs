@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { serve } from './lib/server.mjs';
-import { launch } from './lib/browser.mjs';
+import { launch, waitInPage } from './lib/browser.mjs';
 import { syntheticCifar10 } from './lib/cifar.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -44,9 +44,9 @@ test('the packed npm package trains in a plain page and the loss goes down', { t
   try {
     const page = await browser.context.newPage();
     const errors = [];
-    page.on('pageerror', (e) => errors.push(e.message));
+    page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
     await page.goto(`${server.url}?steps=${STEPS}&method=ce`);
-    await page.waitForFunction(() => document.body.dataset.done, null, { timeout: TIMEOUT_MS });
+    await waitInPage(page, () => document.body.dataset.done, null, { timeout: TIMEOUT_MS, errors, what: 'the training steps' });
     const done = await page.evaluate(() => document.body.dataset.done);
     assert.equal(done, 'true', `page finished: ${await page.textContent('#status')}`);
     const losses = await page.$$eval('#losses li', (lis) => lis.map((li) => Number(li.dataset.loss)));

@@ -40,3 +40,20 @@ export async function launch({ webgpu = true, extraArgs = [] } = {}) {
     },
   };
 }
+
+/**
+ * Polls `fn` in the page until it returns a truthy value (which is returned). Fails at once when an
+ * uncaught page error was recorded in `errors` (an array filled by a 'pageerror' listener), instead of
+ * waiting out the timeout — a module that fails to load never sets the flag being waited for.
+ */
+export async function waitInPage(page, fn, arg, { timeout = 60_000, errors = [], what = 'condition', interval = 250 } = {}) {
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    const pageErrors = errors.filter((e) => e.startsWith('pageerror'));
+    if (pageErrors.length) throw new Error(`page error while waiting for ${what}: ${pageErrors.join('; ')}`);
+    const v = await page.evaluate(fn, arg);
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeout} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, interval));
+  }
+}

@@ -13,3 +13,5 @@ pub mod model;
 pub mod train;
 pub mod bench;
 pub mod data;
+#[cfg(all(feature = "cli", not(target_arch = "wasm32")))]
+pub mod cli;

@@ -114,6 +114,20 @@ impl Tensor {
         Tensor { storage: self.storage.clone(), shape: shape.to_vec() }
     }
 
+    /// The first elements of the same storage, viewed with a (smaller or equal) shape.
+    pub fn prefix(&self, shape: &[usize]) -> Tensor {
+        assert!(shape.iter().product::<usize>() <= self.numel(), "prefix {shape:?} larger than {:?}", self.shape);
+        Tensor { storage: self.storage.clone(), shape: shape.to_vec() }
+    }
+
+    /// Uploads `data` to the start of an owned tensor. The write lands before the next submit's
+    /// commands, so pooled tensors (written by GPU commands only) must not be written this way.
+    pub fn write<T: bytemuck::Pod>(&self, queue: &wgpu::Queue, data: &[T]) {
+        assert!(self.storage.pool.is_none(), "only owned tensors take host writes");
+        assert!(std::mem::size_of_val(data) as u64 <= self.buffer().size(), "write larger than the tensor");
+        queue.write_buffer(&self.storage.buffer, 0, bytemuck::cast_slice(data));
+    }
+
     /// Whether two tensors share storage.
     pub fn same_storage(&self, other: &Tensor) -> bool {
         Arc::ptr_eq(&self.storage, &other.storage)

@@ -1,0 +1,61 @@
+//! The `cskd` command line: train, eval, bench, info, subset. Every failure prints one clear
+//! message and exits non-zero (no panic traces).
+
+mod bench;
+mod data;
+mod eval;
+mod train;
+
+use crate::error::Result;
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "cskd", version, about = "Class-wise self-knowledge distillation (CS-KD) on WebGPU: train, evaluate, benchmark")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Train a model with CE, CS-KD or label smoothing; metrics per epoch go to OUT/metrics.jsonl.
+    Train(train::TrainArgs),
+    /// Evaluate a checkpoint on the test split.
+    Eval(eval::EvalArgs),
+    /// BENCH.md workloads: W1 (training step images/s) and W2 (kernel GFLOP/s).
+    Bench(bench::BenchArgs),
+    /// The GPU adapter: name, backend, features and limits.
+    Info,
+    /// Write a class-balanced subset of a CIFAR dataset as a .tar.gz in the official layout.
+    Subset(data::SubsetArgs),
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Train(a) => train::run(a),
+        Command::Eval(a) => eval::run(a),
+        Command::Bench(a) => bench::run(a),
+        Command::Info => info(),
+        Command::Subset(a) => data::subset(a),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn info() -> Result<()> {
+    let gpu = open_gpu()?;
+    println!("{}", serde_json::to_string_pretty(&gpu.summary()).expect("plain data"));
+    Ok(())
+}
+
+/// The best adapter natively (`WGPU_BACKEND` picks one).
+pub(crate) fn open_gpu() -> Result<crate::gpu::Gpu> {
+    pollster::block_on(crate::gpu::Gpu::new())
+}

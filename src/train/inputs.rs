@@ -1,0 +1,50 @@
+//! The per-step uploads: raw image bytes, crop/flip draws and labels, written into owned buffers
+//! sized once for the largest batch; the GPU turns bytes into normalised, augmented tensors.
+
+use crate::data::{Split, IMAGE_BYTES};
+use crate::gpu::{Gpu, Recorder, Tensor};
+use crate::ops::augment::{augment, Crop};
+use crate::rng::Rng;
+
+/// Upload buffers for one half of a batch (anchors or partners).
+pub struct BatchInputs {
+    bytes: Tensor,
+    crops: Tensor,
+    labels: Tensor,
+    staging: Vec<u8>,
+    capacity: usize,
+}
+
+impl BatchInputs {
+    pub fn new(gpu: &Gpu, capacity: usize) -> BatchInputs {
+        BatchInputs {
+            bytes: Tensor::zeros(&gpu.device, &[capacity * IMAGE_BYTES / 4]),
+            crops: Tensor::zeros(&gpu.device, &[capacity * 3]),
+            labels: Tensor::zeros(&gpu.device, &[capacity]),
+            staging: Vec::with_capacity(capacity * IMAGE_BYTES),
+            capacity,
+        }
+    }
+
+    /// Uploads images `indices` of `split` (random crops + flips drawn from `rng` when given) and
+    /// records their augmentation; returns (normalised images (n, 3, 32, 32), labels (n)).
+    pub fn load(&mut self, rec: &mut Recorder<'_>, split: &Split, indices: &[u32], rng: Option<&mut Rng>) -> (Tensor, Tensor) {
+        let n = indices.len();
+        assert!(n <= self.capacity, "batch of {n} exceeds the input capacity {}", self.capacity);
+        self.staging.clear();
+        for &i in indices {
+            self.staging.extend_from_slice(split.image(i as usize));
+        }
+        let crops: Vec<Crop> = match rng {
+            Some(rng) => (0..n).map(|_| Crop::random(rng)).collect(),
+            None => vec![Crop::NONE; n],
+        };
+        let labels: Vec<u32> = indices.iter().map(|&i| split.labels[i as usize]).collect();
+        let queue = &rec.gpu.queue;
+        self.bytes.write(queue, &self.staging);
+        self.crops.write(queue, &Crop::encode(&crops));
+        self.labels.write(queue, &labels);
+        let images = augment(rec, &self.bytes, &self.crops, n);
+        (images, self.labels.prefix(&[n]))
+    }
+}

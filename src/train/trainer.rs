@@ -1,0 +1,290 @@
+//! The trainer: owns the model, the data, the sampler and the random streams, and runs steps,
+//! epochs and evaluations. Host work per step is small (gather bytes, draw crops); everything
+//! else is one recording on the GPU, and the loss is the one value read back.
+
+use super::config::{Method, TrainConfig};
+use super::inputs::BatchInputs;
+use super::record_step;
+use crate::data::{Cifar, PairBatch, PairSampler, Split};
+use crate::error::{Error, Result};
+use crate::gpu::{readback, BufferPool, Gpu, Recorder};
+use crate::metrics::{self, Metrics};
+use crate::model::Model;
+use crate::ops::sgd::SgdConfig;
+use crate::ops::softmax::softmax;
+use crate::rng::Rng;
+use crate::tape::{Tape, Var};
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use web_time::Instant;
+
+/// Images per evaluation chunk.
+const EVAL_CHUNK: usize = 250;
+
+/// Where training stands; with the weights, everything a bit-exact resume needs.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TrainState {
+    /// Finished epochs.
+    pub epoch: usize,
+    /// Finished steps of the current epoch.
+    pub step_in_epoch: usize,
+    /// Sampler stream at the start of the current epoch (its batches are drawn again from it).
+    pub epoch_rng: u64,
+    /// Augmentation stream now.
+    pub aug_rng: u64,
+    pub steps_done: u64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StepReport {
+    pub epoch: usize,
+    pub step: usize,
+    pub loss: f32,
+    pub ce: f32,
+    pub kl: f32,
+    pub lr: f32,
+    pub images_per_sec: f64,
+    /// This step finished an epoch.
+    pub epoch_done: bool,
+}
+
+/// One line of metrics.jsonl.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EpochRecord {
+    pub epoch: usize,
+    pub lr: f32,
+    pub train_loss: f64,
+    pub train_ce: f64,
+    pub train_kl: f64,
+    pub seconds: f64,
+    pub images_per_sec: f64,
+    pub test: Option<Metrics>,
+}
+
+/// Test-set predictions: probabilities (N, K), penultimate features (N, D) and the metrics.
+pub struct Evaluation {
+    pub metrics: Metrics,
+    pub probs: Vec<f32>,
+    pub features: Vec<f32>,
+    pub feature_dim: usize,
+}
+
+#[derive(Default)]
+struct EpochSums {
+    loss: f64,
+    ce: f64,
+    kl: f64,
+    steps: usize,
+    images: usize,
+    seconds: f64,
+}
+
+pub struct Trainer {
+    pub gpu: Arc<Gpu>,
+    pub config: TrainConfig,
+    pub model: Model,
+    pub data: Cifar,
+    pub state: TrainState,
+    pub history: Vec<EpochRecord>,
+    pool: BufferPool,
+    sampler: PairSampler,
+    batches: Vec<PairBatch>,
+    anchors: BatchInputs,
+    partners: BatchInputs,
+    sums: EpochSums,
+}
+
+impl Trainer {
+    /// Takes class-balanced subsets as configured and builds the model from the seed.
+    pub fn new(gpu: Arc<Gpu>, config: TrainConfig, mut data: Cifar) -> Result<Trainer> {
+        config.validate()?;
+        let k = data.num_classes();
+        if config.per_class > 0 {
+            data.train = data.train.balanced_subset(config.per_class, k, config.seed);
+        }
+        if config.test_per_class > 0 {
+            data.test = data.test.balanced_subset(config.test_per_class, k, config.seed ^ 0x7e57);
+        }
+        if data.train.is_empty() || data.test.is_empty() {
+            return Err(Error::Config(format!("need training and test images, got {} and {}", data.train.len(), data.test.len())));
+        }
+        let model = Model::new(&gpu, &config.model_config(k), config.seed)?;
+        let sampler = PairSampler::new(&data.train.labels, k)?;
+        let cap = config.batch.min(data.train.len());
+        let (anchors, partners) = (BatchInputs::new(&gpu, cap.max(EVAL_CHUNK)), BatchInputs::new(&gpu, cap));
+        let state = TrainState {
+            epoch: 0,
+            step_in_epoch: 0,
+            epoch_rng: Rng::new(config.seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0x5A17).state(),
+            aug_rng: Rng::new(config.seed ^ 0xA06).state(),
+            steps_done: 0,
+        };
+        Ok(Trainer { gpu, config, model, data, state, history: Vec::new(), pool: BufferPool::new(), sampler, batches: Vec::new(), anchors, partners, sums: EpochSums::default() })
+    }
+
+    pub fn steps_per_epoch(&self) -> usize {
+        self.sampler.num_batches(self.config.batch)
+    }
+
+    pub fn finished(&self) -> bool {
+        self.state.epoch >= self.config.epochs
+    }
+
+    pub fn lr(&self) -> f32 {
+        self.config.lr_at(self.state.epoch)
+    }
+
+    /// One training step. A non-finite loss is an error; the weights keep their last good values
+    /// (the SGD kernel skips a step whose loss is not finite).
+    pub async fn step(&mut self) -> Result<StepReport> {
+        if self.batches.is_empty() {
+            let mut rng = Rng::new(self.state.epoch_rng);
+            self.batches = self.sampler.epoch(&mut rng, self.config.batch)?;
+        }
+        let start = Instant::now();
+        let lr = self.lr();
+        let batch = &self.batches[self.state.step_in_epoch];
+        let cskd = self.config.method == Method::Cskd;
+        let sgd = SgdConfig { lr, momentum: self.config.momentum, weight_decay: self.config.weight_decay };
+        let mut aug = Rng::new(self.state.aug_rng);
+        let mut rec = Recorder::new(&self.gpu, &self.pool);
+        let augment = self.config.augment;
+        let (xa, labels) = self.anchors.load(&mut rec, &self.data.train, &batch.anchors, augment.then_some(&mut aug));
+        let xp = cskd.then(|| self.partners.load(&mut rec, &self.data.train, &batch.partners, augment.then_some(&mut aug)).0);
+        let loss = record_step(&mut rec, &self.model, &xa, xp.as_ref(), &labels, self.config.loss(), sgd);
+        let l = readback::read(&mut rec, &loss).await?;
+        drop(rec);
+        if !l[0].is_finite() {
+            return Err(Error::Diverged(format!(
+                "loss became {} at epoch {} step {} (lr {lr}); training stopped, the weights are those of the last good step",
+                l[0],
+                self.state.epoch + 1,
+                self.state.step_in_epoch + 1
+            )));
+        }
+        let images = self.batches[self.state.step_in_epoch].anchors.len() * if cskd { 2 } else { 1 };
+        let seconds = start.elapsed().as_secs_f64();
+        self.state.aug_rng = aug.state();
+        self.state.step_in_epoch += 1;
+        self.state.steps_done += 1;
+        let s = &mut self.sums;
+        (s.loss, s.ce, s.kl, s.steps, s.images, s.seconds) = (s.loss + l[0] as f64, s.ce + l[1] as f64, s.kl + l[2] as f64, s.steps + 1, s.images + images, s.seconds + seconds);
+        let report = StepReport {
+            epoch: self.state.epoch,
+            step: self.state.step_in_epoch,
+            loss: l[0],
+            ce: l[1],
+            kl: l[2],
+            lr,
+            images_per_sec: images as f64 / seconds.max(1e-9),
+            epoch_done: self.state.step_in_epoch == self.batches.len(),
+        };
+        if report.epoch_done {
+            self.finish_epoch(lr);
+        }
+        Ok(report)
+    }
+
+    fn finish_epoch(&mut self, lr: f32) {
+        let s = std::mem::take(&mut self.sums);
+        let n = s.steps.max(1) as f64;
+        self.history.push(EpochRecord {
+            epoch: self.state.epoch + 1,
+            lr,
+            train_loss: s.loss / n,
+            train_ce: s.ce / n,
+            train_kl: s.kl / n,
+            seconds: s.seconds,
+            images_per_sec: s.images as f64 / s.seconds.max(1e-9),
+            test: None,
+        });
+        // The next epoch's batches come from where this epoch's draws left the sampler stream.
+        let mut rng = Rng::new(self.state.epoch_rng);
+        let _ = self.sampler.epoch(&mut rng, self.config.batch);
+        self.state.epoch_rng = rng.state();
+        self.state.epoch += 1;
+        self.state.step_in_epoch = 0;
+        self.batches.clear();
+    }
+
+    /// Runs the rest of the current epoch, then evaluates; returns the epoch's record.
+    pub async fn train_epoch(&mut self, mut on_step: impl FnMut(&StepReport)) -> Result<EpochRecord> {
+        loop {
+            let r = self.step().await?;
+            on_step(&r);
+            if r.epoch_done {
+                break;
+            }
+        }
+        self.evaluate().await?;
+        Ok(self.history.last().cloned().expect("an epoch was recorded"))
+    }
+
+    /// Evaluates on the test split (eval-mode batch norm, no augmentation); the metrics are also
+    /// attached to the last finished epoch's record if it has none yet.
+    pub async fn evaluate(&mut self) -> Result<Evaluation> {
+        let eval = self.predict_split(true).await?;
+        if let Some(last) = self.history.last_mut() {
+            if last.test.is_none() {
+                last.test = Some(eval.metrics.clone());
+            }
+        }
+        Ok(eval)
+    }
+
+    /// Probabilities and features of every test image, with the metrics.
+    pub async fn predict_split(&mut self, test: bool) -> Result<Evaluation> {
+        let split: &Split = if test { &self.data.test } else { &self.data.train };
+        let k = self.data.num_classes();
+        let d = self.model.feature_dim();
+        let (mut probs, mut features) = (Vec::with_capacity(split.len() * k), Vec::with_capacity(split.len() * d));
+        let indices: Vec<u32> = (0..split.len() as u32).collect();
+        for chunk in indices.chunks(EVAL_CHUNK) {
+            let mut rec = Recorder::new(&self.gpu, &self.pool);
+            let (x, _) = self.anchors.load(&mut rec, split, chunk, None);
+            let out = self.model.forward(&mut rec, &mut Tape::off(), &Var::constant(x), false);
+            let p = softmax(&mut rec, &out.logits.value);
+            let mut got = readback::read_many(&mut rec, &[&p, &out.features.value]).await?;
+            features.extend_from_slice(&got.pop().unwrap());
+            probs.extend_from_slice(&got.pop().unwrap());
+        }
+        let superclass = superclass_map(&self.data.train, k);
+        let metrics = metrics::evaluate(&probs, k, &split.labels, Some((&features, d)), superclass.as_deref())?;
+        Ok(Evaluation { metrics, probs, features, feature_dim: d })
+    }
+
+    /// Probabilities for already-normalised images (n, 3, 32, 32) given as f32.
+    pub async fn predict_normalised(&self, images: &[f32]) -> Result<Vec<f32>> {
+        let n = images.len() / 3072;
+        let x = crate::gpu::Tensor::from_slice(&self.gpu.device, &self.gpu.queue, &[n, 3, 32, 32], images);
+        let mut rec = Recorder::new(&self.gpu, &self.pool);
+        let out = self.model.forward(&mut rec, &mut Tape::off(), &Var::constant(x), false);
+        let p = softmax(&mut rec, &out.logits.value);
+        readback::read(&mut rec, &p).await
+    }
+
+    /// Pool used by this trainer (benchmarks check it stops growing).
+    pub fn pool(&self) -> &BufferPool {
+        &self.pool
+    }
+
+    pub(crate) fn restore(&mut self, state: TrainState, history: Vec<EpochRecord>) {
+        self.state = state;
+        self.history = history;
+        self.batches.clear();
+        self.sums = EpochSums::default();
+    }
+}
+
+/// CIFAR-100: fine class → superclass, read off the training labels.
+fn superclass_map(train: &Split, k: usize) -> Option<Vec<u32>> {
+    let coarse = train.coarse.as_ref()?;
+    let mut map = vec![0u32; k];
+    for (&fine, &c) in train.labels.iter().zip(coarse) {
+        map[fine as usize] = c;
+    }
+    Some(map)
+}

@@ -15,3 +15,5 @@ pub mod bench;
 pub mod data;
 #[cfg(all(feature = "cli", not(target_arch = "wasm32")))]
 pub mod cli;
+#[cfg(target_arch = "wasm32")]
+pub mod web;

@@ -83,8 +83,36 @@ impl ConvShape {
     }
 }
 
+/// The 3×3 stride-1 fast path applies (padding up to 2 so that the input gradient is one too).
+fn fast3(s: &ConvShape) -> bool {
+    s.ks == 3 && s.stride == 1 && s.pad <= 2
+}
+
+/// Weights repacked for `forward3`: (C, 3, 3, K4) with K4 = K rounded up to 4; `flip` gives the
+/// transposed convolution's weights (K, 3, 3, C4) with the taps reversed.
+fn repack(rec: &mut Recorder<'_>, s: &ConvShape, w: &Tensor, flip: bool) -> Tensor {
+    let (cin, cout) = if flip { (s.k, s.c) } else { (s.c, s.k) };
+    let packed = rec.alloc(&[cin, 9, cout.div_ceil(4) * 4]);
+    let consts: &'static [(&'static str, f64)] = if flip { &[("KS", 3.0), ("FLIP", 1.0)] } else { &[("KS", 3.0), ("FLIP", 0.0)] };
+    rec.dispatch(Kernel::with("conv2d", "repack_weight", consts), &s.params(0, 0), &[w, &packed], grid_1d(packed.numel(), 256));
+    packed
+}
+
+/// A 3×3 stride-1 convolution of `x` (N, C, H, W) with packed weights into (N, K, OH, OW).
+fn forward3(rec: &mut Recorder<'_>, s: &ConvShape, x: &Tensor, packed: &Tensor) -> Tensor {
+    let (oh, ow) = (s.oh(), s.ow());
+    let y = rec.alloc(&s.out_shape());
+    let grid = [groups(ow.div_ceil(4) * oh.div_ceil(4), 64), s.k.div_ceil(4) as u32, s.n as u32];
+    rec.dispatch(Kernel::new("conv2d", "forward3"), &s.params(0, 0), &[x, packed, &y], grid);
+    y
+}
+
 pub fn forward(rec: &mut Recorder<'_>, x: &Tensor, w: &Tensor, stride: usize, pad: usize) -> Tensor {
     let s = ConvShape::new(x.shape(), w.shape(), stride, pad);
+    if fast3(&s) {
+        let packed = repack(rec, &s, w, false);
+        return forward3(rec, &s, x, &packed);
+    }
     let y = rec.alloc(&s.out_shape());
     let grid = [groups(s.ow().div_ceil(4) * s.oh(), 16), groups(s.k, 16), s.n as u32];
     rec.dispatch(s.kernel("forward", s.consts()), &s.params(0, 0), &[x, w, &y], grid);
@@ -93,6 +121,13 @@ pub fn forward(rec: &mut Recorder<'_>, x: &Tensor, w: &Tensor, stride: usize, pa
 
 /// dx (N, C, H, W) from dy (N, K, OH, OW); overwrites.
 pub fn backward_input(rec: &mut Recorder<'_>, s: &ConvShape, dy: &Tensor, w: &Tensor) -> Tensor {
+    if fast3(s) {
+        // dx = the stride-1 convolution of dy with the flipped, transposed weights and padding 2 − pad.
+        let packed = repack(rec, s, w, true);
+        let t = ConvShape { n: s.n, c: s.k, h: s.oh(), w: s.ow(), k: s.c, ks: 3, stride: 1, pad: 2 - s.pad };
+        debug_assert_eq!((t.oh(), t.ow()), (s.h, s.w));
+        return forward3(rec, &t, dy, &packed);
+    }
     let dx = rec.alloc(&[s.n, s.c, s.h, s.w]);
     let grid = [groups(s.w.div_ceil(4) * s.h, 16), groups(s.c, 16), s.n as u32];
     rec.dispatch(s.kernel("backward_input", s.consts()), &s.params(0, 0), &[dy, w, &dx], grid);
@@ -102,6 +137,19 @@ pub fn backward_input(rec: &mut Recorder<'_>, s: &ConvShape, dy: &Tensor, w: &Te
 /// dw (K, C, KS, KS) from dy and x; overwrites. The sum over N·OH·OW is split across enough
 /// threads to fill the device, then reduced by a second kernel.
 pub fn backward_weight(rec: &mut Recorder<'_>, s: &ConvShape, dy: &Tensor, x: &Tensor) -> Tensor {
+    if fast3(s) {
+        let outputs = s.k.div_ceil(4) * s.c.div_ceil(2);
+        let rows = s.n * s.oh();
+        let splits = (16384usize.div_ceil(outputs)).clamp(1, rows);
+        let rows_per_split = rows.div_ceil(splits);
+        let splits = rows.div_ceil(rows_per_split);
+        let p = s.params(rows_per_split, splits);
+        let partial = rec.alloc(&[splits, s.k, s.c, 3, 3]);
+        rec.dispatch(Kernel::new("conv2d", "backward_weight3"), &p, &[dy, x, &partial], [groups(outputs, 64), splits as u32, 1]);
+        let dw = rec.alloc(&[s.k, s.c, 3, 3]);
+        rec.dispatch(s.kernel("backward_weight_reduce", s.consts()), &p, &[&partial, &dw], grid_1d(dw.numel(), 256));
+        return dw;
+    }
     let outputs = s.k.div_ceil(4) * s.c;
     let rows = s.n * s.oh();
     let splits = (16384usize.div_ceil(outputs)).clamp(1, rows);

@@ -34,6 +34,29 @@ pub fn matmul_strided(rec: &mut Recorder<'_>, a: &Tensor, b: &Tensor, bias: Opti
             &dummy
         }
     };
+    // Fast path (`matmul4`): sizes multiples of 4 and each operand contiguous along one of its
+    // dimensions, so every load is a vec4; TA / TB say which dimension.
+    let ta = match (sam, sak) {
+        (s, 1) if s == k => Some(false),
+        (1, s) if s == m => Some(true),
+        _ => None,
+    };
+    let tb = match (sbk, sbn) {
+        (s, 1) if s == n => Some(false),
+        (1, s) if s == k => Some(true),
+        _ => None,
+    };
+    if let (Some(ta), Some(tb), true) = (ta, tb, m % 4 == 0 && n % 4 == 0 && k % 4 == 0) {
+        let consts: &'static [(&'static str, f64)] = match (ta, tb) {
+            (false, false) => &[("TA", 0.0), ("TB", 0.0)],
+            (false, true) => &[("TA", 0.0), ("TB", 1.0)],
+            (true, false) => &[("TA", 1.0), ("TB", 0.0)],
+            (true, true) => &[("TA", 1.0), ("TB", 1.0)],
+        };
+        // 8×8 threads per workgroup, an 8×8 tile of C each.
+        rec.dispatch(Kernel::with("matmul", "matmul4", consts), &p, &[a, b, bias, &c], [groups(n, 64), groups(m, 64), 1]);
+        return c;
+    }
     rec.dispatch(MATMUL, &p, &[a, b, bias, &c], [groups(n, 64), groups(m, 64), 1]);
     c
 }

@@ -3,9 +3,8 @@
 
 mod common;
 
-use common::gpu;
 use cskd::data::{self, Cifar};
-use cskd::train::{checkpoint, Method, TrainConfig, Trainer};
+use cskd::train::{checkpoint, Method, Schedule, TrainConfig, Trainer};
 use safetensors::SafeTensors;
 use std::sync::{Arc, OnceLock};
 
@@ -18,18 +17,8 @@ fn cifar10() -> Cifar {
     .clone()
 }
 
-/// A GPU handle for trainers (they own an Arc; the shared test device lives for the whole run).
 fn shared_gpu() -> Arc<cskd::gpu::Gpu> {
-    static GPU: OnceLock<Arc<cskd::gpu::Gpu>> = OnceLock::new();
-    GPU.get_or_init(|| {
-        let g = gpu();
-        Arc::new(pollster::block_on(cskd::gpu::Gpu::with_backends(match g.info.backend {
-            wgpu::Backend::Vulkan => wgpu::Backends::VULKAN,
-            _ => wgpu::Backends::all(),
-        }))
-        .unwrap())
-    })
-    .clone()
+    common::gpu_arc().clone()
 }
 
 fn tiny(method: Method) -> TrainConfig {
@@ -46,7 +35,18 @@ fn tensors(bytes: &[u8]) -> Vec<(String, Vec<u8>)> {
 
 #[test]
 fn small_cnn_learns_real_cifar10_above_chance() {
-    let config = TrainConfig { width: 16, method: Method::Cskd, batch: 50, epochs: 6, per_class: 100, test_per_class: 30, lr: 0.05, weight_decay: 5e-4, ..tiny(Method::Cskd) };
+    // ~6000 image-steps of a width-8 SmallCNN: about a minute on lavapipe, ~35–40% accuracy.
+    let config = TrainConfig {
+        width: 8,
+        batch: 20,
+        epochs: 3,
+        per_class: 200,
+        test_per_class: 50,
+        lr: 0.05,
+        schedule: Schedule::Cosine,
+        augment: false,
+        ..tiny(Method::Ce)
+    };
     let mut t = Trainer::new(shared_gpu(), config, cifar10()).unwrap();
     let mut last = None;
     while !t.finished() {
@@ -55,7 +55,7 @@ fn small_cnn_learns_real_cifar10_above_chance() {
     let m = last.unwrap().test.unwrap();
     assert!(m.top1_error <= 0.70, "test accuracy {:.1}% is not clearly above chance (10%)", 100.0 * (1.0 - m.top1_error));
     assert!(m.ece.is_finite() && m.nll.is_finite());
-    assert_eq!(m.count, 300);
+    assert_eq!(m.count, 500);
 }
 
 #[test]

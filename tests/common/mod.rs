@@ -6,12 +6,17 @@ pub mod reference;
 
 use cskd::gpu::{readback, BufferPool, Gpu, Recorder, Tensor};
 use cskd::rng::Rng;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 /// The test device: Vulkan (lavapipe on CI). A missing adapter fails the test — never a skip.
 /// `CSKD_TEST_BACKEND=any` lets a developer run the suite on Metal/DX12.
 pub fn gpu() -> &'static Gpu {
-    static GPU: OnceLock<Gpu> = OnceLock::new();
+    gpu_arc()
+}
+
+/// The same device as an `Arc`, for trainers (which own a handle to their device).
+pub fn gpu_arc() -> &'static Arc<Gpu> {
+    static GPU: OnceLock<Arc<Gpu>> = OnceLock::new();
     GPU.get_or_init(|| {
         let backends = match std::env::var("CSKD_TEST_BACKEND").as_deref() {
             Ok("any") => wgpu::Backends::all(),
@@ -21,7 +26,7 @@ pub fn gpu() -> &'static Gpu {
         if backends == wgpu::Backends::VULKAN {
             assert_eq!(gpu.info.backend, wgpu::Backend::Vulkan, "tests must run on Vulkan, got {:?}", gpu.info.backend);
         }
-        gpu
+        Arc::new(gpu)
     })
 }
 

@@ -532,24 +532,3 @@ fn format_table_lists_summary_and_classes() {
     // summary comes before the per-class section
     assert!(t.find("Recall@1").unwrap() < t.find("apple").unwrap());
 }
-
-/// Timing check for the brief's size: `cargo test --release -- --ignored recall_10k`.
-#[test]
-#[ignore]
-fn recall_10k_by_128_is_fast_in_release() {
-    let (n, d) = (10_000usize, 128usize);
-    let mut state = 7u64;
-    let mut next = || {
-        state = state
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        ((state >> 33) as f32) / (1u64 << 31) as f32 - 0.5
-    };
-    let feats: Vec<f32> = (0..n * d).map(|_| next()).collect();
-    let labels: Vec<u32> = (0..n as u32).map(|i| i % 100).collect();
-    let t = std::time::Instant::now();
-    let r = recall_at_1(&feats, d, &labels).unwrap().unwrap();
-    let secs = t.elapsed().as_secs_f64();
-    eprintln!("recall@1 10000x128: {r:.4} in {secs:.2} s");
-    assert!((0.0..=1.0).contains(&r));
-}

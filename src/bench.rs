@@ -29,7 +29,15 @@ pub struct W1Result {
 
 /// W1: `anchors` anchors (+ as many partners for CS-KD) per step, `steps` timed steps after 3 warm-up ones.
 pub async fn w1(gpu: &Gpu, cskd: bool, anchors: usize, steps: usize) -> Result<W1Result> {
-    let model = Model::new(gpu, &ModelConfig { name: "smallcnn".into(), width: 32, classes: 100 }, 0)?;
+    let model = Model::new(
+        gpu,
+        &ModelConfig {
+            name: "smallcnn".into(),
+            width: 32,
+            classes: 100,
+        },
+        0,
+    )?;
     let mut rng = Rng::new(1);
     let n = anchors;
     let img = |rng: &mut Rng| -> Vec<f32> { (0..n * 3072).map(|_| rng.normal()).collect() };
@@ -37,15 +45,31 @@ pub async fn w1(gpu: &Gpu, cskd: bool, anchors: usize, steps: usize) -> Result<W
     let xp = Tensor::from_slice(&gpu.device, &gpu.queue, &[n, 3, 32, 32], &img(&mut rng));
     let labels: Vec<u32> = (0..n).map(|_| rng.below(100) as u32).collect();
     let labels = Tensor::from_slice(&gpu.device, &gpu.queue, &[n], &labels);
-    let loss_cfg = if cskd { LossConfig::cskd(4.0, 1.0) } else { LossConfig::ce() };
-    let sgd = SgdConfig { lr: 0.1, momentum: 0.9, weight_decay: 5e-4 };
+    let loss_cfg = if cskd {
+        LossConfig::cskd(4.0, 1.0)
+    } else {
+        LossConfig::ce()
+    };
+    let sgd = SgdConfig {
+        lr: 0.1,
+        momentum: 0.9,
+        weight_decay: 5e-4,
+    };
     let pool = BufferPool::new();
     let mut times = Vec::new();
     let mut dispatches = 0;
     for i in 0..steps + 3 {
         let start = Instant::now();
         let mut rec = Recorder::new(gpu, &pool);
-        let loss = record_step(&mut rec, &model, &xa, cskd.then_some(&xp), &labels, loss_cfg, sgd);
+        let loss = record_step(
+            &mut rec,
+            &model,
+            &xa,
+            cskd.then_some(&xp),
+            &labels,
+            loss_cfg,
+            sgd,
+        );
         dispatches = rec.dispatches();
         let l = readback::read(&mut rec, &loss).await?;
         if !l[0].is_finite() {
@@ -80,7 +104,13 @@ pub struct KernelResult {
 }
 
 /// The five SmallCNN convolutions at batch 64: (C, K, H = W).
-pub const SMALLCNN_CONVS: [(usize, usize, usize); 5] = [(3, 32, 32), (32, 32, 32), (32, 64, 16), (64, 64, 16), (64, 128, 8)];
+pub const SMALLCNN_CONVS: [(usize, usize, usize); 5] = [
+    (3, 32, 32),
+    (32, 32, 32),
+    (32, 64, 16),
+    (64, 64, 16),
+    (64, 128, 8),
+];
 
 /// W2: every conv kernel on the SmallCNN shapes at `batch`, then a `matmul`³ product.
 pub async fn w2(gpu: &Gpu, batch: usize, matmul: usize, reps: usize) -> Result<Vec<KernelResult>> {
@@ -88,12 +118,25 @@ pub async fn w2(gpu: &Gpu, batch: usize, matmul: usize, reps: usize) -> Result<V
     let mut rng = Rng::new(2);
     let mut out = Vec::new();
     for &(c, k, hw) in &SMALLCNN_CONVS {
-        let s = ConvShape { n: batch, c, h: hw, w: hw, k, ks: 3, stride: 1, pad: 1 };
+        let s = ConvShape {
+            n: batch,
+            c,
+            h: hw,
+            w: hw,
+            k,
+            ks: 3,
+            stride: 1,
+            pad: 1,
+        };
         let x: Vec<f32> = (0..batch * c * hw * hw).map(|_| rng.normal()).collect();
         let w: Vec<f32> = (0..k * c * 9).map(|_| rng.normal() * 0.1).collect();
         let dy: Vec<f32> = (0..batch * k * hw * hw).map(|_| rng.normal()).collect();
         let up = |shape: &[usize], d: &[f32]| Tensor::from_slice(&gpu.device, &gpu.queue, shape, d);
-        let (xt, wt, dyt) = (up(&[batch, c, hw, hw], &x), up(&[k, c, 3, 3], &w), up(&s.out_shape(), &dy));
+        let (xt, wt, dyt) = (
+            up(&[batch, c, hw, hw], &x),
+            up(&[k, c, 3, 3], &w),
+            up(&s.out_shape(), &dy),
+        );
         let gflop = 2.0 * s.macs() as f64 / 1e9;
         let name = format!("N{batch} C{c} K{k} {hw}x{hw}");
 
@@ -106,41 +149,82 @@ pub async fn w2(gpu: &Gpu, batch: usize, matmul: usize, reps: usize) -> Result<V
         drop((y, dx, dw));
 
         let timed: [(&str, Box<dyn Fn(&mut Recorder<'_>)>); 3] = [
-            ("conv forward", Box::new(|rec: &mut Recorder<'_>| drop(conv2d::forward(rec, &xt, &wt, 1, 1)))),
-            ("conv input-grad", Box::new(|rec: &mut Recorder<'_>| drop(conv2d::backward_input(rec, &s, &dyt, &wt)))),
-            ("conv weight-grad", Box::new(|rec: &mut Recorder<'_>| drop(conv2d::backward_weight(rec, &s, &dyt, &xt)))),
+            (
+                "conv forward",
+                Box::new(|rec: &mut Recorder<'_>| drop(conv2d::forward(rec, &xt, &wt, 1, 1))),
+            ),
+            (
+                "conv input-grad",
+                Box::new(|rec: &mut Recorder<'_>| drop(conv2d::backward_input(rec, &s, &dyt, &wt))),
+            ),
+            (
+                "conv weight-grad",
+                Box::new(|rec: &mut Recorder<'_>| {
+                    drop(conv2d::backward_weight(rec, &s, &dyt, &xt))
+                }),
+            ),
         ];
         for ((kernel, f), err) in timed.iter().zip(errs) {
             let ms = time(gpu, &pool, reps, f).await?;
-            out.push(KernelResult { kernel: kernel.to_string(), shape: name.clone(), gflop, median_ms: ms, gflops: gflop / ms * 1e3, max_rel_err: err });
+            out.push(KernelResult {
+                kernel: kernel.to_string(),
+                shape: name.clone(),
+                gflop,
+                median_ms: ms,
+                gflops: gflop / ms * 1e3,
+                max_rel_err: err,
+            });
         }
     }
     if matmul > 0 {
         let m = matmul;
         let a: Vec<f32> = (0..m * m).map(|_| rng.normal()).collect();
         let b: Vec<f32> = (0..m * m).map(|_| rng.normal()).collect();
-        let (at, bt) = (Tensor::from_slice(&gpu.device, &gpu.queue, &[m, m], &a), Tensor::from_slice(&gpu.device, &gpu.queue, &[m, m], &b));
+        let (at, bt) = (
+            Tensor::from_slice(&gpu.device, &gpu.queue, &[m, m], &a),
+            Tensor::from_slice(&gpu.device, &gpu.queue, &[m, m], &b),
+        );
         let mut rec = Recorder::new(gpu, &pool);
         let c = linear::matmul(&mut rec, &at, &bt);
         let got = readback::read(&mut rec, &c).await?;
         let mut err: f64 = 0.0;
         for _ in 0..64 {
             let (i, j) = (rng.below(m), rng.below(m));
-            let want: f64 = (0..m).map(|t| a[i * m + t] as f64 * b[t * m + j] as f64).sum();
+            let want: f64 = (0..m)
+                .map(|t| a[i * m + t] as f64 * b[t * m + j] as f64)
+                .sum();
             err = err.max(rel_err(got[i * m + j], want));
         }
         let gflop = 2.0 * (m * m * m) as f64 / 1e9;
-        let ms = time(gpu, &pool, reps, &|rec: &mut Recorder<'_>| drop(linear::matmul(rec, &at, &bt))).await?;
-        out.push(KernelResult { kernel: "matmul".into(), shape: format!("{m}x{m}x{m}"), gflop, median_ms: ms, gflops: gflop / ms * 1e3, max_rel_err: err });
+        let ms = time(gpu, &pool, reps, &|rec: &mut Recorder<'_>| {
+            drop(linear::matmul(rec, &at, &bt))
+        })
+        .await?;
+        out.push(KernelResult {
+            kernel: "matmul".into(),
+            shape: format!("{m}x{m}x{m}"),
+            gflop,
+            median_ms: ms,
+            gflops: gflop / ms * 1e3,
+            max_rel_err: err,
+        });
     }
     if let Some(bad) = out.iter().find(|r| r.max_rel_err > 1e-3) {
-        return Err(Error::Gpu(format!("{} {} failed validation: relative error {}", bad.kernel, bad.shape, bad.max_rel_err)));
+        return Err(Error::Gpu(format!(
+            "{} {} failed validation: relative error {}",
+            bad.kernel, bad.shape, bad.max_rel_err
+        )));
     }
     Ok(out)
 }
 
 /// Median milliseconds of one launch: `reps` trials, each one submit of the kernel(s) then a wait.
-async fn time(gpu: &Gpu, pool: &BufferPool, reps: usize, f: &dyn Fn(&mut Recorder<'_>)) -> Result<f64> {
+async fn time(
+    gpu: &Gpu,
+    pool: &BufferPool,
+    reps: usize,
+    f: &dyn Fn(&mut Recorder<'_>),
+) -> Result<f64> {
     let probe = Tensor::zeros(&gpu.device, &[4]);
     let mut times = Vec::new();
     for i in 0..reps + 1 {
@@ -155,26 +239,53 @@ async fn time(gpu: &Gpu, pool: &BufferPool, reps: usize, f: &dyn Fn(&mut Recorde
     Ok(median(&mut times))
 }
 
-fn validate_conv(s: &ConvShape, x: &[f32], w: &[f32], dy: &[f32], got: &[Vec<f32>], rng: &mut Rng) -> [f64; 3] {
+fn validate_conv(
+    s: &ConvShape,
+    x: &[f32],
+    w: &[f32],
+    dy: &[f32],
+    got: &[Vec<f32>],
+    rng: &mut Rng,
+) -> [f64; 3] {
     let (c, k, h, wd) = (s.c, s.k, s.h, s.w);
-    let xat = |n: usize, ci: usize, iy: isize, ix: isize| if iy < 0 || ix < 0 || iy >= h as isize || ix >= wd as isize { 0.0 } else { x[((n * c + ci) * h + iy as usize) * wd + ix as usize] as f64 };
-    let dyat = |n: usize, o: usize, oy: isize, ox: isize| if oy < 0 || ox < 0 || oy >= h as isize || ox >= wd as isize { 0.0 } else { dy[((n * k + o) * h + oy as usize) * wd + ox as usize] as f64 };
+    let xat = |n: usize, ci: usize, iy: isize, ix: isize| {
+        if iy < 0 || ix < 0 || iy >= h as isize || ix >= wd as isize {
+            0.0
+        } else {
+            x[((n * c + ci) * h + iy as usize) * wd + ix as usize] as f64
+        }
+    };
+    let dyat = |n: usize, o: usize, oy: isize, ox: isize| {
+        if oy < 0 || ox < 0 || oy >= h as isize || ox >= wd as isize {
+            0.0
+        } else {
+            dy[((n * k + o) * h + oy as usize) * wd + ox as usize] as f64
+        }
+    };
     let mut errs = [0.0f64; 3];
     for _ in 0..32 {
-        let (n, o, ci, yy, xx) = (rng.below(s.n), rng.below(k), rng.below(c), rng.below(h) as isize, rng.below(wd) as isize);
+        let (n, o, ci, yy, xx) = (
+            rng.below(s.n),
+            rng.below(k),
+            rng.below(c),
+            rng.below(h) as isize,
+            rng.below(wd) as isize,
+        );
         let mut fwd = 0.0;
         let mut bin = 0.0;
         for cc in 0..c {
             for r in 0..3 {
                 for t in 0..3 {
-                    fwd += xat(n, cc, yy + r as isize - 1, xx + t as isize - 1) * w[((o * c + cc) * 3 + r) * 3 + t] as f64;
+                    fwd += xat(n, cc, yy + r as isize - 1, xx + t as isize - 1)
+                        * w[((o * c + cc) * 3 + r) * 3 + t] as f64;
                 }
             }
         }
         for oo in 0..k {
             for r in 0..3 {
                 for t in 0..3 {
-                    bin += dyat(n, oo, yy + 1 - r as isize, xx + 1 - t as isize) * w[((oo * c + ci) * 3 + r) * 3 + t] as f64;
+                    bin += dyat(n, oo, yy + 1 - r as isize, xx + 1 - t as isize)
+                        * w[((oo * c + ci) * 3 + r) * 3 + t] as f64;
                 }
             }
         }
@@ -187,9 +298,18 @@ fn validate_conv(s: &ConvShape, x: &[f32], w: &[f32], dy: &[f32], got: &[Vec<f32
                 }
             }
         }
-        errs[0] = errs[0].max(rel_err(got[0][((n * k + o) * h + yy as usize) * wd + xx as usize], fwd));
-        errs[1] = errs[1].max(rel_err(got[1][((n * c + ci) * h + yy as usize) * wd + xx as usize], bin));
-        errs[2] = errs[2].max(rel_err(got[2][((o * c + ci) * 3 + r as usize) * 3 + t as usize], bw));
+        errs[0] = errs[0].max(rel_err(
+            got[0][((n * k + o) * h + yy as usize) * wd + xx as usize],
+            fwd,
+        ));
+        errs[1] = errs[1].max(rel_err(
+            got[1][((n * c + ci) * h + yy as usize) * wd + xx as usize],
+            bin,
+        ));
+        errs[2] = errs[2].max(rel_err(
+            got[2][((o * c + ci) * 3 + r as usize) * 3 + t as usize],
+            bw,
+        ));
     }
     errs
 }

@@ -26,7 +26,10 @@ pub enum Error {
     #[error("training diverged: {0}")]
     Diverged(String),
     #[error("I/O error on {path}: {source}")]
-    Io { path: String, source: std::io::Error },
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
 }
 
 pub type Result<T> = std::result::Result<T, Error>;

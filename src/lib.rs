@@ -6,14 +6,14 @@ pub mod rng;
 pub mod shaders;
 
 pub use error::{Error, Result};
-pub mod metrics;
-pub mod ops;
-pub mod tape;
-pub mod model;
-pub mod train;
 pub mod bench;
-pub mod data;
 #[cfg(all(feature = "cli", not(target_arch = "wasm32")))]
 pub mod cli;
+pub mod data;
+pub mod metrics;
+pub mod model;
+pub mod ops;
+pub mod tape;
+pub mod train;
 #[cfg(target_arch = "wasm32")]
 pub mod web;

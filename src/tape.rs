@@ -45,11 +45,19 @@ pub struct Tape {
 
 impl Tape {
     pub fn new() -> Tape {
-        Tape { enabled: true, next: 0, nodes: Vec::new(), leaves: Vec::new() }
+        Tape {
+            enabled: true,
+            next: 0,
+            nodes: Vec::new(),
+            leaves: Vec::new(),
+        }
     }
 
     pub fn off() -> Tape {
-        Tape { enabled: false, ..Tape::new() }
+        Tape {
+            enabled: false,
+            ..Tape::new()
+        }
     }
 
     pub fn enabled(&self) -> bool {
@@ -63,7 +71,10 @@ impl Tape {
         }
         let id = self.fresh();
         self.leaves.push((value.clone(), id));
-        Var { value: value.clone(), id: Some(id) }
+        Var {
+            value: value.clone(),
+            id: Some(id),
+        }
     }
 
     /// Records an op's output. Nothing is recorded when no input needs a gradient.
@@ -72,8 +83,15 @@ impl Tape {
             return Var::constant(output);
         }
         let id = self.fresh();
-        self.nodes.push(Node { output: id, inputs: inputs.iter().map(|v| v.id).collect(), backward });
-        Var { value: output, id: Some(id) }
+        self.nodes.push(Node {
+            output: id,
+            inputs: inputs.iter().map(|v| v.id).collect(),
+            backward,
+        });
+        Var {
+            value: output,
+            id: Some(id),
+        }
     }
 
     /// Runs the backward from `root` with gradient `droot`, consuming the tape.
@@ -83,7 +101,9 @@ impl Tape {
             grads.insert(id, droot);
         }
         for node in self.nodes.into_iter().rev() {
-            let Some(dy) = grads.remove(&node.output) else { continue };
+            let Some(dy) = grads.remove(&node.output) else {
+                continue;
+            };
             let needs: Vec<bool> = node.inputs.iter().map(Option::is_some).collect();
             let dxs = (node.backward)(rec, &dy, &needs);
             for (input, dx) in node.inputs.iter().zip(dxs) {
@@ -96,7 +116,11 @@ impl Tape {
                 }
             }
         }
-        let leaves = self.leaves.into_iter().filter_map(|(t, id)| grads.remove(&id).map(|g| (t, g))).collect();
+        let leaves = self
+            .leaves
+            .into_iter()
+            .filter_map(|(t, id)| grads.remove(&id).map(|g| (t, g)))
+            .collect();
         Grads { leaves }
     }
 
@@ -119,6 +143,9 @@ pub struct Grads {
 
 impl Grads {
     pub fn of(&self, leaf: &Tensor) -> Option<&Tensor> {
-        self.leaves.iter().find(|(t, _)| t.same_storage(leaf)).map(|(_, g)| g)
+        self.leaves
+            .iter()
+            .find(|(t, _)| t.same_storage(leaf))
+            .map(|(_, g)| g)
     }
 }

@@ -3,17 +3,31 @@
 #[test]
 fn all_shaders_parse_and_validate() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("shaders");
-    let mut files: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     files.sort();
     assert!(files.len() >= 9, "expected the kernel files in {dir:?}");
     for path in &files {
         let src = std::fs::read_to_string(path).unwrap();
-        let module = naga::front::wgsl::parse_str(&src).unwrap_or_else(|e| panic!("{}: {}", path.display(), e.emit_to_string(&src)));
-        naga::valid::Validator::new(naga::valid::ValidationFlags::all(), naga::valid::Capabilities::all())
-            .validate(&module)
-            .unwrap_or_else(|e| panic!("{}: {:?}", path.display(), e));
+        let module = naga::front::wgsl::parse_str(&src)
+            .unwrap_or_else(|e| panic!("{}: {}", path.display(), e.emit_to_string(&src)));
+        naga::valid::Validator::new(
+            naga::valid::ValidationFlags::all(),
+            naga::valid::Capabilities::all(),
+        )
+        .validate(&module)
+        .unwrap_or_else(|e| panic!("{}: {:?}", path.display(), e));
         let stem = path.file_stem().unwrap().to_str().unwrap();
-        assert!(cskd::shaders::source(stem).is_some(), "{stem}.wgsl is not registered in src/shaders.rs");
+        assert!(
+            cskd::shaders::source(stem).is_some(),
+            "{stem}.wgsl is not registered in src/shaders.rs"
+        );
     }
-    assert_eq!(files.len(), cskd::shaders::ALL.len(), "src/shaders.rs lists a shader that is not on disk");
+    assert_eq!(
+        files.len(),
+        cskd::shaders::ALL.len(),
+        "src/shaders.rs lists a shader that is not on disk"
+    );
 }

@@ -11,8 +11,12 @@ use std::sync::{Arc, OnceLock};
 fn cifar10() -> Cifar {
     static DATA: OnceLock<Cifar> = OnceLock::new();
     DATA.get_or_init(|| {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data/cifar-10-binary.tar.gz");
-        data::load(std::path::Path::new(path)).unwrap_or_else(|e| panic!("the real-data tests need {path}: {e}"))
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../shared/data/cifar-10-binary.tar.gz"
+        );
+        data::load(std::path::Path::new(path))
+            .unwrap_or_else(|e| panic!("the real-data tests need {path}: {e}"))
     })
     .clone()
 }
@@ -22,13 +26,27 @@ fn shared_gpu() -> Arc<cskd::gpu::Gpu> {
 }
 
 fn tiny(method: Method) -> TrainConfig {
-    TrainConfig { model: "smallcnn".into(), width: 4, method, batch: 16, epochs: 2, per_class: 8, test_per_class: 2, seed: 3, ..Default::default() }
+    TrainConfig {
+        model: "smallcnn".into(),
+        width: 4,
+        method,
+        batch: 16,
+        epochs: 2,
+        per_class: 8,
+        test_per_class: 2,
+        seed: 3,
+        ..Default::default()
+    }
 }
 
 /// Tensors of a checkpoint as (name, bytes), sorted.
 fn tensors(bytes: &[u8]) -> Vec<(String, Vec<u8>)> {
     let st = SafeTensors::deserialize(bytes).unwrap();
-    let mut v: Vec<_> = st.tensors().into_iter().map(|(n, t)| (n, t.data().to_vec())).collect();
+    let mut v: Vec<_> = st
+        .tensors()
+        .into_iter()
+        .map(|(n, t)| (n, t.data().to_vec()))
+        .collect();
     v.sort();
     v
 }
@@ -53,7 +71,11 @@ fn small_cnn_learns_real_cifar10_above_chance() {
         last = Some(pollster::block_on(t.train_epoch(|_| {})).unwrap());
     }
     let m = last.unwrap().test.unwrap();
-    assert!(m.top1_error <= 0.70, "test accuracy {:.1}% is not clearly above chance (10%)", 100.0 * (1.0 - m.top1_error));
+    assert!(
+        m.top1_error <= 0.70,
+        "test accuracy {:.1}% is not clearly above chance (10%)",
+        100.0 * (1.0 - m.top1_error)
+    );
     assert!(m.ece.is_finite() && m.nll.is_finite());
     assert_eq!(m.count, 500);
 }
@@ -63,13 +85,28 @@ fn checkpoint_round_trip_is_bit_exact() {
     let mut a = Trainer::new(shared_gpu(), tiny(Method::Cskd), cifar10()).unwrap();
     pollster::block_on(a.train_epoch(|_| {})).unwrap();
     let saved = pollster::block_on(checkpoint::save(&a)).unwrap();
-    let mut b = Trainer::new(shared_gpu(), TrainConfig { seed: 99, ..tiny(Method::Cskd) }, cifar10()).unwrap();
+    let mut b = Trainer::new(
+        shared_gpu(),
+        TrainConfig {
+            seed: 99,
+            ..tiny(Method::Cskd)
+        },
+        cifar10(),
+    )
+    .unwrap();
     checkpoint::load(&mut b, &saved, true).unwrap();
     let again = pollster::block_on(checkpoint::save(&b)).unwrap();
     assert_eq!(tensors(&saved), tensors(&again));
     assert_eq!(b.state, a.state);
-    assert!(tensors(&saved).iter().any(|(n, _)| n == "features.1.running_mean"), "PyTorch names");
-    assert!(tensors(&saved).iter().any(|(n, _)| n == "features.1.num_batches_tracked"));
+    assert!(
+        tensors(&saved)
+            .iter()
+            .any(|(n, _)| n == "features.1.running_mean"),
+        "PyTorch names"
+    );
+    assert!(tensors(&saved)
+        .iter()
+        .any(|(n, _)| n == "features.1.num_batches_tracked"));
 }
 
 #[test]
@@ -91,8 +128,15 @@ fn resume_equals_uninterrupted_run() {
         while !second.finished() {
             pollster::block_on(second.step()).unwrap();
         }
-        let (x, y) = (pollster::block_on(checkpoint::save(&straight)).unwrap(), pollster::block_on(checkpoint::save(&second)).unwrap());
-        assert_eq!(tensors(&x), tensors(&y), "{method:?}: resumed weights differ from the uninterrupted run");
+        let (x, y) = (
+            pollster::block_on(checkpoint::save(&straight)).unwrap(),
+            pollster::block_on(checkpoint::save(&second)).unwrap(),
+        );
+        assert_eq!(
+            tensors(&x),
+            tensors(&y),
+            "{method:?}: resumed weights differ from the uninterrupted run"
+        );
     }
 }
 
@@ -100,25 +144,60 @@ fn resume_equals_uninterrupted_run() {
 fn bad_checkpoints_are_rejected_and_change_nothing() {
     let mut t = Trainer::new(shared_gpu(), tiny(Method::Ce), cifar10()).unwrap();
     let before = pollster::block_on(checkpoint::save(&t)).unwrap();
-    let other = Trainer::new(shared_gpu(), TrainConfig { width: 8, ..tiny(Method::Ce) }, cifar10()).unwrap();
+    let other = Trainer::new(
+        shared_gpu(),
+        TrainConfig {
+            width: 8,
+            ..tiny(Method::Ce)
+        },
+        cifar10(),
+    )
+    .unwrap();
     let wrong = pollster::block_on(checkpoint::save(&other)).unwrap();
-    for (bad, what) in [(&b"not a checkpoint"[..], "checkpoint"), (&wrong[..], "width"), (&before[..before.len() / 2], "checkpoint")] {
+    for (bad, what) in [
+        (&b"not a checkpoint"[..], "checkpoint"),
+        (&wrong[..], "width"),
+        (&before[..before.len() / 2], "checkpoint"),
+    ] {
         let e = checkpoint::load(&mut t, bad, true).unwrap_err().to_string();
         assert!(e.contains(what) || e.contains("checkpoint"), "{e}");
     }
-    assert_eq!(tensors(&before), tensors(&pollster::block_on(checkpoint::save(&t)).unwrap()));
+    assert_eq!(
+        tensors(&before),
+        tensors(&pollster::block_on(checkpoint::save(&t)).unwrap())
+    );
 }
 
 #[test]
 fn nan_learning_rate_is_a_config_error() {
-    let e = Trainer::new(shared_gpu(), TrainConfig { lr: f32::NAN, ..tiny(Method::Cskd) }, cifar10()).err().unwrap().to_string();
+    let e = Trainer::new(
+        shared_gpu(),
+        TrainConfig {
+            lr: f32::NAN,
+            ..tiny(Method::Cskd)
+        },
+        cifar10(),
+    )
+    .err()
+    .unwrap()
+    .to_string();
     assert!(e.contains("lr"), "{e}");
 }
 
 #[test]
 fn divergence_stops_with_a_message_and_keeps_the_last_good_weights() {
     // A huge learning rate blows the loss up within a few steps.
-    let mut t = Trainer::new(shared_gpu(), TrainConfig { lr: 1e30, momentum: 0.0, weight_decay: 0.0, ..tiny(Method::Cskd) }, cifar10()).unwrap();
+    let mut t = Trainer::new(
+        shared_gpu(),
+        TrainConfig {
+            lr: 1e30,
+            momentum: 0.0,
+            weight_decay: 0.0,
+            ..tiny(Method::Cskd)
+        },
+        cifar10(),
+    )
+    .unwrap();
     let mut snapshot = pollster::block_on(checkpoint::save(&t)).unwrap();
     let mut err = None;
     for _ in 0..20 {
@@ -131,8 +210,20 @@ fn divergence_stops_with_a_message_and_keeps_the_last_good_weights() {
         }
     }
     let err = err.expect("a learning rate of 1e30 must diverge");
-    assert!(err.contains("loss became") && err.contains("last good"), "{err}");
+    assert!(
+        err.contains("loss became") && err.contains("last good"),
+        "{err}"
+    );
     let after = pollster::block_on(checkpoint::save(&t)).unwrap();
-    let params = |b: &[u8]| tensors(b).into_iter().filter(|(n, _)| n.ends_with("weight") || n.ends_with("bias")).collect::<Vec<_>>();
-    assert_eq!(params(&snapshot), params(&after), "weights changed by the diverging step");
+    let params = |b: &[u8]| {
+        tensors(b)
+            .into_iter()
+            .filter(|(n, _)| n.ends_with("weight") || n.ends_with("bias"))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        params(&snapshot),
+        params(&after),
+        "weights changed by the diverging step"
+    );
 }

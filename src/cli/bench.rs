@@ -32,7 +32,10 @@ pub fn run(a: BenchArgs) -> Result<()> {
     let s = gpu.summary();
     eprintln!("adapter: {} ({}, {})", s.name, s.backend, s.driver);
     let mut out = serde_json::Map::new();
-    out.insert("adapter".into(), serde_json::to_value(&s).expect("plain data"));
+    out.insert(
+        "adapter".into(),
+        serde_json::to_value(&s).expect("plain data"),
+    );
     if !a.w2_only {
         let mut rows = Vec::new();
         for cskd in [true, false] {
@@ -42,19 +45,31 @@ pub fn run(a: BenchArgs) -> Result<()> {
             }
             rows.push(r);
         }
-        out.insert("w1".into(), serde_json::to_value(&rows).expect("plain data"));
+        out.insert(
+            "w1".into(),
+            serde_json::to_value(&rows).expect("plain data"),
+        );
     }
     if !a.w1_only {
         let rows = pollster::block_on(bench::w2(&gpu, a.batch, a.matmul, a.reps))?;
         if !a.json {
             for k in &rows {
-                println!("W2 {:<17} {:<21} {:>9.2} ms  {:>7.2} GFLOP/s  (max rel err {:.1e})", k.kernel, k.shape, k.median_ms, k.gflops, k.max_rel_err);
+                println!(
+                    "W2 {:<17} {:<21} {:>9.2} ms  {:>7.2} GFLOP/s  (max rel err {:.1e})",
+                    k.kernel, k.shape, k.median_ms, k.gflops, k.max_rel_err
+                );
             }
         }
-        out.insert("w2".into(), serde_json::to_value(&rows).expect("plain data"));
+        out.insert(
+            "w2".into(),
+            serde_json::to_value(&rows).expect("plain data"),
+        );
     }
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&out).expect("plain data"));
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&out).expect("plain data")
+        );
     }
     Ok(())
 }

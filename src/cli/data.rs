@@ -10,14 +10,22 @@ const CIFAR100_URL: &str = "https://www.cs.toronto.edu/~kriz/cifar-100-binary.ta
 
 /// Loads the dataset: an explicit path, `CSKD_DATA`, or a cached/downloaded official archive.
 pub fn resolve(path: Option<&Path>, kind: Option<CifarKind>) -> Result<Cifar> {
-    let path = match path.map(Path::to_path_buf).or_else(|| std::env::var_os("CSKD_DATA").map(PathBuf::from)) {
+    let path = match path
+        .map(Path::to_path_buf)
+        .or_else(|| std::env::var_os("CSKD_DATA").map(PathBuf::from))
+    {
         Some(p) => p,
         None => download(kind.unwrap_or(CifarKind::Cifar10))?,
     };
     let cifar = data::load(&path)?;
     if let Some(k) = kind {
         if k != cifar.kind {
-            return Err(Error::Config(format!("--dataset {} but {} holds {}", k, path.display(), cifar.kind)));
+            return Err(Error::Config(format!(
+                "--dataset {} but {} holds {}",
+                k,
+                path.display(),
+                cifar.kind
+            )));
         }
     }
     Ok(cifar)
@@ -29,29 +37,51 @@ fn download(kind: CifarKind) -> Result<PathBuf> {
         CifarKind::Cifar10 => (CIFAR10_URL, "c32a1d4ab5d03f1284b67883e8d87530"),
         CifarKind::Cifar100 => (CIFAR100_URL, "03b5dce01913d631647c71ecec9e9cb8"),
     };
-    let dir = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(std::env::temp_dir).join(".cache/cskd");
+    let dir = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(std::env::temp_dir)
+        .join(".cache/cskd");
     let file = dir.join(url.rsplit('/').next().unwrap());
     if file.exists() {
         return Ok(file);
     }
-    std::fs::create_dir_all(&dir).map_err(|e| Error::Io { path: dir.display().to_string(), source: e })?;
+    std::fs::create_dir_all(&dir).map_err(|e| Error::Io {
+        path: dir.display().to_string(),
+        source: e,
+    })?;
     let hint = format!(
         "no data given and {kind} could not be downloaded from {url}. Pass --data PATH (the .tar.gz archive, its extracted folder or a .bin file) or set CSKD_DATA"
     );
     eprintln!("downloading {url} → {}", file.display());
     let part = file.with_extension("part");
-    let status = std::process::Command::new("curl").args(["-fL", "--progress-bar", "-o"]).arg(&part).arg(url).status();
+    let status = std::process::Command::new("curl")
+        .args(["-fL", "--progress-bar", "-o"])
+        .arg(&part)
+        .arg(url)
+        .status();
     if !matches!(status, Ok(s) if s.success()) {
         let _ = std::fs::remove_file(&part);
         return Err(Error::Config(hint));
     }
-    let out = std::process::Command::new("md5sum").arg(&part).output().map_err(|e| Error::Io { path: "md5sum".into(), source: e })?;
+    let out = std::process::Command::new("md5sum")
+        .arg(&part)
+        .output()
+        .map_err(|e| Error::Io {
+            path: "md5sum".into(),
+            source: e,
+        })?;
     let sum = String::from_utf8_lossy(&out.stdout);
     if !sum.starts_with(md5) {
         let _ = std::fs::remove_file(&part);
-        return Err(Error::Config(format!("downloaded archive has md5 {} but the official one is {md5}; {hint}", sum.split_whitespace().next().unwrap_or("?"))));
+        return Err(Error::Config(format!(
+            "downloaded archive has md5 {} but the official one is {md5}; {hint}",
+            sum.split_whitespace().next().unwrap_or("?")
+        )));
     }
-    std::fs::rename(&part, &file).map_err(|e| Error::Io { path: file.display().to_string(), source: e })?;
+    std::fs::rename(&part, &file).map_err(|e| Error::Io {
+        path: file.display().to_string(),
+        source: e,
+    })?;
     Ok(file)
 }
 
@@ -78,8 +108,23 @@ pub fn subset(a: SubsetArgs) -> Result<()> {
     let k = c.num_classes();
     let train = c.train.balanced_subset(a.per_class, k, a.seed);
     let test = c.test.balanced_subset(a.test_per_class, k, a.seed ^ 0x7e57);
-    let bytes = data::write_archive(c.kind, &train, &test, &c.classes, c.coarse_classes.as_deref());
-    std::fs::write(&a.out, &bytes).map_err(|e| Error::Io { path: a.out.display().to_string(), source: e })?;
-    println!("wrote {} ({} train + {} test images, {} KiB)", a.out.display(), train.len(), test.len(), bytes.len() / 1024);
+    let bytes = data::write_archive(
+        c.kind,
+        &train,
+        &test,
+        &c.classes,
+        c.coarse_classes.as_deref(),
+    );
+    std::fs::write(&a.out, &bytes).map_err(|e| Error::Io {
+        path: a.out.display().to_string(),
+        source: e,
+    })?;
+    println!(
+        "wrote {} ({} train + {} test images, {} KiB)",
+        a.out.display(),
+        train.len(),
+        test.len(),
+        bytes.len() / 1024
+    );
     Ok(())
 }

@@ -23,13 +23,23 @@ pub struct EvalArgs {
 }
 
 pub fn run(a: EvalArgs) -> Result<()> {
-    let bytes = std::fs::read(&a.checkpoint).map_err(|e| Error::Io { path: a.checkpoint.display().to_string(), source: e })?;
+    let bytes = std::fs::read(&a.checkpoint).map_err(|e| Error::Io {
+        path: a.checkpoint.display().to_string(),
+        source: e,
+    })?;
     let info = checkpoint::info(&bytes)?;
     let data = resolve(a.data.as_deref(), None)?;
     if data.num_classes() != info.model.classes {
-        return Err(Error::Config(format!("the checkpoint has {} classes, the data {}", info.model.classes, data.num_classes())));
+        return Err(Error::Config(format!(
+            "the checkpoint has {} classes, the data {}",
+            info.model.classes,
+            data.num_classes()
+        )));
     }
-    let mut config = info.config.unwrap_or_else(|| TrainConfig { model: info.model.name.clone(), ..Default::default() });
+    let mut config = info.config.unwrap_or_else(|| TrainConfig {
+        model: info.model.name.clone(),
+        ..Default::default()
+    });
     config.width = info.model.width;
     config.per_class = 1; // the training split is not used
     config.test_per_class = a.test_per_class;
@@ -38,7 +48,10 @@ pub fn run(a: EvalArgs) -> Result<()> {
     checkpoint::load(&mut trainer, &bytes, false)?;
     let eval = pollster::block_on(trainer.evaluate())?;
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&eval.metrics).expect("plain data"));
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&eval.metrics).expect("plain data")
+        );
     } else {
         println!("{}", format_table(&eval.metrics, &trainer.data.classes));
     }

@@ -11,7 +11,11 @@ use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "cskd", version, about = "Class-wise self-knowledge distillation (CS-KD) on WebGPU: train, evaluate, benchmark")]
+#[command(
+    name = "cskd",
+    version,
+    about = "Class-wise self-knowledge distillation (CS-KD) on WebGPU: train, evaluate, benchmark"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -51,7 +55,10 @@ pub fn main() -> ExitCode {
 
 fn info() -> Result<()> {
     let gpu = open_gpu()?;
-    println!("{}", serde_json::to_string_pretty(&gpu.summary()).expect("plain data"));
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&gpu.summary()).expect("plain data")
+    );
     Ok(())
 }
 

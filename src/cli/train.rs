@@ -112,23 +112,40 @@ impl TrainArgs {
 }
 
 fn read(path: &Path) -> Result<Vec<u8>> {
-    std::fs::read(path).map_err(|e| Error::Io { path: path.display().to_string(), source: e })
+    std::fs::read(path).map_err(|e| Error::Io {
+        path: path.display().to_string(),
+        source: e,
+    })
 }
 
 fn write(path: &Path, bytes: &[u8]) -> Result<()> {
-    std::fs::write(path, bytes).map_err(|e| Error::Io { path: path.display().to_string(), source: e })
+    std::fs::write(path, bytes).map_err(|e| Error::Io {
+        path: path.display().to_string(),
+        source: e,
+    })
 }
 
 pub fn run(a: TrainArgs) -> Result<()> {
     let resume = a.resume.as_deref().map(read).transpose()?;
     let config = match &resume {
-        Some(bytes) => checkpoint::info(bytes)?.config.ok_or_else(|| Error::Checkpoint("the checkpoint has no training configuration".into()))?,
+        Some(bytes) => checkpoint::info(bytes)?.config.ok_or_else(|| {
+            Error::Checkpoint("the checkpoint has no training configuration".into())
+        })?,
         None => a.config(),
     };
     config.validate()?;
-    let kind = a.dataset.as_deref().map(|d| if d == "cifar100" { CifarKind::Cifar100 } else { CifarKind::Cifar10 });
+    let kind = a.dataset.as_deref().map(|d| {
+        if d == "cifar100" {
+            CifarKind::Cifar100
+        } else {
+            CifarKind::Cifar10
+        }
+    });
     let data = resolve(a.data.as_deref(), kind)?;
-    std::fs::create_dir_all(&a.out).map_err(|e| Error::Io { path: a.out.display().to_string(), source: e })?;
+    std::fs::create_dir_all(&a.out).map_err(|e| Error::Io {
+        path: a.out.display().to_string(),
+        source: e,
+    })?;
     let gpu = Arc::new(super::open_gpu()?);
     let mut trainer = Trainer::new(gpu.clone(), config, data)?;
     if let Some(bytes) = &resume {
@@ -139,7 +156,9 @@ pub fn run(a: TrainArgs) -> Result<()> {
     eprintln!(
         "{} {} on {} ({} train / {} test images, {} parameters) — adapter {} ({:?})",
         trainer.config.model,
-        serde_json::to_string(&trainer.config.method).unwrap_or_default().trim_matches('"'),
+        serde_json::to_string(&trainer.config.method)
+            .unwrap_or_default()
+            .trim_matches('"'),
         trainer.data.kind,
         trainer.data.train.len(),
         trainer.data.test.len(),
@@ -154,16 +173,34 @@ pub fn run(a: TrainArgs) -> Result<()> {
         .write(true)
         .truncate(resume.is_none())
         .open(&metrics_path)
-        .map_err(|e| Error::Io { path: metrics_path.display().to_string(), source: e })?;
+        .map_err(|e| Error::Io {
+            path: metrics_path.display().to_string(),
+            source: e,
+        })?;
     let total = (trainer.config.epochs * trainer.steps_per_epoch()) as u64;
-    let bar = if a.quiet { ProgressBar::hidden() } else { ProgressBar::new(total) };
-    bar.set_style(ProgressStyle::with_template("{bar:30} {pos}/{len} steps · epoch {msg} · ETA {eta}").expect("valid template"));
+    let bar = if a.quiet {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new(total)
+    };
+    bar.set_style(
+        ProgressStyle::with_template("{bar:30} {pos}/{len} steps · epoch {msg} · ETA {eta}")
+            .expect("valid template"),
+    );
     bar.set_position(trainer.state.steps_done);
-    let mut best = trainer.history.iter().filter_map(|r| r.test.as_ref()).map(|m| m.top1_error).fold(f64::INFINITY, f64::min);
+    let mut best = trainer
+        .history
+        .iter()
+        .filter_map(|r| r.test.as_ref())
+        .map(|m| m.top1_error)
+        .fold(f64::INFINITY, f64::min);
     while !trainer.finished() {
         let epoch = trainer.state.epoch + 1;
         let result = pollster::block_on(trainer.train_epoch(|r| {
-            bar.set_message(format!("{epoch} · loss {:.3} · {:.0} img/s", r.loss, r.images_per_sec));
+            bar.set_message(format!(
+                "{epoch} · loss {:.3} · {:.0} img/s",
+                r.loss, r.images_per_sec
+            ));
             bar.inc(1);
         }));
         let record = match result {
@@ -172,11 +209,22 @@ pub fn run(a: TrainArgs) -> Result<()> {
                 bar.abandon();
                 let path = a.out.join("last-good.safetensors");
                 write(&path, &pollster::block_on(checkpoint::save(&trainer))?)?;
-                return Err(Error::Diverged(format!("{e}; saved them to {}", path.display())));
+                return Err(Error::Diverged(format!(
+                    "{e}; saved them to {}",
+                    path.display()
+                )));
             }
             Err(e) => return Err(e),
         };
-        writeln!(metrics, "{}", serde_json::to_string(&record).expect("plain data")).map_err(|e| Error::Io { path: metrics_path.display().to_string(), source: e })?;
+        writeln!(
+            metrics,
+            "{}",
+            serde_json::to_string(&record).expect("plain data")
+        )
+        .map_err(|e| Error::Io {
+            path: metrics_path.display().to_string(),
+            source: e,
+        })?;
         let bytes = pollster::block_on(checkpoint::save(&trainer))?;
         write(&a.out.join("last.safetensors"), &bytes)?;
         let m = record.test.as_ref().expect("evaluated");
@@ -195,6 +243,10 @@ pub fn run(a: TrainArgs) -> Result<()> {
         ));
     }
     bar.finish_and_clear();
-    println!("best test top-1 error {:.2}% — {}", 100.0 * best, a.out.display());
+    println!(
+        "best test top-1 error {:.2}% — {}",
+        100.0 * best,
+        a.out.display()
+    );
     Ok(())
 }

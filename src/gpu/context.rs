@@ -4,6 +4,7 @@
 use crate::error::{Error, Result};
 use crate::gpu::pipelines::PipelineCache;
 use serde::Serialize;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// What the adapter is, for `cskd info`, the page header and benchmark reports.
 #[derive(Clone, Debug, Serialize)]
@@ -28,6 +29,10 @@ pub struct Gpu {
     pub limits: wgpu::Limits,
     pub features: wgpu::Features,
     pub(crate) pipelines: PipelineCache,
+    /// Use the big register-tiled kernels (3×3 conv, vec4 matmul). They are the fast path on
+    /// lavapipe and real GPUs; Chromium's SwiftShader JIT takes minutes and gigabytes to compile
+    /// them, so CPU adapters behind a browser get the compact kernels.
+    tiled_kernels: AtomicBool,
 }
 
 impl Gpu {
@@ -64,19 +69,47 @@ impl Gpu {
             })
             .await
             .map_err(|e| Error::Device(e.to_string()))?;
-        Ok(Gpu { pipelines: PipelineCache::new(device.clone()), device, queue, info, limits, features })
+        let browser_cpu = info.backend == wgpu::Backend::BrowserWebGpu
+            && info.device_type == wgpu::DeviceType::Cpu;
+        let tiled_kernels = AtomicBool::new(!browser_cpu);
+        Ok(Gpu {
+            pipelines: PipelineCache::new(device.clone()),
+            device,
+            queue,
+            info,
+            limits,
+            features,
+            tiled_kernels,
+        })
+    }
+
+    pub fn tiled_kernels(&self) -> bool {
+        self.tiled_kernels.load(Ordering::Relaxed)
+    }
+
+    /// Chooses between the register-tiled and the compact kernels (tests check both).
+    pub fn set_tiled_kernels(&self, on: bool) {
+        self.tiled_kernels.store(on, Ordering::Relaxed)
     }
 
     pub fn summary(&self) -> AdapterSummary {
         AdapterSummary {
             name: self.info.name.clone(),
             backend: format!("{:?}", self.info.backend),
-            driver: format!("{} {}", self.info.driver, self.info.driver_info).trim().to_string(),
+            driver: format!("{} {}", self.info.driver, self.info.driver_info)
+                .trim()
+                .to_string(),
             device_type: format!("{:?}", self.info.device_type),
-            features: self.features.iter_names().map(|(n, _)| n.to_string()).collect(),
+            features: self
+                .features
+                .iter_names()
+                .map(|(n, _)| n.to_string())
+                .collect(),
             max_buffer_size: self.limits.max_buffer_size,
             max_storage_buffer_binding_size: self.limits.max_storage_buffer_binding_size as u64,
-            max_compute_invocations_per_workgroup: self.limits.max_compute_invocations_per_workgroup,
+            max_compute_invocations_per_workgroup: self
+                .limits
+                .max_compute_invocations_per_workgroup,
             max_compute_workgroup_storage_size: self.limits.max_compute_workgroup_storage_size,
             max_compute_workgroups_per_dimension: self.limits.max_compute_workgroups_per_dimension,
         }

@@ -15,13 +15,25 @@ pub struct Kernel<'a> {
 
 impl Kernel<'static> {
     pub const fn new(shader: &'static str, entry: &'static str) -> Self {
-        Kernel { shader, entry, constants: &[] }
+        Kernel {
+            shader,
+            entry,
+            constants: &[],
+        }
     }
 }
 
 impl<'a> Kernel<'a> {
-    pub const fn with(shader: &'static str, entry: &'static str, constants: &'a [(&'static str, f64)]) -> Self {
-        Kernel { shader, entry, constants }
+    pub const fn with(
+        shader: &'static str,
+        entry: &'static str,
+        constants: &'a [(&'static str, f64)],
+    ) -> Self {
+        Kernel {
+            shader,
+            entry,
+            constants,
+        }
     }
 }
 
@@ -40,27 +52,37 @@ pub(crate) struct PipelineCache {
 
 impl PipelineCache {
     pub fn new(device: wgpu::Device) -> Self {
-        Self { device, modules: Mutex::default(), pipelines: Mutex::default() }
+        Self {
+            device,
+            modules: Mutex::default(),
+            pipelines: Mutex::default(),
+        }
     }
 
     pub fn get(&self, k: &Kernel) -> Arc<Compiled> {
-        let key: Key = (k.shader, k.entry, k.constants.iter().map(|(n, v)| (*n, v.to_bits())).collect());
+        let key: Key = (
+            k.shader,
+            k.entry,
+            k.constants.iter().map(|(n, v)| (*n, v.to_bits())).collect(),
+        );
         if let Some(c) = self.pipelines.lock().unwrap().get(&key) {
             return c.clone();
         }
         let module = self.module(k.shader);
-        let pipeline = self.device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-            label: Some(&format!("{}::{}", k.shader, k.entry)),
-            layout: None,
-            module: &module,
-            entry_point: Some(k.entry),
-            compilation_options: wgpu::PipelineCompilationOptions {
-                constants: k.constants,
-                // Every kernel writes its workgroup memory before reading it.
-                zero_initialize_workgroup_memory: false,
-            },
-            cache: None,
-        });
+        let pipeline = self
+            .device
+            .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                label: Some(&format!("{}::{}", k.shader, k.entry)),
+                layout: None,
+                module: &module,
+                entry_point: Some(k.entry),
+                compilation_options: wgpu::PipelineCompilationOptions {
+                    constants: k.constants,
+                    // Every kernel writes its workgroup memory before reading it.
+                    zero_initialize_workgroup_memory: false,
+                },
+                cache: None,
+            });
         let layout = pipeline.get_bind_group_layout(0);
         let compiled = Arc::new(Compiled { pipeline, layout });
         self.pipelines.lock().unwrap().insert(key, compiled.clone());
@@ -72,11 +94,13 @@ impl PipelineCache {
         modules
             .entry(name)
             .or_insert_with(|| {
-                let source = shaders::source(name).unwrap_or_else(|| panic!("unknown shader {name}"));
-                self.device.create_shader_module(wgpu::ShaderModuleDescriptor {
-                    label: Some(name),
-                    source: wgpu::ShaderSource::Wgsl(source.into()),
-                })
+                let source =
+                    shaders::source(name).unwrap_or_else(|| panic!("unknown shader {name}"));
+                self.device
+                    .create_shader_module(wgpu::ShaderModuleDescriptor {
+                        label: Some(name),
+                        source: wgpu::ShaderSource::Wgsl(source.into()),
+                    })
             })
             .clone()
     }

@@ -35,7 +35,9 @@ pub async fn read_many(rec: &mut Recorder<'_>, tensors: &[&Tensor]) -> Result<Ve
         rx.await
             .map_err(|_| Error::Readback("the device was lost before the map finished".into()))?
             .map_err(|e| Error::Readback(e.to_string()))?;
-        let view = staging.get_mapped_range(..).map_err(|e| Error::Readback(e.to_string()))?;
+        let view = staging
+            .get_mapped_range(..)
+            .map_err(|e| Error::Readback(e.to_string()))?;
         out.push(bytemuck::cast_slice::<u8, f32>(&view[..t.bytes() as usize]).to_vec());
         drop(view);
         staging.unmap();

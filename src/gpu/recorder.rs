@@ -30,7 +30,15 @@ impl<'g> Recorder<'g> {
             usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         });
-        Recorder { gpu, pool, encoder: None, pass: None, params: Vec::new(), arena, dispatches: 0 }
+        Recorder {
+            gpu,
+            pool,
+            encoder: None,
+            pass: None,
+            params: Vec::new(),
+            arena,
+            dispatches: 0,
+        }
     }
 
     /// A pooled tensor of this shape (contents undefined until a kernel writes it).
@@ -44,9 +52,19 @@ impl<'g> Recorder<'g> {
     }
 
     /// Records one kernel launch. `params` lands at binding 0 (uniform), `tensors` at bindings 1..
-    pub fn dispatch<P: bytemuck::Pod>(&mut self, kernel: Kernel, params: &P, tensors: &[&Tensor], groups: [u32; 3]) {
+    pub fn dispatch<P: bytemuck::Pod>(
+        &mut self,
+        kernel: Kernel,
+        params: &P,
+        tensors: &[&Tensor],
+        groups: [u32; 3],
+    ) {
         let bytes = bytemuck::bytes_of(params);
-        assert!(bytes.len() as u64 <= SLOT, "params of {} exceed one slot", kernel.entry);
+        assert!(
+            bytes.len() as u64 <= SLOT,
+            "params of {} exceed one slot",
+            kernel.entry
+        );
         if self.params.len() as u64 == ARENA_SLOTS * SLOT {
             self.submit();
         }
@@ -65,15 +83,25 @@ impl<'g> Recorder<'g> {
             }),
         });
         for (i, t) in tensors.iter().enumerate() {
-            entries.push(wgpu::BindGroupEntry { binding: i as u32 + 1, resource: t.buffer().as_entire_binding() });
+            entries.push(wgpu::BindGroupEntry {
+                binding: i as u32 + 1,
+                resource: t.buffer().as_entire_binding(),
+            });
         }
-        let bind_group = self.gpu.device.create_bind_group(&wgpu::BindGroupDescriptor {
-            label: Some(kernel.entry),
-            layout: &compiled.layout,
-            entries: &entries,
-        });
+        let bind_group = self
+            .gpu
+            .device
+            .create_bind_group(&wgpu::BindGroupDescriptor {
+                label: Some(kernel.entry),
+                layout: &compiled.layout,
+                entries: &entries,
+            });
         let max = self.gpu.limits.max_compute_workgroups_per_dimension;
-        assert!(groups.iter().all(|&g| g <= max), "{}: grid {groups:?} exceeds {max}", kernel.entry);
+        assert!(
+            groups.iter().all(|&g| g <= max),
+            "{}: grid {groups:?} exceeds {max}",
+            kernel.entry
+        );
         if groups.iter().any(|&g| g == 0) {
             return;
         }
@@ -88,13 +116,15 @@ impl<'g> Recorder<'g> {
     pub fn copy(&mut self, src: &Tensor, dst: &Tensor) {
         assert!(src.bytes() <= dst.buffer().size());
         self.pass = None;
-        self.encoder().copy_buffer_to_buffer(src.buffer(), 0, dst.buffer(), 0, src.bytes());
+        self.encoder()
+            .copy_buffer_to_buffer(src.buffer(), 0, dst.buffer(), 0, src.bytes());
     }
 
     /// Copies a tensor into a mappable buffer, to be read after `submit` (see `gpu::readback`).
     pub(crate) fn copy_to_staging(&mut self, src: &Tensor, staging: &wgpu::Buffer) {
         self.pass = None;
-        self.encoder().copy_buffer_to_buffer(src.buffer(), 0, staging, 0, src.bytes());
+        self.encoder()
+            .copy_buffer_to_buffer(src.buffer(), 0, staging, 0, src.bytes());
     }
 
     /// Submits everything recorded so far (params first, then the commands).
@@ -111,12 +141,21 @@ impl<'g> Recorder<'g> {
 
     fn encoder(&mut self) -> &mut wgpu::CommandEncoder {
         let device = &self.gpu.device;
-        self.encoder.get_or_insert_with(|| device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("step") }))
+        self.encoder.get_or_insert_with(|| {
+            device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                label: Some("step"),
+            })
+        })
     }
 
     fn pass(&mut self) -> &mut wgpu::ComputePass<'static> {
         if self.pass.is_none() {
-            let pass = self.encoder().begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("step"), timestamp_writes: None });
+            let pass = self
+                .encoder()
+                .begin_compute_pass(&wgpu::ComputePassDescriptor {
+                    label: Some("step"),
+                    timestamp_writes: None,
+                });
             self.pass = Some(pass.forget_lifetime());
         }
         self.pass.as_mut().unwrap()

@@ -41,7 +41,12 @@ impl BufferPool {
     }
 
     fn give(&self, buffer: wgpu::Buffer) {
-        self.free.lock().unwrap().entry(buffer.size()).or_default().push(buffer);
+        self.free
+            .lock()
+            .unwrap()
+            .entry(buffer.size())
+            .or_default()
+            .push(buffer);
     }
 }
 
@@ -70,13 +75,28 @@ impl Tensor {
     /// A tensor from the pool (contents undefined until a kernel writes it).
     pub fn pooled(device: &wgpu::Device, pool: &BufferPool, shape: &[usize]) -> Tensor {
         let bytes = byte_size(shape);
-        Tensor { storage: Arc::new(Storage { buffer: pool.take(device, bytes), pool: Some(pool.clone()) }), shape: shape.to_vec() }
+        Tensor {
+            storage: Arc::new(Storage {
+                buffer: pool.take(device, bytes),
+                pool: Some(pool.clone()),
+            }),
+            shape: shape.to_vec(),
+        }
     }
 
     /// A tensor with its own buffer (parameters, uploads), filled with `data`.
-    pub fn from_slice<T: bytemuck::Pod>(device: &wgpu::Device, queue: &wgpu::Queue, shape: &[usize], data: &[T]) -> Tensor {
+    pub fn from_slice<T: bytemuck::Pod>(
+        device: &wgpu::Device,
+        queue: &wgpu::Queue,
+        shape: &[usize],
+        data: &[T],
+    ) -> Tensor {
         let t = Self::zeros(device, shape);
-        assert_eq!(std::mem::size_of_val(data), t.numel() * 4, "data does not fill shape {shape:?}");
+        assert_eq!(
+            std::mem::size_of_val(data),
+            t.numel() * 4,
+            "data does not fill shape {shape:?}"
+        );
         queue.write_buffer(&t.storage.buffer, 0, bytemuck::cast_slice(data));
         t
     }
@@ -89,7 +109,10 @@ impl Tensor {
             usage: STORAGE,
             mapped_at_creation: false,
         });
-        Tensor { storage: Arc::new(Storage { buffer, pool: None }), shape: shape.to_vec() }
+        Tensor {
+            storage: Arc::new(Storage { buffer, pool: None }),
+            shape: shape.to_vec(),
+        }
     }
 
     pub fn shape(&self) -> &[usize] {
@@ -110,21 +133,43 @@ impl Tensor {
 
     /// The same storage viewed with another shape of equal size.
     pub fn reshape(&self, shape: &[usize]) -> Tensor {
-        assert_eq!(shape.iter().product::<usize>(), self.numel(), "reshape {:?} -> {:?}", self.shape, shape);
-        Tensor { storage: self.storage.clone(), shape: shape.to_vec() }
+        assert_eq!(
+            shape.iter().product::<usize>(),
+            self.numel(),
+            "reshape {:?} -> {:?}",
+            self.shape,
+            shape
+        );
+        Tensor {
+            storage: self.storage.clone(),
+            shape: shape.to_vec(),
+        }
     }
 
     /// The first elements of the same storage, viewed with a (smaller or equal) shape.
     pub fn prefix(&self, shape: &[usize]) -> Tensor {
-        assert!(shape.iter().product::<usize>() <= self.numel(), "prefix {shape:?} larger than {:?}", self.shape);
-        Tensor { storage: self.storage.clone(), shape: shape.to_vec() }
+        assert!(
+            shape.iter().product::<usize>() <= self.numel(),
+            "prefix {shape:?} larger than {:?}",
+            self.shape
+        );
+        Tensor {
+            storage: self.storage.clone(),
+            shape: shape.to_vec(),
+        }
     }
 
     /// Uploads `data` to the start of an owned tensor. The write lands before the next submit's
     /// commands, so pooled tensors (written by GPU commands only) must not be written this way.
     pub fn write<T: bytemuck::Pod>(&self, queue: &wgpu::Queue, data: &[T]) {
-        assert!(self.storage.pool.is_none(), "only owned tensors take host writes");
-        assert!(std::mem::size_of_val(data) as u64 <= self.buffer().size(), "write larger than the tensor");
+        assert!(
+            self.storage.pool.is_none(),
+            "only owned tensors take host writes"
+        );
+        assert!(
+            std::mem::size_of_val(data) as u64 <= self.buffer().size(),
+            "write larger than the tensor"
+        );
         queue.write_buffer(&self.storage.buffer, 0, bytemuck::cast_slice(data));
     }
 

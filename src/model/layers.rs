@@ -30,9 +30,30 @@ pub struct Conv2d {
 
 impl Conv2d {
     /// A bias-free k×k convolution with "same" padding (k / 2), named `{name}.weight`.
-    pub fn new(gpu: &Gpu, rng: &mut Rng, store: &mut Store, name: &str, cin: usize, cout: usize, k: usize, stride: usize) -> Conv2d {
-        let weight = store.param(gpu, rng, format!("{name}.weight"), &[cout, cin, k, k], Init::KaimingNormal { fan_in: cin * k * k });
-        Conv2d { weight, stride, pad: k / 2 }
+    pub fn new(
+        gpu: &Gpu,
+        rng: &mut Rng,
+        store: &mut Store,
+        name: &str,
+        cin: usize,
+        cout: usize,
+        k: usize,
+        stride: usize,
+    ) -> Conv2d {
+        let weight = store.param(
+            gpu,
+            rng,
+            format!("{name}.weight"),
+            &[cout, cin, k, k],
+            Init::KaimingNormal {
+                fan_in: cin * k * k,
+            },
+        );
+        Conv2d {
+            weight,
+            stride,
+            pad: k / 2,
+        }
     }
 
     pub fn apply(&self, ctx: &mut Ctx, x: &Var) -> Var {
@@ -60,7 +81,10 @@ impl BatchNorm2d {
 
     pub fn apply(&self, ctx: &mut Ctx, x: &Var) -> Var {
         let (g, b) = (ctx.param(self.weight), ctx.param(self.bias));
-        let (rm, rv) = (&ctx.store.buffers[self.running_mean.0].value, &ctx.store.buffers[self.running_var.0].value);
+        let (rm, rv) = (
+            &ctx.store.buffers[self.running_mean.0].value,
+            &ctx.store.buffers[self.running_var.0].value,
+        );
         batchnorm::batch_norm(ctx.rec, ctx.tape, x, &g, &b, rm, rv, ctx.train)
     }
 
@@ -77,10 +101,29 @@ pub struct Linear {
 }
 
 impl Linear {
-    pub fn new(gpu: &Gpu, rng: &mut Rng, store: &mut Store, name: &str, cin: usize, cout: usize) -> Linear {
+    pub fn new(
+        gpu: &Gpu,
+        rng: &mut Rng,
+        store: &mut Store,
+        name: &str,
+        cin: usize,
+        cout: usize,
+    ) -> Linear {
         Linear {
-            weight: store.param(gpu, rng, format!("{name}.weight"), &[cout, cin], Init::Uniform { fan_in: cin }),
-            bias: store.param(gpu, rng, format!("{name}.bias"), &[cout], Init::Uniform { fan_in: cin }),
+            weight: store.param(
+                gpu,
+                rng,
+                format!("{name}.weight"),
+                &[cout, cin],
+                Init::Uniform { fan_in: cin },
+            ),
+            bias: store.param(
+                gpu,
+                rng,
+                format!("{name}.bias"),
+                &[cout],
+                Init::Uniform { fan_in: cin },
+            ),
         }
     }
 

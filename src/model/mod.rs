@@ -44,13 +44,23 @@ impl ModelConfig {
 
     pub fn validate(&self) -> Result<()> {
         if !Self::NAMES.contains(&self.name.as_str()) {
-            return Err(Error::Config(format!("unknown model {:?}: expected one of {}", self.name, Self::NAMES.join(", "))));
+            return Err(Error::Config(format!(
+                "unknown model {:?}: expected one of {}",
+                self.name,
+                Self::NAMES.join(", ")
+            )));
         }
         if self.width == 0 || self.width > 1024 {
-            return Err(Error::Config(format!("model width {} out of range 1..=1024", self.width)));
+            return Err(Error::Config(format!(
+                "model width {} out of range 1..=1024",
+                self.width
+            )));
         }
         if self.classes < 2 {
-            return Err(Error::Config(format!("need at least 2 classes, got {}", self.classes)));
+            return Err(Error::Config(format!(
+                "need at least 2 classes, got {}",
+                self.classes
+            )));
         }
         Ok(())
     }
@@ -77,15 +87,44 @@ impl Model {
         let (w, k) = (config.width, config.classes);
         let arch = match config.name.as_str() {
             "smallcnn" => Arch::SmallCnn(SmallCnn::new(gpu, &mut rng, &mut store, w, k)),
-            "resnet10" => Arch::ResNet(PreActResNet::new(gpu, &mut rng, &mut store, [1, 1, 1, 1], w, k)),
-            _ => Arch::ResNet(PreActResNet::new(gpu, &mut rng, &mut store, [2, 2, 2, 2], w, k)),
+            "resnet10" => Arch::ResNet(PreActResNet::new(
+                gpu,
+                &mut rng,
+                &mut store,
+                [1, 1, 1, 1],
+                w,
+                k,
+            )),
+            _ => Arch::ResNet(PreActResNet::new(
+                gpu,
+                &mut rng,
+                &mut store,
+                [2, 2, 2, 2],
+                w,
+                k,
+            )),
         };
-        Ok(Model { config: config.clone(), store, arch })
+        Ok(Model {
+            config: config.clone(),
+            store,
+            arch,
+        })
     }
 
     /// Records the forward of a (N, 3, 32, 32) batch.
-    pub fn forward(&self, rec: &mut crate::gpu::Recorder<'_>, tape: &mut crate::tape::Tape, x: &Var, train: bool) -> Output {
-        let mut ctx = Ctx { rec, tape, store: &self.store, train };
+    pub fn forward(
+        &self,
+        rec: &mut crate::gpu::Recorder<'_>,
+        tape: &mut crate::tape::Tape,
+        x: &Var,
+        train: bool,
+    ) -> Output {
+        let mut ctx = Ctx {
+            rec,
+            tape,
+            store: &self.store,
+            train,
+        };
         match &self.arch {
             Arch::SmallCnn(m) => m.forward(&mut ctx, x),
             Arch::ResNet(m) => m.forward(&mut ctx, x),

@@ -32,13 +32,41 @@ struct Block {
 }
 
 impl Block {
-    fn new(gpu: &Gpu, rng: &mut Rng, store: &mut Store, name: &str, cin: usize, cout: usize, stride: usize) -> Block {
+    fn new(
+        gpu: &Gpu,
+        rng: &mut Rng,
+        store: &mut Store,
+        name: &str,
+        cin: usize,
+        cout: usize,
+        stride: usize,
+    ) -> Block {
         Block {
             bn1: BatchNorm2d::new(gpu, rng, store, &format!("{name}.bn1"), cin),
-            conv1: Conv2d::new(gpu, rng, store, &format!("{name}.conv1"), cin, cout, 3, stride),
+            conv1: Conv2d::new(
+                gpu,
+                rng,
+                store,
+                &format!("{name}.conv1"),
+                cin,
+                cout,
+                3,
+                stride,
+            ),
             bn2: BatchNorm2d::new(gpu, rng, store, &format!("{name}.bn2"), cout),
             conv2: Conv2d::new(gpu, rng, store, &format!("{name}.conv2"), cout, cout, 3, 1),
-            shortcut: (stride != 1 || cin != cout).then(|| Conv2d::new(gpu, rng, store, &format!("{name}.shortcut.0"), cin, cout, 1, stride)),
+            shortcut: (stride != 1 || cin != cout).then(|| {
+                Conv2d::new(
+                    gpu,
+                    rng,
+                    store,
+                    &format!("{name}.shortcut.0"),
+                    cin,
+                    cout,
+                    1,
+                    stride,
+                )
+            }),
         }
     }
 
@@ -63,7 +91,14 @@ pub struct PreActResNet {
 }
 
 impl PreActResNet {
-    pub fn new(gpu: &Gpu, rng: &mut Rng, store: &mut Store, blocks_per_stage: [usize; 4], width: usize, classes: usize) -> PreActResNet {
+    pub fn new(
+        gpu: &Gpu,
+        rng: &mut Rng,
+        store: &mut Store,
+        blocks_per_stage: [usize; 4],
+        width: usize,
+        classes: usize,
+    ) -> PreActResNet {
         let conv1 = Conv2d::new(gpu, rng, store, "conv1", 3, width, 3, 1);
         let bn1 = BatchNorm2d::new(gpu, rng, store, "bn1", width);
         let mut blocks = Vec::new();
@@ -72,12 +107,25 @@ impl PreActResNet {
             let cout = width << stage;
             for i in 0..count {
                 let stride = if i == 0 && stage > 0 { 2 } else { 1 };
-                blocks.push(Block::new(gpu, rng, store, &format!("layer{}.{i}", stage + 1), cin, cout, stride));
+                blocks.push(Block::new(
+                    gpu,
+                    rng,
+                    store,
+                    &format!("layer{}.{i}", stage + 1),
+                    cin,
+                    cout,
+                    stride,
+                ));
                 cin = cout;
             }
         }
         let linear = Linear::new(gpu, rng, store, "linear", cin, classes);
-        PreActResNet { conv1, bn1, blocks, linear }
+        PreActResNet {
+            conv1,
+            bn1,
+            blocks,
+            linear,
+        }
     }
 
     pub fn forward(&self, ctx: &mut Ctx, x: &Var) -> Output {

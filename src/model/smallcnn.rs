@@ -21,7 +21,13 @@ pub struct SmallCnn {
 const LAYOUT: [(usize, bool); 5] = [(0, false), (3, true), (7, false), (10, true), (14, false)];
 
 impl SmallCnn {
-    pub fn new(gpu: &Gpu, rng: &mut Rng, store: &mut Store, width: usize, classes: usize) -> SmallCnn {
+    pub fn new(
+        gpu: &Gpu,
+        rng: &mut Rng,
+        store: &mut Store,
+        width: usize,
+        classes: usize,
+    ) -> SmallCnn {
         let widths = [width, width, 2 * width, 2 * width, 4 * width];
         let mut cin = 3;
         let convs = LAYOUT

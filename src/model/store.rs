@@ -32,14 +32,25 @@ pub struct BufferId(pub usize);
 /// How a new parameter is filled.
 pub enum Init {
     /// Kaiming normal, fan-in, gain √2 (convolutions followed by ReLU).
-    KaimingNormal { fan_in: usize },
+    KaimingNormal {
+        fan_in: usize,
+    },
     /// U(−1/√fan_in, 1/√fan_in): PyTorch's default for linear layers (weight and bias).
-    Uniform { fan_in: usize },
+    Uniform {
+        fan_in: usize,
+    },
     Const(f32),
 }
 
 impl Store {
-    pub fn param(&mut self, gpu: &Gpu, rng: &mut Rng, name: String, shape: &[usize], init: Init) -> ParamId {
+    pub fn param(
+        &mut self,
+        gpu: &Gpu,
+        rng: &mut Rng,
+        name: String,
+        shape: &[usize],
+        init: Init,
+    ) -> ParamId {
         let n: usize = shape.iter().product();
         let data: Vec<f32> = match init {
             Init::KaimingNormal { fan_in } => {
@@ -48,13 +59,19 @@ impl Store {
             }
             Init::Uniform { fan_in } => {
                 let bound = 1.0 / (fan_in as f32).sqrt();
-                (0..n).map(|_| (rng.next_f32() * 2.0 - 1.0) * bound).collect()
+                (0..n)
+                    .map(|_| (rng.next_f32() * 2.0 - 1.0) * bound)
+                    .collect()
             }
             Init::Const(v) => vec![v; n],
         };
         let value = Tensor::from_slice(&gpu.device, &gpu.queue, shape, &data);
         let velocity = Tensor::zeros(&gpu.device, shape);
-        self.params.push(Param { name, value, velocity });
+        self.params.push(Param {
+            name,
+            value,
+            velocity,
+        });
         ParamId(self.params.len() - 1)
     }
 

@@ -28,24 +28,49 @@ pub struct Crop {
 }
 
 impl Crop {
-    pub const NONE: Crop = Crop { dy: 0, dx: 0, flip: false };
+    pub const NONE: Crop = Crop {
+        dy: 0,
+        dx: 0,
+        flip: false,
+    };
 
     pub fn random(rng: &mut Rng) -> Crop {
         let span = (2 * PAD + 1) as usize;
-        Crop { dy: rng.below(span) as i32 - PAD, dx: rng.below(span) as i32 - PAD, flip: rng.below(2) == 1 }
+        Crop {
+            dy: rng.below(span) as i32 - PAD,
+            dx: rng.below(span) as i32 - PAD,
+            flip: rng.below(2) == 1,
+        }
     }
 
     pub fn encode(crops: &[Crop]) -> Vec<i32> {
-        crops.iter().flat_map(|c| [c.dy, c.dx, c.flip as i32]).collect()
+        crops
+            .iter()
+            .flat_map(|c| [c.dy, c.dx, c.flip as i32])
+            .collect()
     }
 }
 
 /// `src` holds n images of 3072 bytes packed into u32 words; `crops` the encoded (n, 3) table.
 pub fn augment(rec: &mut Recorder<'_>, src: &Tensor, crops: &Tensor, n: usize) -> Tensor {
-    assert!(src.numel() * 4 >= n * 3072 && crops.numel() >= n * 3, "augment: buffers smaller than {n} images");
+    assert!(
+        src.numel() * 4 >= n * 3072 && crops.numel() >= n * 3,
+        "augment: buffers smaller than {n} images"
+    );
     let out = rec.alloc(&[n, 3, 32, 32]);
-    let p = Params { n: n as u32, _p: [0; 3], mean: [MEAN[0], MEAN[1], MEAN[2], 0.0], std: [STD[0], STD[1], STD[2], 1.0] };
-    dispatch_1d(rec, Kernel::new("augment", "augment"), &p, &[src, crops, &out], out.numel());
+    let p = Params {
+        n: n as u32,
+        _p: [0; 3],
+        mean: [MEAN[0], MEAN[1], MEAN[2], 0.0],
+        std: [STD[0], STD[1], STD[2], 1.0],
+    };
+    dispatch_1d(
+        rec,
+        Kernel::new("augment", "augment"),
+        &p,
+        &[src, crops, &out],
+        out.numel(),
+    );
     out
 }
 
@@ -58,8 +83,13 @@ pub fn augment_reference(src: &[u8], crops: &[Crop]) -> Vec<f32> {
                 for x in 0..32i32 {
                     let xf = if crop.flip { 31 - x } else { x };
                     let (sy, sx) = (y + crop.dy, xf + crop.dx);
-                    let v = if (0..32).contains(&sy) && (0..32).contains(&sx) { src[n * 3072 + c * 1024 + (sy * 32 + sx) as usize] as f32 } else { 0.0 };
-                    out[n * 3072 + c * 1024 + (y * 32 + x) as usize] = (v / 255.0 - MEAN[c]) / STD[c];
+                    let v = if (0..32).contains(&sy) && (0..32).contains(&sx) {
+                        src[n * 3072 + c * 1024 + (sy * 32 + sx) as usize] as f32
+                    } else {
+                        0.0
+                    };
+                    out[n * 3072 + c * 1024 + (y * 32 + x) as usize] =
+                        (v / 255.0 - MEAN[c]) / STD[c];
                 }
             }
         }

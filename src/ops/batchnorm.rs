@@ -25,7 +25,14 @@ struct Params {
 fn params(x: &Tensor) -> Params {
     let s = x.shape();
     assert_eq!(s.len(), 4, "batch norm input must be NCHW");
-    Params { n: s[0] as u32, c: s[1] as u32, hw: (s[2] * s[3]) as u32, momentum: MOMENTUM, eps: EPS, _pad: [0; 3] }
+    Params {
+        n: s[0] as u32,
+        c: s[1] as u32,
+        hw: (s[2] * s[3]) as u32,
+        momentum: MOMENTUM,
+        eps: EPS,
+        _pad: [0; 3],
+    }
 }
 
 /// The batch statistics a training forward keeps for its backward.
@@ -36,42 +43,104 @@ pub struct Saved {
 }
 
 /// Training mode: normalises with the batch statistics and updates the running ones in place.
-pub fn forward_train(rec: &mut Recorder<'_>, x: &Tensor, gamma: &Tensor, beta: &Tensor, running_mean: &Tensor, running_var: &Tensor) -> (Tensor, Saved) {
+pub fn forward_train(
+    rec: &mut Recorder<'_>,
+    x: &Tensor,
+    gamma: &Tensor,
+    beta: &Tensor,
+    running_mean: &Tensor,
+    running_var: &Tensor,
+) -> (Tensor, Saved) {
     let c = x.shape()[1];
     let (y, mean, rstd) = (rec.alloc(x.shape()), rec.alloc(&[c]), rec.alloc(&[c]));
-    rec.dispatch(FORWARD_TRAIN, &params(x), &[x, gamma, beta, running_mean, running_var, &mean, &rstd, &y], [c as u32, 1, 1]);
+    rec.dispatch(
+        FORWARD_TRAIN,
+        &params(x),
+        &[x, gamma, beta, running_mean, running_var, &mean, &rstd, &y],
+        [c as u32, 1, 1],
+    );
     (y, Saved { mean, rstd })
 }
 
 /// Evaluation mode: normalises with the running statistics.
-pub fn forward_eval(rec: &mut Recorder<'_>, x: &Tensor, gamma: &Tensor, beta: &Tensor, running_mean: &Tensor, running_var: &Tensor) -> Tensor {
+pub fn forward_eval(
+    rec: &mut Recorder<'_>,
+    x: &Tensor,
+    gamma: &Tensor,
+    beta: &Tensor,
+    running_mean: &Tensor,
+    running_var: &Tensor,
+) -> Tensor {
     let y = rec.alloc(x.shape());
-    rec.dispatch(FORWARD_EVAL, &params(x), &[x, gamma, beta, running_mean, running_var, &y], grid_1d(x.numel(), 256));
+    rec.dispatch(
+        FORWARD_EVAL,
+        &params(x),
+        &[x, gamma, beta, running_mean, running_var, &y],
+        grid_1d(x.numel(), 256),
+    );
     y
 }
 
 /// Training-mode backward: (dx, dgamma, dbeta), all overwritten.
-pub fn backward(rec: &mut Recorder<'_>, x: &Tensor, dy: &Tensor, gamma: &Tensor, saved: &Saved) -> (Tensor, Tensor, Tensor) {
+pub fn backward(
+    rec: &mut Recorder<'_>,
+    x: &Tensor,
+    dy: &Tensor,
+    gamma: &Tensor,
+    saved: &Saved,
+) -> (Tensor, Tensor, Tensor) {
     let c = x.shape()[1];
     let (dx, dgamma, dbeta) = (rec.alloc(x.shape()), rec.alloc(&[c]), rec.alloc(&[c]));
-    rec.dispatch(BACKWARD, &params(x), &[x, dy, gamma, &saved.mean, &saved.rstd, &dx, &dgamma, &dbeta], [c as u32, 1, 1]);
+    rec.dispatch(
+        BACKWARD,
+        &params(x),
+        &[x, dy, gamma, &saved.mean, &saved.rstd, &dx, &dgamma, &dbeta],
+        [c as u32, 1, 1],
+    );
     (dx, dgamma, dbeta)
 }
 
 /// Tape-aware batch norm. `train` selects batch statistics (and updates the running ones).
-pub fn batch_norm(rec: &mut Recorder<'_>, tape: &mut Tape, x: &Var, gamma: &Var, beta: &Var, running_mean: &Tensor, running_var: &Tensor, train: bool) -> Var {
+pub fn batch_norm(
+    rec: &mut Recorder<'_>,
+    tape: &mut Tape,
+    x: &Var,
+    gamma: &Var,
+    beta: &Var,
+    running_mean: &Tensor,
+    running_var: &Tensor,
+    train: bool,
+) -> Var {
     if !train {
-        let y = forward_eval(rec, &x.value, &gamma.value, &beta.value, running_mean, running_var);
+        let y = forward_eval(
+            rec,
+            &x.value,
+            &gamma.value,
+            &beta.value,
+            running_mean,
+            running_var,
+        );
         return Var::constant(y);
     }
-    let (y, saved) = forward_train(rec, &x.value, &gamma.value, &beta.value, running_mean, running_var);
+    let (y, saved) = forward_train(
+        rec,
+        &x.value,
+        &gamma.value,
+        &beta.value,
+        running_mean,
+        running_var,
+    );
     let (xv, gv) = (x.value.clone(), gamma.value.clone());
     tape.record(
         &[x, gamma, beta],
         y,
         Box::new(move |rec, dy, needs| {
             let (dx, dg, db) = backward(rec, &xv, dy, &gv, &saved);
-            vec![needs[0].then_some(dx), needs[1].then_some(dg), needs[2].then_some(db)]
+            vec![
+                needs[0].then_some(dx),
+                needs[1].then_some(dg),
+                needs[2].then_some(db),
+            ]
         }),
     )
 }

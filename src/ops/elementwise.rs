@@ -9,7 +9,10 @@ const RELU_BACKWARD: Kernel = Kernel::new("elementwise", "relu_backward");
 const ADD: Kernel = Kernel::new("elementwise", "add");
 
 fn count(t: &Tensor) -> Count {
-    Count { n: t.numel() as u32, _pad: [0; 3] }
+    Count {
+        n: t.numel() as u32,
+        _pad: [0; 3],
+    }
 }
 
 pub fn relu_forward(rec: &mut Recorder<'_>, x: &Tensor) -> Tensor {
@@ -35,11 +38,19 @@ pub fn add(rec: &mut Recorder<'_>, a: &Tensor, b: &Tensor) -> Tensor {
 pub fn relu(rec: &mut Recorder<'_>, tape: &mut Tape, x: &Var) -> Var {
     let y = relu_forward(rec, &x.value);
     let xv = x.value.clone();
-    tape.record(&[x], y, Box::new(move |rec, dy, _| vec![Some(relu_backward(rec, &xv, dy))]))
+    tape.record(
+        &[x],
+        y,
+        Box::new(move |rec, dy, _| vec![Some(relu_backward(rec, &xv, dy))]),
+    )
 }
 
 /// a + b; the backward hands dy to both inputs.
 pub fn add_vars(rec: &mut Recorder<'_>, tape: &mut Tape, a: &Var, b: &Var) -> Var {
     let y = add(rec, &a.value, &b.value);
-    tape.record(&[a, b], y, Box::new(|_, dy, _| vec![Some(dy.clone()), Some(dy.clone())]))
+    tape.record(
+        &[a, b],
+        y,
+        Box::new(|_, dy, _| vec![Some(dy.clone()), Some(dy.clone())]),
+    )
 }

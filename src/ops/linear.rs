@@ -22,9 +22,26 @@ struct Params {
 
 /// C (M, N) = A·B (+ bias), with A (M, K) at a[m·sam + k·sak] and B (K, N) at b[k·sbk + n·sbn].
 #[allow(clippy::too_many_arguments)]
-pub fn matmul_strided(rec: &mut Recorder<'_>, a: &Tensor, b: &Tensor, bias: Option<&Tensor>, (m, n, k): (usize, usize, usize), (sam, sak): (usize, usize), (sbk, sbn): (usize, usize)) -> Tensor {
+pub fn matmul_strided(
+    rec: &mut Recorder<'_>,
+    a: &Tensor,
+    b: &Tensor,
+    bias: Option<&Tensor>,
+    (m, n, k): (usize, usize, usize),
+    (sam, sak): (usize, usize),
+    (sbk, sbn): (usize, usize),
+) -> Tensor {
     let c = rec.alloc(&[m, n]);
-    let p = Params { m: m as u32, n: n as u32, k: k as u32, has_bias: bias.is_some() as u32, sam: sam as u32, sak: sak as u32, sbk: sbk as u32, sbn: sbn as u32 };
+    let p = Params {
+        m: m as u32,
+        n: n as u32,
+        k: k as u32,
+        has_bias: bias.is_some() as u32,
+        sam: sam as u32,
+        sak: sak as u32,
+        sbk: sbk as u32,
+        sbn: sbn as u32,
+    };
     // Unread when has_bias = 0, but every binding needs a buffer (and not `c`: read and write may not alias).
     let dummy;
     let bias = match bias {
@@ -46,7 +63,11 @@ pub fn matmul_strided(rec: &mut Recorder<'_>, a: &Tensor, b: &Tensor, bias: Opti
         (1, s) if s == k => Some(true),
         _ => None,
     };
-    if let (Some(ta), Some(tb), true) = (ta, tb, m % 4 == 0 && n % 4 == 0 && k % 4 == 0) {
+    if let (Some(ta), Some(tb), true) = (
+        ta,
+        tb,
+        m % 4 == 0 && n % 4 == 0 && k % 4 == 0 && rec.gpu.tiled_kernels(),
+    ) {
         let consts: &'static [(&'static str, f64)] = match (ta, tb) {
             (false, false) => &[("TA", 0.0), ("TB", 0.0)],
             (false, true) => &[("TA", 0.0), ("TB", 1.0)],
@@ -54,10 +75,20 @@ pub fn matmul_strided(rec: &mut Recorder<'_>, a: &Tensor, b: &Tensor, bias: Opti
             (true, true) => &[("TA", 1.0), ("TB", 1.0)],
         };
         // 8×8 threads per workgroup, an 8×8 tile of C each.
-        rec.dispatch(Kernel::with("matmul", "matmul4", consts), &p, &[a, b, bias, &c], [groups(n, 64), groups(m, 64), 1]);
+        rec.dispatch(
+            Kernel::with("matmul", "matmul4", consts),
+            &p,
+            &[a, b, bias, &c],
+            [groups(n, 64), groups(m, 64), 1],
+        );
         return c;
     }
-    rec.dispatch(MATMUL, &p, &[a, b, bias, &c], [groups(n, 64), groups(m, 64), 1]);
+    rec.dispatch(
+        MATMUL,
+        &p,
+        &[a, b, bias, &c],
+        [groups(n, 64), groups(m, 64), 1],
+    );
     c
 }
 
@@ -70,7 +101,12 @@ pub fn matmul(rec: &mut Recorder<'_>, a: &Tensor, b: &Tensor) -> Tensor {
 
 pub fn forward(rec: &mut Recorder<'_>, x: &Tensor, w: &Tensor, b: Option<&Tensor>) -> Tensor {
     let (n, i, o) = (x.shape()[0], x.shape()[1], w.shape()[0]);
-    assert_eq!(w.shape()[1], i, "linear: input has {i} features, weight expects {}", w.shape()[1]);
+    assert_eq!(
+        w.shape()[1],
+        i,
+        "linear: input has {i} features, weight expects {}",
+        w.shape()[1]
+    );
     // y = x·Wᵀ: B[k=i, n=o] = W[o, i] at o·I + i.
     matmul_strided(rec, x, w, b, (n, o, i), (i, 1), (1, i))
 }
@@ -90,7 +126,16 @@ pub fn backward_weight(rec: &mut Recorder<'_>, dy: &Tensor, x: &Tensor) -> Tenso
 pub fn backward_bias(rec: &mut Recorder<'_>, dy: &Tensor) -> Tensor {
     let (n, o) = (dy.shape()[0], dy.shape()[1]);
     let db = rec.alloc(&[o]);
-    let p = Params { m: n as u32, n: o as u32, k: 0, has_bias: 0, sam: 0, sak: 0, sbk: 0, sbn: 0 };
+    let p = Params {
+        m: n as u32,
+        n: o as u32,
+        k: 0,
+        has_bias: 0,
+        sam: 0,
+        sak: 0,
+        sbk: 0,
+        sbn: 0,
+    };
     rec.dispatch(BIAS_GRAD, &p, &[dy, &db], [groups(o, 64), 1, 1]);
     db
 }

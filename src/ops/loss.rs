@@ -17,13 +17,25 @@ pub struct LossConfig {
 
 impl LossConfig {
     pub fn ce() -> Self {
-        LossConfig { temperature: 1.0, lambda: 0.0, smoothing: 0.0 }
+        LossConfig {
+            temperature: 1.0,
+            lambda: 0.0,
+            smoothing: 0.0,
+        }
     }
     pub fn cskd(temperature: f32, lambda: f32) -> Self {
-        LossConfig { temperature, lambda, smoothing: 0.0 }
+        LossConfig {
+            temperature,
+            lambda,
+            smoothing: 0.0,
+        }
     }
     pub fn label_smoothing(eps: f32) -> Self {
-        LossConfig { temperature: 1.0, lambda: 0.0, smoothing: eps }
+        LossConfig {
+            temperature: 1.0,
+            lambda: 0.0,
+            smoothing: eps,
+        }
     }
 }
 
@@ -51,11 +63,21 @@ pub struct LossOut {
 }
 
 /// `zp = None` gives CE or label smoothing (no KL term).
-pub fn cskd_loss(rec: &mut Recorder<'_>, za: &Tensor, zp: Option<&Tensor>, labels: &Tensor, cfg: LossConfig) -> LossOut {
+pub fn cskd_loss(
+    rec: &mut Recorder<'_>,
+    za: &Tensor,
+    zp: Option<&Tensor>,
+    labels: &Tensor,
+    cfg: LossConfig,
+) -> LossOut {
     let (b, k) = (za.shape()[0], za.shape()[1]);
     assert_eq!(labels.numel(), b, "one label per anchor");
     if let Some(zp) = zp {
-        assert_eq!(zp.shape(), za.shape(), "partner logits must match anchor logits");
+        assert_eq!(
+            zp.shape(),
+            za.shape(),
+            "partner logits must match anchor logits"
+        );
     }
     let p = Params {
         b: b as u32,
@@ -69,7 +91,11 @@ pub fn cskd_loss(rec: &mut Recorder<'_>, za: &Tensor, zp: Option<&Tensor>, label
     };
     let (dza, rows, loss) = (rec.alloc(&[b, k]), rec.alloc(&[b, 2]), rec.alloc(&[4]));
     let zp = zp.unwrap_or(za); // unread without a partner
-    let grid = if b <= 65535 { [b as u32, 1, 1] } else { [65535, b.div_ceil(65535) as u32, 1] };
+    let grid = if b <= 65535 {
+        [b as u32, 1, 1]
+    } else {
+        [65535, b.div_ceil(65535) as u32, 1]
+    };
     rec.dispatch(FUSED, &p, &[za, zp, labels, &dza, &rows], grid);
     rec.dispatch(REDUCE, &p, &[&rows, &loss], [1, 1, 1]);
     LossOut { loss, rows, dza }

@@ -23,6 +23,12 @@ pub(crate) struct Count {
 }
 
 /// Dispatches a 1-D kernel (workgroup size 256) over `n` elements.
-pub(crate) fn dispatch_1d<P: bytemuck::Pod>(rec: &mut Recorder<'_>, kernel: Kernel, params: &P, tensors: &[&Tensor], n: usize) {
+pub(crate) fn dispatch_1d<P: bytemuck::Pod>(
+    rec: &mut Recorder<'_>,
+    kernel: Kernel,
+    params: &P,
+    tensors: &[&Tensor],
+    n: usize,
+) {
     rec.dispatch(kernel, params, tensors, grid_1d(n, 256));
 }

@@ -22,9 +22,29 @@ struct Params {
 }
 
 /// w and v are updated in place, unless loss[0] is not finite (the step is then skipped).
-pub fn step(rec: &mut Recorder<'_>, w: &Tensor, g: &Tensor, v: &Tensor, loss: &Tensor, cfg: SgdConfig) {
+pub fn step(
+    rec: &mut Recorder<'_>,
+    w: &Tensor,
+    g: &Tensor,
+    v: &Tensor,
+    loss: &Tensor,
+    cfg: SgdConfig,
+) {
     assert_eq!(w.numel(), g.numel(), "gradient size");
     assert_eq!(w.numel(), v.numel(), "velocity size");
-    let p = Params { n: w.numel() as u32, _p: [0; 3], lr: cfg.lr, momentum: cfg.momentum, weight_decay: cfg.weight_decay, _q: 0.0 };
-    dispatch_1d(rec, Kernel::new("sgd", "step"), &p, &[w, g, v, loss], w.numel());
+    let p = Params {
+        n: w.numel() as u32,
+        _p: [0; 3],
+        lr: cfg.lr,
+        momentum: cfg.momentum,
+        weight_decay: cfg.weight_decay,
+        _q: 0.0,
+    };
+    dispatch_1d(
+        rec,
+        Kernel::new("sgd", "step"),
+        &p,
+        &[w, g, v, loss],
+        w.numel(),
+    );
 }

@@ -78,17 +78,47 @@ impl TrainConfig {
             if v.is_finite() && ok {
                 Ok(())
             } else {
-                Err(Error::Config(format!("{name} = {v} is invalid: expected {range}")))
+                Err(Error::Config(format!(
+                    "{name} = {v} is invalid: expected {range}"
+                )))
             }
         };
         finite("lr", self.lr, self.lr > 0.0, "a finite number > 0")?;
-        finite("momentum", self.momentum, (0.0..1.0).contains(&self.momentum), "0 ≤ momentum < 1")?;
-        finite("weightDecay", self.weight_decay, self.weight_decay >= 0.0, "a finite number ≥ 0")?;
-        finite("temperature", self.temperature, self.temperature > 0.0, "a finite number > 0")?;
-        finite("lambda", self.lambda, self.lambda >= 0.0, "a finite number ≥ 0")?;
-        finite("smoothing", self.smoothing, (0.0..1.0).contains(&self.smoothing), "0 ≤ ε < 1")?;
+        finite(
+            "momentum",
+            self.momentum,
+            (0.0..1.0).contains(&self.momentum),
+            "0 ≤ momentum < 1",
+        )?;
+        finite(
+            "weightDecay",
+            self.weight_decay,
+            self.weight_decay >= 0.0,
+            "a finite number ≥ 0",
+        )?;
+        finite(
+            "temperature",
+            self.temperature,
+            self.temperature > 0.0,
+            "a finite number > 0",
+        )?;
+        finite(
+            "lambda",
+            self.lambda,
+            self.lambda >= 0.0,
+            "a finite number ≥ 0",
+        )?;
+        finite(
+            "smoothing",
+            self.smoothing,
+            (0.0..1.0).contains(&self.smoothing),
+            "0 ≤ ε < 1",
+        )?;
         if self.batch == 0 || self.batch > 4096 {
-            return Err(Error::Config(format!("batch = {} is invalid: expected 1..=4096", self.batch)));
+            return Err(Error::Config(format!(
+                "batch = {} is invalid: expected 1..=4096",
+                self.batch
+            )));
         }
         if self.epochs == 0 {
             return Err(Error::Config("epochs must be at least 1".into()));
@@ -98,8 +128,16 @@ impl TrainConfig {
 
     /// The model this configuration trains, for a dataset of `classes` classes.
     pub fn model_config(&self, classes: usize) -> ModelConfig {
-        let width = if self.width == 0 { ModelConfig::default_width(&self.model) } else { self.width };
-        ModelConfig { name: self.model.clone(), width, classes }
+        let width = if self.width == 0 {
+            ModelConfig::default_width(&self.model)
+        } else {
+            self.width
+        };
+        ModelConfig {
+            name: self.model.clone(),
+            width,
+            classes,
+        }
     }
 
     pub fn loss(&self) -> LossConfig {
@@ -118,7 +156,11 @@ impl TrainConfig {
                 let drops = (e >= 0.5) as i32 + (e >= 0.75) as i32;
                 self.lr * 0.1f32.powi(drops)
             }
-            Schedule::Cosine => self.lr * 0.5 * (1.0 + (std::f32::consts::PI * epoch as f32 / self.epochs as f32).cos()),
+            Schedule::Cosine => {
+                self.lr
+                    * 0.5
+                    * (1.0 + (std::f32::consts::PI * epoch as f32 / self.epochs as f32).cos())
+            }
         }
     }
 }
@@ -129,12 +171,19 @@ mod tests {
 
     #[test]
     fn step_schedule_drops_at_half_and_three_quarters() {
-        let c = TrainConfig { epochs: 8, lr: 0.1, ..Default::default() };
+        let c = TrainConfig {
+            epochs: 8,
+            lr: 0.1,
+            ..Default::default()
+        };
         let lrs: Vec<f32> = (0..8).map(|e| c.lr_at(e)).collect();
         assert_eq!(lrs[3], 0.1);
         assert!((lrs[4] - 0.01).abs() < 1e-7 && (lrs[5] - 0.01).abs() < 1e-7);
         assert!((lrs[6] - 0.001).abs() < 1e-8 && (lrs[7] - 0.001).abs() < 1e-8);
-        let c = TrainConfig { schedule: Schedule::Cosine, ..c };
+        let c = TrainConfig {
+            schedule: Schedule::Cosine,
+            ..c
+        };
         assert_eq!(c.lr_at(0), 0.1);
         assert!((c.lr_at(4) - 0.05).abs() < 1e-6);
     }
@@ -142,10 +191,34 @@ mod tests {
     #[test]
     fn bad_numbers_are_rejected_with_their_name() {
         for (cfg, word) in [
-            (TrainConfig { lr: f32::NAN, ..Default::default() }, "lr"),
-            (TrainConfig { temperature: 0.0, ..Default::default() }, "temperature"),
-            (TrainConfig { batch: 0, ..Default::default() }, "batch"),
-            (TrainConfig { model: "vgg".into(), ..Default::default() }, "unknown model"),
+            (
+                TrainConfig {
+                    lr: f32::NAN,
+                    ..Default::default()
+                },
+                "lr",
+            ),
+            (
+                TrainConfig {
+                    temperature: 0.0,
+                    ..Default::default()
+                },
+                "temperature",
+            ),
+            (
+                TrainConfig {
+                    batch: 0,
+                    ..Default::default()
+                },
+                "batch",
+            ),
+            (
+                TrainConfig {
+                    model: "vgg".into(),
+                    ..Default::default()
+                },
+                "unknown model",
+            ),
         ] {
             let e = cfg.validate().unwrap_err().to_string();
             assert!(e.contains(word), "{e}");

@@ -28,9 +28,19 @@ impl BatchInputs {
 
     /// Uploads images `indices` of `split` (random crops + flips drawn from `rng` when given) and
     /// records their augmentation; returns (normalised images (n, 3, 32, 32), labels (n)).
-    pub fn load(&mut self, rec: &mut Recorder<'_>, split: &Split, indices: &[u32], rng: Option<&mut Rng>) -> (Tensor, Tensor) {
+    pub fn load(
+        &mut self,
+        rec: &mut Recorder<'_>,
+        split: &Split,
+        indices: &[u32],
+        rng: Option<&mut Rng>,
+    ) -> (Tensor, Tensor) {
         let n = indices.len();
-        assert!(n <= self.capacity, "batch of {n} exceeds the input capacity {}", self.capacity);
+        assert!(
+            n <= self.capacity,
+            "batch of {n} exceeds the input capacity {}",
+            self.capacity
+        );
         self.staging.clear();
         for &i in indices {
             self.staging.extend_from_slice(split.image(i as usize));

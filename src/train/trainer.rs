@@ -106,15 +106,24 @@ impl Trainer {
             data.train = data.train.balanced_subset(config.per_class, k, config.seed);
         }
         if config.test_per_class > 0 {
-            data.test = data.test.balanced_subset(config.test_per_class, k, config.seed ^ 0x7e57);
+            data.test = data
+                .test
+                .balanced_subset(config.test_per_class, k, config.seed ^ 0x7e57);
         }
         if data.train.is_empty() || data.test.is_empty() {
-            return Err(Error::Config(format!("need training and test images, got {} and {}", data.train.len(), data.test.len())));
+            return Err(Error::Config(format!(
+                "need training and test images, got {} and {}",
+                data.train.len(),
+                data.test.len()
+            )));
         }
         let model = Model::new(&gpu, &config.model_config(k), config.seed)?;
         let sampler = PairSampler::new(&data.train.labels, k)?;
         let cap = config.batch.min(data.train.len());
-        let (anchors, partners) = (BatchInputs::new(&gpu, cap.max(EVAL_CHUNK)), BatchInputs::new(&gpu, cap));
+        let (anchors, partners) = (
+            BatchInputs::new(&gpu, cap.max(EVAL_CHUNK)),
+            BatchInputs::new(&gpu, cap),
+        );
         let state = TrainState {
             epoch: 0,
             step_in_epoch: 0,
@@ -122,7 +131,20 @@ impl Trainer {
             aug_rng: Rng::new(config.seed ^ 0xA06).state(),
             steps_done: 0,
         };
-        Ok(Trainer { gpu, config, model, data, state, history: Vec::new(), pool: BufferPool::new(), sampler, batches: Vec::new(), anchors, partners, sums: EpochSums::default() })
+        Ok(Trainer {
+            gpu,
+            config,
+            model,
+            data,
+            state,
+            history: Vec::new(),
+            pool: BufferPool::new(),
+            sampler,
+            batches: Vec::new(),
+            anchors,
+            partners,
+            sums: EpochSums::default(),
+        })
     }
 
     pub fn steps_per_epoch(&self) -> usize {
@@ -148,13 +170,39 @@ impl Trainer {
         let lr = self.lr();
         let batch = &self.batches[self.state.step_in_epoch];
         let cskd = self.config.method == Method::Cskd;
-        let sgd = SgdConfig { lr, momentum: self.config.momentum, weight_decay: self.config.weight_decay };
+        let sgd = SgdConfig {
+            lr,
+            momentum: self.config.momentum,
+            weight_decay: self.config.weight_decay,
+        };
         let mut aug = Rng::new(self.state.aug_rng);
         let mut rec = Recorder::new(&self.gpu, &self.pool);
         let augment = self.config.augment;
-        let (xa, labels) = self.anchors.load(&mut rec, &self.data.train, &batch.anchors, augment.then_some(&mut aug));
-        let xp = cskd.then(|| self.partners.load(&mut rec, &self.data.train, &batch.partners, augment.then_some(&mut aug)).0);
-        let loss = record_step(&mut rec, &self.model, &xa, xp.as_ref(), &labels, self.config.loss(), sgd);
+        let (xa, labels) = self.anchors.load(
+            &mut rec,
+            &self.data.train,
+            &batch.anchors,
+            augment.then_some(&mut aug),
+        );
+        let xp = cskd.then(|| {
+            self.partners
+                .load(
+                    &mut rec,
+                    &self.data.train,
+                    &batch.partners,
+                    augment.then_some(&mut aug),
+                )
+                .0
+        });
+        let loss = record_step(
+            &mut rec,
+            &self.model,
+            &xa,
+            xp.as_ref(),
+            &labels,
+            self.config.loss(),
+            sgd,
+        );
         let l = readback::read(&mut rec, &loss).await?;
         drop(rec);
         if !l[0].is_finite() {
@@ -165,13 +213,21 @@ impl Trainer {
                 self.state.step_in_epoch + 1
             )));
         }
-        let images = self.batches[self.state.step_in_epoch].anchors.len() * if cskd { 2 } else { 1 };
+        let images =
+            self.batches[self.state.step_in_epoch].anchors.len() * if cskd { 2 } else { 1 };
         let seconds = start.elapsed().as_secs_f64();
         self.state.aug_rng = aug.state();
         self.state.step_in_epoch += 1;
         self.state.steps_done += 1;
         let s = &mut self.sums;
-        (s.loss, s.ce, s.kl, s.steps, s.images, s.seconds) = (s.loss + l[0] as f64, s.ce + l[1] as f64, s.kl + l[2] as f64, s.steps + 1, s.images + images, s.seconds + seconds);
+        (s.loss, s.ce, s.kl, s.steps, s.images, s.seconds) = (
+            s.loss + l[0] as f64,
+            s.ce + l[1] as f64,
+            s.kl + l[2] as f64,
+            s.steps + 1,
+            s.images + images,
+            s.seconds + seconds,
+        );
         let report = StepReport {
             epoch: self.state.epoch,
             step: self.state.step_in_epoch,
@@ -211,7 +267,10 @@ impl Trainer {
     }
 
     /// Runs the rest of the current epoch, then evaluates; returns the epoch's record.
-    pub async fn train_epoch(&mut self, mut on_step: impl FnMut(&StepReport)) -> Result<EpochRecord> {
+    pub async fn train_epoch(
+        &mut self,
+        mut on_step: impl FnMut(&StepReport),
+    ) -> Result<EpochRecord> {
         loop {
             let r = self.step().await?;
             on_step(&r);
@@ -237,31 +296,58 @@ impl Trainer {
 
     /// Probabilities and features of every test image, with the metrics.
     pub async fn predict_split(&mut self, test: bool) -> Result<Evaluation> {
-        let split: &Split = if test { &self.data.test } else { &self.data.train };
+        let split: &Split = if test {
+            &self.data.test
+        } else {
+            &self.data.train
+        };
         let k = self.data.num_classes();
         let d = self.model.feature_dim();
-        let (mut probs, mut features) = (Vec::with_capacity(split.len() * k), Vec::with_capacity(split.len() * d));
+        let (mut probs, mut features) = (
+            Vec::with_capacity(split.len() * k),
+            Vec::with_capacity(split.len() * d),
+        );
         let indices: Vec<u32> = (0..split.len() as u32).collect();
         for chunk in indices.chunks(EVAL_CHUNK) {
             let mut rec = Recorder::new(&self.gpu, &self.pool);
             let (x, _) = self.anchors.load(&mut rec, split, chunk, None);
-            let out = self.model.forward(&mut rec, &mut Tape::off(), &Var::constant(x), false);
+            let out = self
+                .model
+                .forward(&mut rec, &mut Tape::off(), &Var::constant(x), false);
             let p = softmax(&mut rec, &out.logits.value);
             let mut got = readback::read_many(&mut rec, &[&p, &out.features.value]).await?;
             features.extend_from_slice(&got.pop().unwrap());
             probs.extend_from_slice(&got.pop().unwrap());
         }
         let superclass = superclass_map(&self.data.train, k);
-        let metrics = metrics::evaluate(&probs, k, &split.labels, Some((&features, d)), superclass.as_deref())?;
-        Ok(Evaluation { metrics, probs, features, feature_dim: d })
+        let metrics = metrics::evaluate(
+            &probs,
+            k,
+            &split.labels,
+            Some((&features, d)),
+            superclass.as_deref(),
+        )?;
+        Ok(Evaluation {
+            metrics,
+            probs,
+            features,
+            feature_dim: d,
+        })
     }
 
     /// Probabilities for already-normalised images (n, 3, 32, 32) given as f32.
     pub async fn predict_normalised(&self, images: &[f32]) -> Result<Vec<f32>> {
         let n = images.len() / 3072;
-        let x = crate::gpu::Tensor::from_slice(&self.gpu.device, &self.gpu.queue, &[n, 3, 32, 32], images);
+        let x = crate::gpu::Tensor::from_slice(
+            &self.gpu.device,
+            &self.gpu.queue,
+            &[n, 3, 32, 32],
+            images,
+        );
         let mut rec = Recorder::new(&self.gpu, &self.pool);
-        let out = self.model.forward(&mut rec, &mut Tape::off(), &Var::constant(x), false);
+        let out = self
+            .model
+            .forward(&mut rec, &mut Tape::off(), &Var::constant(x), false);
         let p = softmax(&mut rec, &out.logits.value);
         readback::read(&mut rec, &p).await
     }

@@ -17,16 +17,28 @@ pub fn chw_to_rgba(chw: &[u8]) -> Vec<u8> {
 /// nearest neighbour for upscaling.
 pub fn rgba_to_chw32(rgba: &[u8], width: usize, height: usize) -> Result<Vec<u8>, String> {
     if width == 0 || height == 0 || width > 8192 || height > 8192 {
-        return Err(format!("image size {width}×{height} is not usable (1..=8192 pixels per side)"));
+        return Err(format!(
+            "image size {width}×{height} is not usable (1..=8192 pixels per side)"
+        ));
     }
     if rgba.len() != width * height * 4 {
-        return Err(format!("expected {} RGBA bytes for {width}×{height}, got {}", width * height * 4, rgba.len()));
+        return Err(format!(
+            "expected {} RGBA bytes for {width}×{height}, got {}",
+            width * height * 4,
+            rgba.len()
+        ));
     }
     let mut out = vec![0u8; 3 * 1024];
     for y in 0..32 {
-        let (y0, y1) = (y * height / 32, ((y + 1) * height / 32).max(y * height / 32 + 1));
+        let (y0, y1) = (
+            y * height / 32,
+            ((y + 1) * height / 32).max(y * height / 32 + 1),
+        );
         for x in 0..32 {
-            let (x0, x1) = (x * width / 32, ((x + 1) * width / 32).max(x * width / 32 + 1));
+            let (x0, x1) = (
+                x * width / 32,
+                ((x + 1) * width / 32).max(x * width / 32 + 1),
+            );
             for c in 0..3 {
                 let mut s = 0u32;
                 for yy in y0..y1 {
@@ -43,5 +55,8 @@ pub fn rgba_to_chw32(rgba: &[u8], width: usize, height: usize) -> Result<Vec<u8>
 
 /// CHW bytes → normalised f32 (as the augmentation kernel without crop or flip).
 pub fn normalise(chw: &[u8]) -> Vec<f32> {
-    chw.iter().enumerate().map(|(i, &v)| (v as f32 / 255.0 - MEAN[i / 1024 % 3]) / STD[i / 1024 % 3]).collect()
+    chw.iter()
+        .enumerate()
+        .map(|(i, &v)| (v as f32 / 255.0 - MEAN[i / 1024 % 3]) / STD[i / 1024 % 3])
+        .collect()
 }

@@ -21,7 +21,8 @@ fn js_err(e: impl std::fmt::Display) -> JsError {
 
 fn to_js<T: serde::Serialize>(v: &T) -> JsResult<JsValue> {
     // Plain objects (not Maps), so the page can spread and JSON them.
-    v.serialize(&serde_wasm_bindgen::Serializer::json_compatible()).map_err(js_err)
+    v.serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .map_err(js_err)
 }
 
 #[wasm_bindgen(start)]
@@ -78,7 +79,8 @@ impl Trainer {
         let config: TrainConfig = if config.is_undefined() || config.is_null() {
             TrainConfig::default()
         } else {
-            serde_wasm_bindgen::from_value(config).map_err(|e| js_err(format!("invalid configuration: {e}")))?
+            serde_wasm_bindgen::from_value(config)
+                .map_err(|e| js_err(format!("invalid configuration: {e}")))?
         };
         config.validate().map_err(js_err)?;
         let cifar = parse_data(&file_name, &data)?;
@@ -151,7 +153,11 @@ impl Trainer {
         let out = Object::new();
         set(&out, "dim", &JsValue::from(e.feature_dim as u32))?;
         set(&out, "data", &Float32Array::from(&e.features[..]))?;
-        set(&out, "labels", &Uint32Array::from(&self.inner.data.test.labels[..]))?;
+        set(
+            &out,
+            "labels",
+            &Uint32Array::from(&self.inner.data.test.labels[..]),
+        )?;
         Ok(out.into())
     }
 
@@ -160,9 +166,17 @@ impl Trainer {
     pub async fn test_predictions(&mut self) -> JsResult<JsValue> {
         let e = self.inner.predict_split(true).await.map_err(js_err)?;
         let out = Object::new();
-        set(&out, "classes", &JsValue::from(self.inner.data.num_classes() as u32))?;
+        set(
+            &out,
+            "classes",
+            &JsValue::from(self.inner.data.num_classes() as u32),
+        )?;
         set(&out, "probs", &Float32Array::from(&e.probs[..]))?;
-        set(&out, "labels", &Uint32Array::from(&self.inner.data.test.labels[..]))?;
+        set(
+            &out,
+            "labels",
+            &Uint32Array::from(&self.inner.data.test.labels[..]),
+        )?;
         Ok(out.into())
     }
 
@@ -171,7 +185,10 @@ impl Trainer {
     pub fn test_image(&self, index: usize) -> JsResult<Vec<u8>> {
         let test = &self.inner.data.test;
         if index >= test.len() {
-            return Err(js_err(format!("test image {index} out of range (there are {})", test.len())));
+            return Err(js_err(format!(
+                "test image {index} out of range (there are {})",
+                test.len()
+            )));
         }
         Ok(image::chw_to_rgba(test.image(index)))
     }
@@ -179,7 +196,10 @@ impl Trainer {
     /// Class probabilities for an RGBA image of any size (resized to 32×32).
     pub async fn predict(&self, rgba: Vec<u8>, width: usize, height: usize) -> JsResult<Vec<f32>> {
         let chw = image::rgba_to_chw32(&rgba, width, height).map_err(js_err)?;
-        self.inner.predict_normalised(&image::normalise(&chw)).await.map_err(js_err)
+        self.inner
+            .predict_normalised(&image::normalise(&chw))
+            .await
+            .map_err(js_err)
     }
 
     /// A safetensors checkpoint (the CLI's format).
@@ -198,11 +218,17 @@ impl Trainer {
 }
 
 fn set(obj: &Object, key: &str, value: &JsValue) -> JsResult<()> {
-    Reflect::set(obj, &key.into(), value).map(|_| ()).map_err(|_| js_err(format!("could not set {key}")))
+    Reflect::set(obj, &key.into(), value)
+        .map(|_| ())
+        .map_err(|_| js_err(format!("could not set {key}")))
 }
 
 /// A .tar.gz archive (gzip magic) or a loose .bin file.
 fn parse_data(name: &str, bytes: &[u8]) -> JsResult<Cifar> {
-    let r = if bytes.starts_with(&[0x1f, 0x8b]) { data::from_archive_bytes(name, bytes) } else { data::from_bin_bytes(name, bytes, None) };
+    let r = if bytes.starts_with(&[0x1f, 0x8b]) {
+        data::from_archive_bytes(name, bytes)
+    } else {
+        data::from_bin_bytes(name, bytes, None)
+    };
     r.map_err(js_err)
 }

@@ -22,16 +22,43 @@ pub fn gpu_arc() -> &'static Arc<Gpu> {
             Ok("any") => wgpu::Backends::all(),
             _ => wgpu::Backends::VULKAN,
         };
-        let gpu = pollster::block_on(Gpu::with_backends(backends)).unwrap_or_else(|e| panic!("tests need a Vulkan adapter (apt-get install mesa-vulkan-drivers): {e}"));
+        let gpu = pollster::block_on(Gpu::with_backends(backends)).unwrap_or_else(|e| {
+            panic!("tests need a Vulkan adapter (apt-get install mesa-vulkan-drivers): {e}")
+        });
         if backends == wgpu::Backends::VULKAN {
-            assert_eq!(gpu.info.backend, wgpu::Backend::Vulkan, "tests must run on Vulkan, got {:?}", gpu.info.backend);
+            assert_eq!(
+                gpu.info.backend,
+                wgpu::Backend::Vulkan,
+                "tests must run on Vulkan, got {:?}",
+                gpu.info.backend
+            );
         }
         Arc::new(gpu)
     })
 }
 
+/// A second device that uses the compact kernels (what SwiftShader in the browser gets), so both
+/// kernel families are checked.
+pub fn compact_gpu() -> &'static Gpu {
+    static GPU: OnceLock<Gpu> = OnceLock::new();
+    GPU.get_or_init(|| {
+        let g = pollster::block_on(Gpu::with_backends(gpu().info.backend.into()))
+            .expect("second device");
+        g.set_tiled_kernels(false);
+        g
+    })
+}
+
+/// Both kernel families: (name, device).
+pub fn devices() -> [(&'static str, &'static Gpu); 2] {
+    [("tiled", gpu()), ("compact", compact_gpu())]
+}
+
 pub fn upload(shape: &[usize], data: &[f32]) -> Tensor {
-    let g = gpu();
+    upload_to(gpu(), shape, data)
+}
+
+pub fn upload_to(g: &Gpu, shape: &[usize], data: &[f32]) -> Tensor {
     Tensor::from_slice(&g.device, &g.queue, shape, data)
 }
 
@@ -69,11 +96,23 @@ pub fn assert_close(what: &str, got: &[f32], want: &[f64], atol: f64, rtol: f64)
         }
     }
     let i = worst.0;
-    assert!(worst.1 <= 0.0, "{what}[{i}]: got {} want {} (atol {atol}, rtol {rtol})", got[i], want[i]);
+    assert!(
+        worst.1 <= 0.0,
+        "{what}[{i}]: got {} want {} (atol {atol}, rtol {rtol})",
+        got[i],
+        want[i]
+    );
 }
 
 /// Central finite differences of a scalar f64 function, checked against an analytic gradient.
-pub fn assert_fd(what: &str, f: impl Fn(&[f64]) -> f64, x: &[f64], analytic: &[f64], h: f64, tol: f64) {
+pub fn assert_fd(
+    what: &str,
+    f: impl Fn(&[f64]) -> f64,
+    x: &[f64],
+    analytic: &[f64],
+    h: f64,
+    tol: f64,
+) {
     let mut xp = x.to_vec();
     for i in 0..x.len() {
         xp[i] = x[i] + h;
@@ -82,7 +121,11 @@ pub fn assert_fd(what: &str, f: impl Fn(&[f64]) -> f64, x: &[f64], analytic: &[f
         let down = f(&xp);
         xp[i] = x[i];
         let fd = (up - down) / (2.0 * h);
-        assert!((fd - analytic[i]).abs() <= tol * (1.0 + fd.abs()), "{what}[{i}]: finite difference {fd} vs analytic {}", analytic[i]);
+        assert!(
+            (fd - analytic[i]).abs() <= tol * (1.0 + fd.abs()),
+            "{what}[{i}]: finite difference {fd} vs analytic {}",
+            analytic[i]
+        );
     }
 }
 

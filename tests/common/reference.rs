@@ -2,9 +2,20 @@
 //! Shape legend: N batch, C/K channels in/out, H/W spatial, B rows, K classes, T temperature.
 
 /// Convolution, zero padding. x (N,C,H,W), w (K,C,S,S) → (N,K,OH,OW).
-pub fn conv2d(x: &[f64], xs: [usize; 4], w: &[f64], k: usize, s: usize, stride: usize, pad: usize) -> Vec<f64> {
+pub fn conv2d(
+    x: &[f64],
+    xs: [usize; 4],
+    w: &[f64],
+    k: usize,
+    s: usize,
+    stride: usize,
+    pad: usize,
+) -> Vec<f64> {
     let [n, c, h, wd] = xs;
-    let (oh, ow) = ((h + 2 * pad - s) / stride + 1, (wd + 2 * pad - s) / stride + 1);
+    let (oh, ow) = (
+        (h + 2 * pad - s) / stride + 1,
+        (wd + 2 * pad - s) / stride + 1,
+    );
     let mut y = vec![0.0; n * k * oh * ow];
     for b in 0..n {
         for o in 0..k {
@@ -17,7 +28,8 @@ pub fn conv2d(x: &[f64], xs: [usize; 4], w: &[f64], k: usize, s: usize, stride: 
                                 let iy = (oy * stride + r) as isize - pad as isize;
                                 let ix = (ox * stride + t) as isize - pad as isize;
                                 if iy >= 0 && ix >= 0 && (iy as usize) < h && (ix as usize) < wd {
-                                    acc += x[((b * c + ci) * h + iy as usize) * wd + ix as usize] * w[((o * c + ci) * s + r) * s + t];
+                                    acc += x[((b * c + ci) * h + iy as usize) * wd + ix as usize]
+                                        * w[((o * c + ci) * s + r) * s + t];
                                 }
                             }
                         }
@@ -32,9 +44,21 @@ pub fn conv2d(x: &[f64], xs: [usize; 4], w: &[f64], k: usize, s: usize, stride: 
 
 /// Vector-Jacobian product of conv2d: (dx, dw) for output gradient dy.
 #[allow(clippy::too_many_arguments)]
-pub fn conv2d_backward(x: &[f64], xs: [usize; 4], w: &[f64], k: usize, s: usize, stride: usize, pad: usize, dy: &[f64]) -> (Vec<f64>, Vec<f64>) {
+pub fn conv2d_backward(
+    x: &[f64],
+    xs: [usize; 4],
+    w: &[f64],
+    k: usize,
+    s: usize,
+    stride: usize,
+    pad: usize,
+    dy: &[f64],
+) -> (Vec<f64>, Vec<f64>) {
     let [n, c, h, wd] = xs;
-    let (oh, ow) = ((h + 2 * pad - s) / stride + 1, (wd + 2 * pad - s) / stride + 1);
+    let (oh, ow) = (
+        (h + 2 * pad - s) / stride + 1,
+        (wd + 2 * pad - s) / stride + 1,
+    );
     let (mut dx, mut dw) = (vec![0.0; x.len()], vec![0.0; w.len()]);
     for b in 0..n {
         for o in 0..k {
@@ -74,7 +98,14 @@ pub fn linear(x: &[f64], n: usize, i: usize, w: &[f64], o: usize, b: &[f64]) -> 
 }
 
 /// (dx, dw, db) of linear.
-pub fn linear_backward(x: &[f64], n: usize, i: usize, w: &[f64], o: usize, dy: &[f64]) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
+pub fn linear_backward(
+    x: &[f64],
+    n: usize,
+    i: usize,
+    w: &[f64],
+    o: usize,
+    dy: &[f64],
+) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
     let (mut dx, mut dw, mut db) = (vec![0.0; n * i], vec![0.0; o * i], vec![0.0; o]);
     for r in 0..n {
         for c in 0..o {
@@ -90,21 +121,36 @@ pub fn linear_backward(x: &[f64], n: usize, i: usize, w: &[f64], o: usize, dy: &
 }
 
 /// Training-mode batch norm: (y, batch mean, biased batch variance).
-pub fn batch_norm(x: &[f64], xs: [usize; 4], gamma: &[f64], beta: &[f64], eps: f64) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
+pub fn batch_norm(
+    x: &[f64],
+    xs: [usize; 4],
+    gamma: &[f64],
+    beta: &[f64],
+    eps: f64,
+) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
     let [n, c, h, w] = xs;
     let hw = h * w;
     let m = (n * hw) as f64;
     let (mut mean, mut var) = (vec![0.0; c], vec![0.0; c]);
     let idx = |b: usize, ch: usize, i: usize| (b * c + ch) * hw + i;
     for ch in 0..c {
-        mean[ch] = (0..n).flat_map(|b| (0..hw).map(move |i| (b, i))).map(|(b, i)| x[idx(b, ch, i)]).sum::<f64>() / m;
-        var[ch] = (0..n).flat_map(|b| (0..hw).map(move |i| (b, i))).map(|(b, i)| (x[idx(b, ch, i)] - mean[ch]).powi(2)).sum::<f64>() / m;
+        mean[ch] = (0..n)
+            .flat_map(|b| (0..hw).map(move |i| (b, i)))
+            .map(|(b, i)| x[idx(b, ch, i)])
+            .sum::<f64>()
+            / m;
+        var[ch] = (0..n)
+            .flat_map(|b| (0..hw).map(move |i| (b, i)))
+            .map(|(b, i)| (x[idx(b, ch, i)] - mean[ch]).powi(2))
+            .sum::<f64>()
+            / m;
     }
     let mut y = vec![0.0; x.len()];
     for b in 0..n {
         for ch in 0..c {
             for i in 0..hw {
-                y[idx(b, ch, i)] = (x[idx(b, ch, i)] - mean[ch]) / (var[ch] + eps).sqrt() * gamma[ch] + beta[ch];
+                y[idx(b, ch, i)] =
+                    (x[idx(b, ch, i)] - mean[ch]) / (var[ch] + eps).sqrt() * gamma[ch] + beta[ch];
             }
         }
     }
@@ -112,7 +158,13 @@ pub fn batch_norm(x: &[f64], xs: [usize; 4], gamma: &[f64], beta: &[f64], eps: f
 }
 
 /// (dx, dgamma, dbeta) of training-mode batch norm.
-pub fn batch_norm_backward(x: &[f64], xs: [usize; 4], gamma: &[f64], eps: f64, dy: &[f64]) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
+pub fn batch_norm_backward(
+    x: &[f64],
+    xs: [usize; 4],
+    gamma: &[f64],
+    eps: f64,
+    dy: &[f64],
+) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
     let [n, c, h, w] = xs;
     let hw = h * w;
     let m = (n * hw) as f64;
@@ -130,7 +182,8 @@ pub fn batch_norm_backward(x: &[f64], xs: [usize; 4], gamma: &[f64], eps: f64, d
         for b in 0..n {
             for i in 0..hw {
                 let xhat = (x[idx(b, ch, i)] - mean[ch]) * rstd;
-                dx[idx(b, ch, i)] = gamma[ch] * rstd / m * (m * dy[idx(b, ch, i)] - db[ch] - xhat * dg[ch]);
+                dx[idx(b, ch, i)] =
+                    gamma[ch] * rstd / m * (m * dy[idx(b, ch, i)] - db[ch] - xhat * dg[ch]);
             }
         }
     }
@@ -181,13 +234,26 @@ fn log_softmax(z: &[f64], t: f64) -> Vec<f64> {
 }
 
 /// The CS-KD loss written plainly from CSKD.md: (L, mean CE, mean T²·KL).
-pub fn cskd_loss(za: &[f64], zp: Option<&[f64]>, labels: &[u32], k: usize, t: f64, lambda: f64, eps: f64) -> (f64, f64, f64) {
+pub fn cskd_loss(
+    za: &[f64],
+    zp: Option<&[f64]>,
+    labels: &[u32],
+    k: usize,
+    t: f64,
+    lambda: f64,
+    eps: f64,
+) -> (f64, f64, f64) {
     let b = labels.len();
     let (mut ce, mut kl) = (0.0, 0.0);
     for r in 0..b {
         let la = log_softmax(&za[r * k..(r + 1) * k], 1.0);
         for j in 0..k {
-            let target = eps / k as f64 + if j == labels[r] as usize { 1.0 - eps } else { 0.0 };
+            let target = eps / k as f64
+                + if j == labels[r] as usize {
+                    1.0 - eps
+                } else {
+                    0.0
+                };
             ce -= target * la[j];
         }
         if let Some(zp) = zp {
@@ -201,13 +267,26 @@ pub fn cskd_loss(za: &[f64], zp: Option<&[f64]>, labels: &[u32], k: usize, t: f6
 }
 
 /// The gradient formula of CSKD.md: (softmax(za) − target)/B + λ·T·(p − q)/B.
-pub fn cskd_grad(za: &[f64], zp: Option<&[f64]>, labels: &[u32], k: usize, t: f64, lambda: f64, eps: f64) -> Vec<f64> {
+pub fn cskd_grad(
+    za: &[f64],
+    zp: Option<&[f64]>,
+    labels: &[u32],
+    k: usize,
+    t: f64,
+    lambda: f64,
+    eps: f64,
+) -> Vec<f64> {
     let b = labels.len();
     let mut g = vec![0.0; za.len()];
     for r in 0..b {
         let la = log_softmax(&za[r * k..(r + 1) * k], 1.0);
         for j in 0..k {
-            let target = eps / k as f64 + if j == labels[r] as usize { 1.0 - eps } else { 0.0 };
+            let target = eps / k as f64
+                + if j == labels[r] as usize {
+                    1.0 - eps
+                } else {
+                    0.0
+                };
             g[r * k + j] = (la[j].exp() - target) / b as f64;
         }
         if let Some(zp) = zp {

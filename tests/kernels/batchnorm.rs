@@ -13,10 +13,28 @@ fn batch_norm_train_eval_and_backward_match_reference() {
         let [n, c, h, w] = xs;
         let numel = n * c * h * w;
         // An offset mean checks that the variance is computed centred.
-        let x: Vec<f32> = randn(&mut rng, numel, 2.0).iter().map(|v| v + 30.0).collect();
-        let (gamma, beta, dy) = (randn(&mut rng, c, 1.0), randn(&mut rng, c, 1.0), randn(&mut rng, numel, 1.0));
-        let (rm0, rv0) = (randn(&mut rng, c, 1.0), randn(&mut rng, c, 0.1).iter().map(|v| 1.0 + v.abs()).collect::<Vec<_>>());
-        let (xg, gg, bg, dyg) = (upload(&xs, &x), upload(&[c], &gamma), upload(&[c], &beta), upload(&xs, &dy));
+        let x: Vec<f32> = randn(&mut rng, numel, 2.0)
+            .iter()
+            .map(|v| v + 30.0)
+            .collect();
+        let (gamma, beta, dy) = (
+            randn(&mut rng, c, 1.0),
+            randn(&mut rng, c, 1.0),
+            randn(&mut rng, numel, 1.0),
+        );
+        let (rm0, rv0) = (
+            randn(&mut rng, c, 1.0),
+            randn(&mut rng, c, 0.1)
+                .iter()
+                .map(|v| 1.0 + v.abs())
+                .collect::<Vec<_>>(),
+        );
+        let (xg, gg, bg, dyg) = (
+            upload(&xs, &x),
+            upload(&[c], &gamma),
+            upload(&[c], &beta),
+            upload(&xs, &dy),
+        );
         let (rm, rv) = (upload(&[c], &rm0), upload(&[c], &rv0));
 
         let mut rec = Recorder::new(gpu, &pool);
@@ -30,21 +48,66 @@ fn batch_norm_train_eval_and_backward_match_reference() {
         assert_close(&format!("{case} y"), &read(&mut rec, &y), &ry, tol, 1e-3);
         // Running statistics: momentum 0.1 with the unbiased variance, as PyTorch.
         let m = (n * h * w) as f64;
-        let want_rm: Vec<f64> = (0..c).map(|i| (1.0 - MOMENTUM as f64) * rm0[i] as f64 + MOMENTUM as f64 * mean[i]).collect();
-        let want_rv: Vec<f64> = (0..c).map(|i| (1.0 - MOMENTUM as f64) * rv0[i] as f64 + MOMENTUM as f64 * var[i] * m / (m - 1.0).max(1.0)).collect();
-        assert_close(&format!("{case} running_mean"), &read(&mut rec, &rm), &want_rm, 1e-4, 1e-4);
-        assert_close(&format!("{case} running_var"), &read(&mut rec, &rv), &want_rv, 1e-4, 1e-3);
+        let want_rm: Vec<f64> = (0..c)
+            .map(|i| (1.0 - MOMENTUM as f64) * rm0[i] as f64 + MOMENTUM as f64 * mean[i])
+            .collect();
+        let want_rv: Vec<f64> = (0..c)
+            .map(|i| {
+                (1.0 - MOMENTUM as f64) * rv0[i] as f64
+                    + MOMENTUM as f64 * var[i] * m / (m - 1.0).max(1.0)
+            })
+            .collect();
+        assert_close(
+            &format!("{case} running_mean"),
+            &read(&mut rec, &rm),
+            &want_rm,
+            1e-4,
+            1e-4,
+        );
+        assert_close(
+            &format!("{case} running_var"),
+            &read(&mut rec, &rv),
+            &want_rv,
+            1e-4,
+            1e-3,
+        );
         // Eval mode used the running statistics from before this training forward.
-        let want_eval: Vec<f64> = (0..numel).map(|i| {
-            let ch = (i / (h * w)) % c;
-            (x64[i] - rm0[ch] as f64) / (rv0[ch] as f64 + EPS as f64).sqrt() * g64[ch] + b64[ch]
-        }).collect();
-        assert_close(&format!("{case} eval"), &read(&mut rec, &ye), &want_eval, 1e-3, 1e-4);
+        let want_eval: Vec<f64> = (0..numel)
+            .map(|i| {
+                let ch = (i / (h * w)) % c;
+                (x64[i] - rm0[ch] as f64) / (rv0[ch] as f64 + EPS as f64).sqrt() * g64[ch] + b64[ch]
+            })
+            .collect();
+        assert_close(
+            &format!("{case} eval"),
+            &read(&mut rec, &ye),
+            &want_eval,
+            1e-3,
+            1e-4,
+        );
         if n * h * w > 1 {
             let (rdx, rdg, rdb) = r::batch_norm_backward(&x64, xs, &g64, EPS as f64, &to64(&dy));
-            assert_close(&format!("{case} dx"), &read(&mut rec, &dx), &rdx, 2e-3, 1e-3);
-            assert_close(&format!("{case} dgamma"), &read(&mut rec, &dg), &rdg, 1e-3, 1e-3);
-            assert_close(&format!("{case} dbeta"), &read(&mut rec, &db), &rdb, 1e-4, 1e-4);
+            assert_close(
+                &format!("{case} dx"),
+                &read(&mut rec, &dx),
+                &rdx,
+                2e-3,
+                1e-3,
+            );
+            assert_close(
+                &format!("{case} dgamma"),
+                &read(&mut rec, &dg),
+                &rdg,
+                1e-3,
+                1e-3,
+            );
+            assert_close(
+                &format!("{case} dbeta"),
+                &read(&mut rec, &db),
+                &rdb,
+                1e-4,
+                1e-4,
+            );
         }
     }
 }
@@ -54,9 +117,34 @@ fn batch_norm_reference_backward_matches_finite_differences() {
     let mut rng = Rng::new(7);
     let xs = [3, 2, 2, 3];
     let x = to64(&randn(&mut rng, 36, 1.0));
-    let (g, b, dy) = (to64(&randn(&mut rng, 2, 1.0)), to64(&randn(&mut rng, 2, 1.0)), to64(&randn(&mut rng, 36, 1.0)));
+    let (g, b, dy) = (
+        to64(&randn(&mut rng, 2, 1.0)),
+        to64(&randn(&mut rng, 2, 1.0)),
+        to64(&randn(&mut rng, 36, 1.0)),
+    );
     let (dx, dg, db) = r::batch_norm_backward(&x, xs, &g, 1e-5, &dy);
-    assert_fd("bn dx", |v| dot(&r::batch_norm(v, xs, &g, &b, 1e-5).0, &dy), &x, &dx, 1e-5, 1e-5);
-    assert_fd("bn dgamma", |v| dot(&r::batch_norm(&x, xs, v, &b, 1e-5).0, &dy), &g, &dg, 1e-5, 1e-6);
-    assert_fd("bn dbeta", |v| dot(&r::batch_norm(&x, xs, &g, v, 1e-5).0, &dy), &b, &db, 1e-5, 1e-6);
+    assert_fd(
+        "bn dx",
+        |v| dot(&r::batch_norm(v, xs, &g, &b, 1e-5).0, &dy),
+        &x,
+        &dx,
+        1e-5,
+        1e-5,
+    );
+    assert_fd(
+        "bn dgamma",
+        |v| dot(&r::batch_norm(&x, xs, v, &b, 1e-5).0, &dy),
+        &g,
+        &dg,
+        1e-5,
+        1e-6,
+    );
+    assert_fd(
+        "bn dbeta",
+        |v| dot(&r::batch_norm(&x, xs, &g, v, 1e-5).0, &dy),
+        &b,
+        &db,
+        1e-5,
+        1e-6,
+    );
 }

@@ -15,30 +15,42 @@ const CASES: &[(usize, usize, usize, usize, usize, usize, usize)] = &[
 
 #[test]
 fn conv2d_forward_and_backward_match_reference() {
-    let (gpu, pool) = (gpu(), pool());
-    let mut rng = Rng::new(1);
-    for &(n, c, h, w, k, s, stride) in CASES {
-        let pad = s / 2;
-        let case = format!("conv n{n} c{c} {h}x{w} k{k} {s}x{s}/{stride}");
-        let xs = [n, c, h, w];
-        let x = randn(&mut rng, n * c * h * w, 1.0);
-        let wt = randn(&mut rng, k * c * s * s, 0.5);
-        let shape = ConvShape::new(&xs, &[k, c, s, s], stride, pad);
-        let dy = randn(&mut rng, shape.out_shape().iter().product(), 1.0);
-        let (xg, wg, dyg) = (upload(&xs, &x), upload(&[k, c, s, s], &wt), upload(&shape.out_shape(), &dy));
+    for (family, gpu) in devices() {
+        let pool = pool();
+        let mut rng = Rng::new(1);
+        for &(n, c, h, w, k, s, stride) in CASES {
+            let pad = s / 2;
+            let case = format!("{family} conv n{n} c{c} {h}x{w} k{k} {s}x{s}/{stride}");
+            let xs = [n, c, h, w];
+            let x = randn(&mut rng, n * c * h * w, 1.0);
+            let wt = randn(&mut rng, k * c * s * s, 0.5);
+            let shape = ConvShape::new(&xs, &[k, c, s, s], stride, pad);
+            let dy = randn(&mut rng, shape.out_shape().iter().product(), 1.0);
+            let (xg, wg, dyg) = (
+                upload_to(gpu, &xs, &x),
+                upload_to(gpu, &[k, c, s, s], &wt),
+                upload_to(gpu, &shape.out_shape(), &dy),
+            );
 
-        let mut rec = Recorder::new(gpu, &pool);
-        let y = conv2d::forward(&mut rec, &xg, &wg, stride, pad);
-        assert_eq!(y.shape(), &shape.out_shape());
-        let dx = conv2d::backward_input(&mut rec, &shape, &dyg, &wg);
-        let dw = conv2d::backward_weight(&mut rec, &shape, &dyg, &xg);
-        let (y, dx, dw) = (read(&mut rec, &y), read(&mut rec, &dx), read(&mut rec, &dw));
+            let mut rec = Recorder::new(gpu, &pool);
+            let y = conv2d::forward(&mut rec, &xg, &wg, stride, pad);
+            assert_eq!(y.shape(), &shape.out_shape());
+            let dx = conv2d::backward_input(&mut rec, &shape, &dyg, &wg);
+            let dw = conv2d::backward_weight(&mut rec, &shape, &dyg, &xg);
+            let (y, dx, dw) = (read(&mut rec, &y), read(&mut rec, &dx), read(&mut rec, &dw));
 
-        let (x64, w64, dy64) = (to64(&x), to64(&wt), to64(&dy));
-        assert_close(&format!("{case} y"), &y, &r::conv2d(&x64, xs, &w64, k, s, stride, pad), 1e-4, 1e-4);
-        let (rdx, rdw) = r::conv2d_backward(&x64, xs, &w64, k, s, stride, pad, &dy64);
-        assert_close(&format!("{case} dx"), &dx, &rdx, 1e-4, 1e-4);
-        assert_close(&format!("{case} dw"), &dw, &rdw, 1e-3, 1e-4);
+            let (x64, w64, dy64) = (to64(&x), to64(&wt), to64(&dy));
+            assert_close(
+                &format!("{case} y"),
+                &y,
+                &r::conv2d(&x64, xs, &w64, k, s, stride, pad),
+                1e-4,
+                1e-4,
+            );
+            let (rdx, rdw) = r::conv2d_backward(&x64, xs, &w64, k, s, stride, pad, &dy64);
+            assert_close(&format!("{case} dx"), &dx, &rdx, 1e-4, 1e-4);
+            assert_close(&format!("{case} dw"), &dw, &rdw, 1e-3, 1e-4);
+        }
     }
 }
 
@@ -53,7 +65,21 @@ fn conv2d_reference_backward_matches_finite_differences() {
         let y = r::conv2d(&x, xs, &wt, k, s, stride, pad);
         let dy = to64(&randn(&mut rng, y.len(), 1.0));
         let (dx, dw) = r::conv2d_backward(&x, xs, &wt, k, s, stride, pad, &dy);
-        assert_fd("conv dx", |xv| dot(&r::conv2d(xv, xs, &wt, k, s, stride, pad), &dy), &x, &dx, 1e-5, 1e-6);
-        assert_fd("conv dw", |wv| dot(&r::conv2d(&x, xs, wv, k, s, stride, pad), &dy), &wt, &dw, 1e-5, 1e-6);
+        assert_fd(
+            "conv dx",
+            |xv| dot(&r::conv2d(xv, xs, &wt, k, s, stride, pad), &dy),
+            &x,
+            &dx,
+            1e-5,
+            1e-6,
+        );
+        assert_fd(
+            "conv dw",
+            |wv| dot(&r::conv2d(&x, xs, wv, k, s, stride, pad), &dy),
+            &wt,
+            &dw,
+            1e-5,
+            1e-6,
+        );
     }
 }

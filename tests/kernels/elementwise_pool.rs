@@ -25,7 +25,10 @@ fn relu_and_add_match_reference_and_finite_differences() {
     let mut rng = Rng::new(8);
     for n in [1usize, 255, 257, 1000] {
         // Keep values away from the kink at 0 so central differences are exact.
-        let x: Vec<f32> = randn(&mut rng, n, 1.0).iter().map(|v| if v.abs() < 0.01 { 0.5 } else { *v }).collect();
+        let x: Vec<f32> = randn(&mut rng, n, 1.0)
+            .iter()
+            .map(|v| if v.abs() < 0.01 { 0.5 } else { *v })
+            .collect();
         let (b, dy) = (randn(&mut rng, n, 1.0), randn(&mut rng, n, 1.0));
         let mut rec = Recorder::new(gpu, &pool);
         let (xg, bg, dyg) = (upload(&[n], &x), upload(&[n], &b), upload(&[n], &dy));
@@ -35,7 +38,13 @@ fn relu_and_add_match_reference_and_finite_differences() {
         let relu = |v: &[f64]| v.iter().map(|a| a.max(0.0)).collect::<Vec<_>>();
         let x64 = to64(&x);
         assert_close("relu", &read(&mut rec, &y), &relu(&x64), 0.0, 0.0);
-        assert_close("relu dx", &read(&mut rec, &dx), &fd_vjp(relu, &x64, &to64(&dy)), 1e-6, 1e-6);
+        assert_close(
+            "relu dx",
+            &read(&mut rec, &dx),
+            &fd_vjp(relu, &x64, &to64(&dy)),
+            1e-6,
+            1e-6,
+        );
         let want: Vec<f64> = x64.iter().zip(&b).map(|(a, b)| a + *b as f64).collect();
         assert_close("add", &read(&mut rec, &s), &want, 1e-6, 1e-6);
     }
@@ -55,7 +64,13 @@ fn pooling_matches_reference_and_finite_differences() {
         let my = pool::max_forward(&mut rec, &xg);
         let dy = randn(&mut rng, my.numel(), 1.0);
         let mdx = pool::max_backward(&mut rec, &xg, &upload(my.shape(), &dy));
-        assert_close("maxpool", &read(&mut rec, &my), &r::max_pool2(&x64, xs), 0.0, 0.0);
+        assert_close(
+            "maxpool",
+            &read(&mut rec, &my),
+            &r::max_pool2(&x64, xs),
+            0.0,
+            0.0,
+        );
         let want = fd_vjp(|v| r::max_pool2(v, xs), &x64, &to64(&dy));
         assert_close("maxpool dx", &read(&mut rec, &mdx), &want, 1e-6, 1e-6);
 
@@ -63,7 +78,13 @@ fn pooling_matches_reference_and_finite_differences() {
             let ay = pool::avg_forward(&mut rec, &xg, win);
             let dy = randn(&mut rng, ay.numel(), 1.0);
             let adx = pool::avg_backward(&mut rec, &xs, &upload(ay.shape(), &dy), win);
-            assert_close("avgpool", &read(&mut rec, &ay), &r::avg_pool(&x64, xs, win), 1e-6, 1e-6);
+            assert_close(
+                "avgpool",
+                &read(&mut rec, &ay),
+                &r::avg_pool(&x64, xs, win),
+                1e-6,
+                1e-6,
+            );
             let want = fd_vjp(|v| r::avg_pool(v, xs, win), &x64, &to64(&dy));
             assert_close("avgpool dx", &read(&mut rec, &adx), &want, 1e-6, 1e-5);
         }

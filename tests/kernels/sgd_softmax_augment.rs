@@ -10,17 +10,41 @@ fn sgd_matches_torch_formula_and_skips_nonfinite_steps() {
     let (gpu, pool) = (gpu(), pool());
     let mut rng = Rng::new(12);
     let n = 300;
-    let (w0, g, v0) = (randn(&mut rng, n, 1.0), randn(&mut rng, n, 1.0), randn(&mut rng, n, 1.0));
-    let cfg = SgdConfig { lr: 0.1, momentum: 0.9, weight_decay: 5e-4 };
+    let (w0, g, v0) = (
+        randn(&mut rng, n, 1.0),
+        randn(&mut rng, n, 1.0),
+        randn(&mut rng, n, 1.0),
+    );
+    let cfg = SgdConfig {
+        lr: 0.1,
+        momentum: 0.9,
+        weight_decay: 5e-4,
+    };
     let (w, v) = (upload(&[n], &w0), upload(&[n], &v0));
     let mut rec = Recorder::new(gpu, &pool);
-    sgd::step(&mut rec, &w, &upload(&[n], &g), &v, &upload(&[4], &[1.5, 0.0, 0.0, 0.0]), cfg);
-    let want_v: Vec<f64> = (0..n).map(|i| 0.9 * v0[i] as f64 + g[i] as f64 + 5e-4 * w0[i] as f64).collect();
+    sgd::step(
+        &mut rec,
+        &w,
+        &upload(&[n], &g),
+        &v,
+        &upload(&[4], &[1.5, 0.0, 0.0, 0.0]),
+        cfg,
+    );
+    let want_v: Vec<f64> = (0..n)
+        .map(|i| 0.9 * v0[i] as f64 + g[i] as f64 + 5e-4 * w0[i] as f64)
+        .collect();
     let want_w: Vec<f64> = (0..n).map(|i| w0[i] as f64 - 0.1 * want_v[i]).collect();
     assert_close("velocity", &read(&mut rec, &v), &want_v, 1e-6, 1e-6);
     assert_close("weights", &read(&mut rec, &w), &want_w, 1e-6, 1e-6);
     for bad in [f32::NAN, f32::INFINITY] {
-        sgd::step(&mut rec, &w, &upload(&[n], &g), &v, &upload(&[4], &[bad, 0.0, 0.0, 0.0]), cfg);
+        sgd::step(
+            &mut rec,
+            &w,
+            &upload(&[n], &g),
+            &v,
+            &upload(&[4], &[bad, 0.0, 0.0, 0.0]),
+            cfg,
+        );
         assert_close("weights kept", &read(&mut rec, &w), &want_w, 1e-6, 1e-6);
     }
 }
@@ -53,10 +77,19 @@ fn augmentation_matches_cpu_reference() {
     let bytes: Vec<u8> = (0..n * 3072).map(|_| rng.below(256) as u8).collect();
     let mut crops: Vec<Crop> = (0..n).map(|_| Crop::random(&mut rng)).collect();
     crops[0] = Crop::NONE;
-    crops[1] = Crop { dy: -4, dx: 4, flip: true };
+    crops[1] = Crop {
+        dy: -4,
+        dx: 4,
+        flip: true,
+    };
     let words: Vec<u32> = bytemuck::cast_slice(&bytes).to_vec();
     let mut rec = Recorder::new(gpu, &pool);
-    let out = augment(&mut rec, &upload_u32(&[words.len()], &words), &upload_u32(&[n * 3], bytemuck::cast_slice(&Crop::encode(&crops))), n);
+    let out = augment(
+        &mut rec,
+        &upload_u32(&[words.len()], &words),
+        &upload_u32(&[n * 3], bytemuck::cast_slice(&Crop::encode(&crops))),
+        n,
+    );
     let want = augment_reference(&bytes, &crops);
     assert_close("augment", &read(&mut rec, &out), &to64(&want), 1e-5, 1e-5);
     // Crop::NONE is pure normalisation of the original pixel.

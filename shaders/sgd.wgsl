@@ -13,7 +13,7 @@ struct Params { n: u32, _p0: u32, _p1: u32, _p2: u32, lr: f32, momentum: f32, we
 
 fn finite(x: f32) -> bool {
     // NaN fails every comparison; ±inf exceeds the largest finite f32.
-    return abs(x) <= 3.4028235e38;
+    return abs(x) <= 0x1.fffffep+127f;
 }
 
 @compute @workgroup_size(256)

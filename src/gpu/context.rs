@@ -5,6 +5,7 @@ use crate::error::{Error, Result};
 use crate::gpu::pipelines::PipelineCache;
 use serde::Serialize;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 /// What the adapter is, for `cskd info`, the page header and benchmark reports.
 #[derive(Clone, Debug, Serialize)]
@@ -33,6 +34,9 @@ pub struct Gpu {
     /// lavapipe and real GPUs; Chromium's SwiftShader JIT takes minutes and gigabytes to compile
     /// them, so CPU adapters behind a browser get the compact kernels.
     tiled_kernels: AtomicBool,
+    /// The first validation/out-of-memory error or device loss, reported at the next readback
+    /// (instead of wgpu's default of panicking, or the browser's of logging and carrying on).
+    error: Arc<Mutex<Option<String>>>,
 }
 
 impl Gpu {
@@ -72,6 +76,15 @@ impl Gpu {
         let browser_cpu = info.backend == wgpu::Backend::BrowserWebGpu
             && info.device_type == wgpu::DeviceType::Cpu;
         let tiled_kernels = AtomicBool::new(!browser_cpu);
+        let error: Arc<Mutex<Option<String>>> = Arc::default();
+        let sink = error.clone();
+        device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
+            sink.lock().unwrap().get_or_insert_with(|| e.to_string());
+        }));
+        let sink = error.clone();
+        device.set_device_lost_callback(move |reason, msg| {
+            sink.lock().unwrap().get_or_insert_with(|| format!("the GPU device was lost ({reason:?}): {msg}"));
+        });
         Ok(Gpu {
             pipelines: PipelineCache::new(device.clone()),
             device,
@@ -80,7 +93,16 @@ impl Gpu {
             limits,
             features,
             tiled_kernels,
+            error,
         })
+    }
+
+    /// Fails with the first GPU error seen so far, if any.
+    pub fn check(&self) -> Result<()> {
+        match self.error.lock().unwrap().as_ref() {
+            Some(e) => Err(Error::Gpu(e.clone())),
+            None => Ok(()),
+        }
     }
 
     pub fn tiled_kernels(&self) -> bool {

@@ -42,6 +42,7 @@ pub async fn read_many(rec: &mut Recorder<'_>, tensors: &[&Tensor]) -> Result<Ve
         drop(view);
         staging.unmap();
     }
+    gpu.check()?;
     Ok(out)
 }
 

@@ -9,8 +9,8 @@ cd "$root"
 echo "== cargo test (native, Vulkan)"
 cargo test --locked
 
-echo "== cargo check --target wasm32-unknown-unknown"
-cargo check --locked --target wasm32-unknown-unknown --no-default-features
+echo "== wasm-bindgen tests of the JS API (headless Chromium)"
+CHROMEDRIVER=/usr/bin/chromedriver cargo test --locked --target wasm32-unknown-unknown --no-default-features --test web_api
 
-echo "== browser tests"
+echo "== browser end-to-end tests (demo page, npm package)"
 tests/browser/run.sh

@@ -116,7 +116,12 @@ impl Gpu {
 
     pub fn summary(&self) -> AdapterSummary {
         AdapterSummary {
-            name: self.info.name.clone(),
+            // Browsers may hide the adapter's name.
+            name: match (self.info.name.is_empty(), self.info.device_type) {
+                (false, _) => self.info.name.clone(),
+                (true, wgpu::DeviceType::Cpu) => "software (CPU) WebGPU adapter".into(),
+                (true, _) => "WebGPU adapter".into(),
+            },
             backend: format!("{:?}", self.info.backend),
             driver: format!("{} {}", self.info.driver, self.info.driver_info)
                 .trim()

@@ -23,6 +23,7 @@ const state = {
   progress: { done: 0, total: 0, fraction: 0, imagesPerSec: {}, etaSeconds: null },
   rendered: { charts: 0, reliability: {}, embeddings: {}, confusion: {}, gallery: 0, inspect: null, upload: null },
   responsiveness: { maxFrameGapMs: 0, frames: 0, longTasks: 0 },
+  firstStepMs: null,     // W3 (BENCH.md): ms from navigation start to the first finished training step
   preds: {},             // id → { epoch, K, probs, labels, pred }
   selected: null,
   inkShare,              // exposed helper: share of non-white pixels of a canvas
@@ -513,6 +514,7 @@ function onMessage(ev) {
       if (!msg.add) setPhase('training');
       return;
     case 'progress':
+      if (state.firstStepMs === null && msg.done > 0) state.firstStepMs = performance.now();
       onProgress(msg);
       return;
     case 'epoch':

@@ -83,7 +83,9 @@ impl Gpu {
         }));
         let sink = error.clone();
         device.set_device_lost_callback(move |reason, msg| {
-            sink.lock().unwrap().get_or_insert_with(|| format!("the GPU device was lost ({reason:?}): {msg}"));
+            sink.lock()
+                .unwrap()
+                .get_or_insert_with(|| format!("the GPU device was lost ({reason:?}): {msg}"));
         });
         Ok(Gpu {
             pipelines: PipelineCache::new(device.clone()),

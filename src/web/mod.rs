@@ -25,6 +25,49 @@ fn to_js<T: serde::Serialize>(v: &T) -> JsResult<JsValue> {
         .map_err(js_err)
 }
 
+#[wasm_bindgen(typescript_custom_section)]
+const TS_TYPES: &str = r#"
+/** Training configuration; every field is optional (defaults in brackets). */
+export interface TrainConfig {
+  model?: "smallcnn" | "resnet10" | "resnet18"; // ["smallcnn"]
+  width?: number;          // base width, 0 = the model's default (32, 16, 64) [0]
+  method?: "ce" | "cskd" | "ls"; // ["cskd"]
+  temperature?: number;    // T [4]
+  lambda?: number;         // λ [1]
+  smoothing?: number;      // ε for "ls" [0.1]
+  lr?: number; momentum?: number; weightDecay?: number; // [0.1, 0.9, 1e-4]
+  batch?: number; epochs?: number;                      // [128, 30]
+  schedule?: "step" | "cosine";                         // ["step"]
+  seed?: number; augment?: boolean;                     // [0, true]
+  perClass?: number; testPerClass?: number;             // class-balanced subsets, 0 = all [0, 0]
+}
+export interface AdapterInfo {
+  name: string; backend: string; driver: string; deviceType: string; features: string[];
+  maxBufferSize: number; maxStorageBufferBindingSize: number; maxComputeInvocationsPerWorkgroup: number;
+  maxComputeWorkgroupStorageSize: number; maxComputeWorkgroupsPerDimension: number;
+}
+export interface StepResult {
+  epoch: number; step: number; loss: number; ce: number; kl: number; lr: number;
+  imagesPerSec: number; epochDone: boolean;
+}
+export interface Reliability { binConfidence: number[]; binAccuracy: number[]; binCount: number[] }
+export interface Metrics {
+  top1Error: number; top5Error: number; nll: number; ece: number; recallAt1: number | null;
+  perClassAccuracy: number[]; confusion: number[][]; reliability: Reliability;
+  superclassShare: number | null; count: number;
+}
+export interface EpochRecord {
+  epoch: number; lr: number; trainLoss: number; trainCe: number; trainKl: number;
+  seconds: number; imagesPerSec: number; test: Metrics | null;
+}
+export interface Embeddings { dim: number; data: Float32Array; labels: Uint32Array }
+export interface Predictions { classes: number; probs: Float32Array; labels: Uint32Array }
+export interface W1Result {
+  method: string; imagesPerStep: number; steps: number; medianStepMs: number;
+  imagesPerSec: number; dispatchesPerStep: number;
+}
+"#;
+
 #[wasm_bindgen(start)]
 fn start() {
     console_error_panic_hook::set_once();
@@ -61,9 +104,23 @@ pub fn webgpu_available() -> bool {
 }
 
 /// The adapter: name, backend, limits. Rejects when there is no WebGPU adapter.
-#[wasm_bindgen(js_name = adapterInfo)]
+#[wasm_bindgen(js_name = adapterInfo, unchecked_return_type = "AdapterInfo")]
 pub async fn adapter_info() -> JsResult<JsValue> {
     to_js(&gpu().await?.summary())
+}
+
+/// W1 of BENCH.md in this browser: `anchors` anchors (+ as many partners with `cskd`) per step,
+/// `steps` timed steps after 3 warm-up steps. Resolves to {method, imagesPerStep, medianStepMs, imagesPerSec, …}.
+#[wasm_bindgen(js_name = benchW1, unchecked_return_type = "W1Result")]
+pub async fn bench_w1(cskd: bool, anchors: usize, steps: usize) -> JsResult<JsValue> {
+    if anchors == 0 || steps == 0 {
+        return Err(js_err("benchW1 needs at least one anchor and one step"));
+    }
+    to_js(
+        &crate::bench::w1(&*gpu().await?, cskd, anchors, steps)
+            .await
+            .map_err(js_err)?,
+    )
 }
 
 /// A training run: model, data, sampler and optimiser state on the GPU.
@@ -75,7 +132,11 @@ pub struct Trainer {
 #[wasm_bindgen]
 impl Trainer {
     /// Creates a trainer from a config object and CIFAR bytes (.tar.gz archive or .bin file).
-    pub async fn create(config: JsValue, data: Vec<u8>, file_name: String) -> JsResult<Trainer> {
+    pub async fn create(
+        #[wasm_bindgen(unchecked_param_type = "TrainConfig | undefined")] config: JsValue,
+        data: Vec<u8>,
+        file_name: String,
+    ) -> JsResult<Trainer> {
         let config: TrainConfig = if config.is_undefined() || config.is_null() {
             TrainConfig::default()
         } else {
@@ -89,6 +150,7 @@ impl Trainer {
     }
 
     /// The resolved configuration (defaults filled in).
+    #[wasm_bindgen(unchecked_return_type = "TrainConfig")]
     pub fn config(&self) -> JsResult<JsValue> {
         let mut c = self.inner.config.clone();
         c.width = self.inner.model.config.width;
@@ -130,6 +192,7 @@ impl Trainer {
     }
 
     /// One training step: {epoch, step, loss, ce, kl, lr, imagesPerSec, epochDone}.
+    #[wasm_bindgen(unchecked_return_type = "StepResult")]
     pub async fn step(&mut self) -> JsResult<JsValue> {
         if self.inner.finished() {
             return Err(js_err("training is finished: all epochs have run"));
@@ -138,16 +201,19 @@ impl Trainer {
     }
 
     /// Metrics on the test subset.
+    #[wasm_bindgen(unchecked_return_type = "Metrics")]
     pub async fn evaluate(&mut self) -> JsResult<JsValue> {
         to_js(&self.inner.evaluate().await.map_err(js_err)?.metrics)
     }
 
     /// Per-epoch records so far (train loss, test metrics).
+    #[wasm_bindgen(unchecked_return_type = "EpochRecord[]")]
     pub fn history(&self) -> JsResult<JsValue> {
         to_js(&self.inner.history)
     }
 
     /// Penultimate features of the test subset: {dim, data: Float32Array (N×dim), labels}.
+    #[wasm_bindgen(unchecked_return_type = "Embeddings")]
     pub async fn embeddings(&mut self) -> JsResult<JsValue> {
         let e = self.inner.predict_split(true).await.map_err(js_err)?;
         let out = Object::new();
@@ -162,7 +228,7 @@ impl Trainer {
     }
 
     /// Softmax probabilities of the test subset: {classes, probs: Float32Array (N×K), labels}.
-    #[wasm_bindgen(js_name = testPredictions)]
+    #[wasm_bindgen(js_name = testPredictions, unchecked_return_type = "Predictions")]
     pub async fn test_predictions(&mut self) -> JsResult<JsValue> {
         let e = self.inner.predict_split(true).await.map_err(js_err)?;
         let out = Object::new();

@@ -98,6 +98,7 @@ test('trains CE and CS-KD side by side and renders every view', { timeout: TIMEO
       }
       await sleep(1000);
     }
+    log(`W3: first finished step ${Math.round(await page.evaluate(() => window.__cskd.firstStepMs))} ms after navigation start`);
     log(`training took ${((Date.now() - started) / 1000).toFixed(1)} s; rAF round trips (ms): ${JSON.stringify(roundTrips)}`);
 
     const st = await page.evaluate(() => JSON.parse(JSON.stringify({

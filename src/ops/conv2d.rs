@@ -208,30 +208,12 @@ pub fn backward_input(rec: &mut Recorder<'_>, s: &ConvShape, dy: &Tensor, w: &Te
 /// dw (K, C, KS, KS) from dy and x; overwrites. The sum over N·OH·OW is split across enough
 /// threads to fill the device, then reduced by a second kernel.
 pub fn backward_weight(rec: &mut Recorder<'_>, s: &ConvShape, dy: &Tensor, x: &Tensor) -> Tensor {
-    if fast3(rec, s) {
-        let outputs = s.k.div_ceil(4) * s.c.div_ceil(2);
-        let rows = s.n * s.oh();
-        let splits = (16384usize.div_ceil(outputs)).clamp(1, rows);
-        let rows_per_split = rows.div_ceil(splits);
-        let splits = rows.div_ceil(rows_per_split);
-        let p = s.params(rows_per_split, splits);
-        let partial = rec.alloc(&[splits, s.k, s.c, 3, 3]);
-        rec.dispatch(
-            Kernel::new("conv2d", "backward_weight3"),
-            &p,
-            &[dy, x, &partial],
-            [groups(outputs, 64), splits as u32, 1],
-        );
-        let dw = rec.alloc(&[s.k, s.c, 3, 3]);
-        rec.dispatch(
-            s.kernel("backward_weight_reduce", s.consts()),
-            &p,
-            &[&partial, &dw],
-            grid_1d(dw.numel(), 256),
-        );
-        return dw;
-    }
-    let outputs = s.k.div_ceil(4) * s.c;
+    // Each thread of the partial kernel owns 4 output channels × 2 (tiled 3×3) or 1 input channels.
+    let (entry, outputs) = if fast3(rec, s) {
+        ("backward_weight3", s.k.div_ceil(4) * s.c.div_ceil(2))
+    } else {
+        ("backward_weight_partial", s.k.div_ceil(4) * s.c)
+    };
     let rows = s.n * s.oh();
     let splits = (16384usize.div_ceil(outputs)).clamp(1, rows);
     let rows_per_split = rows.div_ceil(splits);
@@ -239,7 +221,7 @@ pub fn backward_weight(rec: &mut Recorder<'_>, s: &ConvShape, dy: &Tensor, x: &T
     let p = s.params(rows_per_split, splits);
     let partial = rec.alloc(&[splits, s.k, s.c, s.ks, s.ks]);
     rec.dispatch(
-        s.kernel("backward_weight_partial", s.consts()),
+        s.kernel(entry, s.consts()),
         &p,
         &[dy, x, &partial],
         [groups(outputs, 64), splits as u32, 1],

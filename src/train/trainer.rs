@@ -92,6 +92,8 @@ pub struct Trainer {
     pool: BufferPool,
     sampler: PairSampler,
     batches: Vec<PairBatch>,
+    /// Sampler stream after drawing the current epoch's batches: the next epoch starts there.
+    next_epoch_rng: u64,
     anchors: BatchInputs,
     partners: BatchInputs,
     sums: EpochSums,
@@ -141,6 +143,7 @@ impl Trainer {
             pool: BufferPool::new(),
             sampler,
             batches: Vec::new(),
+            next_epoch_rng: 0,
             anchors,
             partners,
             sums: EpochSums::default(),
@@ -165,6 +168,7 @@ impl Trainer {
         if self.batches.is_empty() {
             let mut rng = Rng::new(self.state.epoch_rng);
             self.batches = self.sampler.epoch(&mut rng, self.config.batch)?;
+            self.next_epoch_rng = rng.state();
         }
         let start = Instant::now();
         let lr = self.lr();
@@ -258,9 +262,7 @@ impl Trainer {
             test: None,
         });
         // The next epoch's batches come from where this epoch's draws left the sampler stream.
-        let mut rng = Rng::new(self.state.epoch_rng);
-        let _ = self.sampler.epoch(&mut rng, self.config.batch);
-        self.state.epoch_rng = rng.state();
+        self.state.epoch_rng = self.next_epoch_rng;
         self.state.epoch += 1;
         self.state.step_in_epoch = 0;
         self.batches.clear();

@@ -4,18 +4,18 @@
 use crate::error::{Error, Result};
 use crate::gpu::{Gpu, Recorder, Tensor};
 
+const STAGING: wgpu::BufferUsages =
+    wgpu::BufferUsages::MAP_READ.union(wgpu::BufferUsages::COPY_DST);
+
 /// Copies each tensor into a staging buffer, submits, and waits for all of them at once.
 pub async fn read_many(rec: &mut Recorder<'_>, tensors: &[&Tensor]) -> Result<Vec<Vec<f32>>> {
     let gpu: &Gpu = rec.gpu;
     let stagings: Vec<wgpu::Buffer> = tensors
         .iter()
         .map(|t| {
-            let staging = gpu.device.create_buffer(&wgpu::BufferDescriptor {
-                label: Some("readback"),
-                size: t.bytes().max(4),
-                usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-                mapped_at_creation: false,
-            });
+            let staging = rec
+                .pool
+                .take(&gpu.device, t.bytes().div_ceil(16).max(1) * 16, STAGING);
             rec.copy_to_staging(t, &staging);
             staging
         })
@@ -41,6 +41,9 @@ pub async fn read_many(rec: &mut Recorder<'_>, tensors: &[&Tensor]) -> Result<Ve
         out.push(bytemuck::cast_slice::<u8, f32>(&view[..t.bytes() as usize]).to_vec());
         drop(view);
         staging.unmap();
+    }
+    for staging in stagings {
+        rec.pool.give(staging);
     }
     gpu.check()?;
     Ok(out)

@@ -24,12 +24,11 @@ pub struct Recorder<'g> {
 
 impl<'g> Recorder<'g> {
     pub fn new(gpu: &'g Gpu, pool: &'g BufferPool) -> Self {
-        let arena = gpu.device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("params arena"),
-            size: ARENA_SLOTS * SLOT,
-            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
-        });
+        let arena = pool.take(
+            &gpu.device,
+            ARENA_SLOTS * SLOT,
+            wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+        );
         Recorder {
             gpu,
             pool,
@@ -166,5 +165,7 @@ impl Drop for Recorder<'_> {
     fn drop(&mut self) {
         // Work recorded but never submitted would be silently lost; submitting keeps buffers consistent.
         self.submit();
+        // The next recording's params are written after this submit in queue order: safe to reuse.
+        self.pool.give(self.arena.clone());
     }
 }

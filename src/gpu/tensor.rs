@@ -13,7 +13,7 @@ pub const STORAGE: wgpu::BufferUsages = wgpu::BufferUsages::STORAGE
 /// GPU commands run in recording order; pool buffers are only ever written by GPU commands.
 #[derive(Clone, Default)]
 pub struct BufferPool {
-    free: Arc<Mutex<HashMap<u64, Vec<wgpu::Buffer>>>>,
+    free: Arc<Mutex<HashMap<(u64, wgpu::BufferUsages), Vec<wgpu::Buffer>>>>,
     created: Arc<Mutex<usize>>,
 }
 
@@ -27,24 +27,37 @@ impl BufferPool {
         *self.created.lock().unwrap()
     }
 
-    fn take(&self, device: &wgpu::Device, bytes: u64) -> wgpu::Buffer {
-        if let Some(b) = self.free.lock().unwrap().get_mut(&bytes).and_then(Vec::pop) {
+    /// A buffer of this size and usage: a free one, else a new one. Storage buffers come back
+    /// when their tensor drops; params arenas and readback staging buffers through `give`.
+    pub(crate) fn take(
+        &self,
+        device: &wgpu::Device,
+        bytes: u64,
+        usage: wgpu::BufferUsages,
+    ) -> wgpu::Buffer {
+        if let Some(b) = self
+            .free
+            .lock()
+            .unwrap()
+            .get_mut(&(bytes, usage))
+            .and_then(Vec::pop)
+        {
             return b;
         }
         *self.created.lock().unwrap() += 1;
         device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("pooled"),
             size: bytes,
-            usage: STORAGE,
+            usage,
             mapped_at_creation: false,
         })
     }
 
-    fn give(&self, buffer: wgpu::Buffer) {
+    pub(crate) fn give(&self, buffer: wgpu::Buffer) {
         self.free
             .lock()
             .unwrap()
-            .entry(buffer.size())
+            .entry((buffer.size(), buffer.usage()))
             .or_default()
             .push(buffer);
     }
@@ -77,7 +90,7 @@ impl Tensor {
         let bytes = byte_size(shape);
         Tensor {
             storage: Arc::new(Storage {
-                buffer: pool.take(device, bytes),
+                buffer: pool.take(device, bytes, STORAGE),
                 pool: Some(pool.clone()),
             }),
             shape: shape.to_vec(),

@@ -233,6 +233,11 @@ fn log_softmax(z: &[f64], t: f64) -> Vec<f64> {
     z.iter().map(|v| v / t - lse).collect()
 }
 
+/// (1 − ε)·onehot(label) + ε/K at class j.
+fn smoothed_target(j: usize, label: u32, k: usize, eps: f64) -> f64 {
+    eps / k as f64 + if j == label as usize { 1.0 - eps } else { 0.0 }
+}
+
 /// The CS-KD loss written plainly from CSKD.md: (L, mean CE, mean T²·KL).
 pub fn cskd_loss(
     za: &[f64],
@@ -248,12 +253,7 @@ pub fn cskd_loss(
     for r in 0..b {
         let la = log_softmax(&za[r * k..(r + 1) * k], 1.0);
         for j in 0..k {
-            let target = eps / k as f64
-                + if j == labels[r] as usize {
-                    1.0 - eps
-                } else {
-                    0.0
-                };
+            let target = smoothed_target(j, labels[r], k, eps);
             ce -= target * la[j];
         }
         if let Some(zp) = zp {
@@ -281,12 +281,7 @@ pub fn cskd_grad(
     for r in 0..b {
         let la = log_softmax(&za[r * k..(r + 1) * k], 1.0);
         for j in 0..k {
-            let target = eps / k as f64
-                + if j == labels[r] as usize {
-                    1.0 - eps
-                } else {
-                    0.0
-                };
+            let target = smoothed_target(j, labels[r], k, eps);
             g[r * k + j] = (la[j].exp() - target) / b as f64;
         }
         if let Some(zp) = zp {

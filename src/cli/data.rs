@@ -55,7 +55,7 @@ fn download(kind: CifarKind) -> Result<PathBuf> {
     eprintln!("downloading {url} → {}", file.display());
     let part = file.with_extension("part");
     let status = std::process::Command::new("curl")
-        .args(["-fL", "--progress-bar", "-o"])
+        .args(["-fL", "--connect-timeout", "30", "--progress-bar", "-o"])
         .arg(&part)
         .arg(url)
         .status();

@@ -1,7 +1,5 @@
 //! Image conversions between the browser (RGBA, any size) and the model (CHW 32×32).
 
-use crate::ops::augment::{MEAN, STD};
-
 /// CIFAR CHW bytes → 32×32 RGBA.
 pub fn chw_to_rgba(chw: &[u8]) -> Vec<u8> {
     let mut out = vec![255u8; 32 * 32 * 4];
@@ -51,12 +49,4 @@ pub fn rgba_to_chw32(rgba: &[u8], width: usize, height: usize) -> Result<Vec<u8>
         }
     }
     Ok(out)
-}
-
-/// CHW bytes → normalised f32 (as the augmentation kernel without crop or flip).
-pub fn normalise(chw: &[u8]) -> Vec<f32> {
-    chw.iter()
-        .enumerate()
-        .map(|(i, &v)| (v as f32 / 255.0 - MEAN[i / 1024 % 3]) / STD[i / 1024 % 3])
-        .collect()
 }

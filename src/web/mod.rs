@@ -7,6 +7,7 @@ mod image;
 use crate::data::{self, Cifar};
 use crate::error::Error;
 use crate::gpu::Gpu;
+use crate::ops::augment::{augment_reference, Crop};
 use crate::train::{self, checkpoint, TrainConfig};
 use js_sys::{Float32Array, Object, Reflect, Uint32Array};
 use std::cell::RefCell;
@@ -263,7 +264,7 @@ impl Trainer {
     pub async fn predict(&self, rgba: Vec<u8>, width: usize, height: usize) -> JsResult<Vec<f32>> {
         let chw = image::rgba_to_chw32(&rgba, width, height).map_err(js_err)?;
         self.inner
-            .predict_normalised(&image::normalise(&chw))
+            .predict_normalised(&augment_reference(&chw, &[Crop::NONE]))
             .await
             .map_err(js_err)
     }

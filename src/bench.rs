@@ -29,15 +29,18 @@ pub struct W1Result {
 
 /// W1: `anchors` anchors (+ as many partners for CS-KD) per step, `steps` timed steps after 3 warm-up ones.
 pub async fn w1(gpu: &Gpu, cskd: bool, anchors: usize, steps: usize) -> Result<W1Result> {
-    let model = Model::new(
-        gpu,
-        &ModelConfig {
-            name: "smallcnn".into(),
-            width: 32,
-            classes: 100,
-        },
-        0,
+    let config = ModelConfig {
+        name: "smallcnn".into(),
+        width: 32,
+        classes: 100,
+    };
+    at_least_one(&[("anchors per step (--batch)", anchors), ("timed steps (--steps)", steps)])?;
+    crate::model::limits::check_fits(
+        &config,
+        anchors,
+        gpu.limits.max_storage_buffer_binding_size as u64,
     )?;
+    let model = Model::new(gpu, &config, 0)?;
     let mut rng = Rng::new(1);
     let n = anchors;
     let img = |rng: &mut Rng| -> Vec<f32> { (0..n * 3072).map(|_| rng.normal()).collect() };
@@ -114,6 +117,18 @@ pub const SMALLCNN_CONVS: [(usize, usize, usize); 5] = [
 
 /// W2: every conv kernel on the SmallCNN shapes at `batch`, then a `matmul`³ product.
 pub async fn w2(gpu: &Gpu, batch: usize, matmul: usize, reps: usize) -> Result<Vec<KernelResult>> {
+    at_least_one(&[("batch (--batch)", batch), ("repetitions (--reps)", reps)])?;
+    let max_binding = gpu.limits.max_storage_buffer_binding_size as u64;
+    let biggest = SMALLCNN_CONVS
+        .iter()
+        .map(|&(c, k, hw)| c.max(k) * hw * hw)
+        .max()
+        .unwrap_or(0) as u64;
+    if 4 * biggest * batch as u64 > max_binding || 4 * (matmul * matmul) as u64 > max_binding {
+        return Err(Error::Config(format!(
+            "W2 at batch {batch} / matmul {matmul} needs buffers over this adapter's max_storage_buffer_binding_size ({max_binding} bytes): lower --batch or --matmul"
+        )));
+    }
     let pool = BufferPool::new();
     let mut rng = Rng::new(2);
     let mut out = Vec::new();
@@ -216,6 +231,16 @@ pub async fn w2(gpu: &Gpu, batch: usize, matmul: usize, reps: usize) -> Result<V
         )));
     }
     Ok(out)
+}
+
+/// Every count must be at least 1 (a zero would leave nothing to time, or index an empty list).
+fn at_least_one(counts: &[(&str, usize)]) -> Result<()> {
+    for &(name, n) in counts {
+        if n == 0 {
+            return Err(Error::Config(format!("{name} must be at least 1")));
+        }
+    }
+    Ok(())
 }
 
 /// Median milliseconds of one launch: `reps` trials, each one submit of the kernel(s) then a wait.

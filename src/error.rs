@@ -33,3 +33,13 @@ pub enum Error {
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
+
+impl Error {
+    /// Names the file a checkpoint error is about ("runs/a/last.safetensors: tensor … is missing").
+    pub fn in_file(self, path: &std::path::Path) -> Error {
+        match self {
+            Error::Checkpoint(m) => Error::Checkpoint(format!("{}: {m}", path.display())),
+            e => e,
+        }
+    }
+}

@@ -10,6 +10,8 @@ pub mod bench;
 #[cfg(all(feature = "cli", not(target_arch = "wasm32")))]
 pub mod cli;
 pub mod data;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod files;
 pub mod metrics;
 pub mod model;
 pub mod ops;

@@ -1,9 +1,10 @@
-//! `cskd eval`: a checkpoint's metrics on the test split, as a table or JSON.
+//! `cskd eval`: a checkpoint's metrics on the test split, as a table or JSON. A plain PyTorch
+//! state_dict (no cskd metadata) is evaluated as the model given by `--model` / `--width`.
 
 use super::data::resolve;
 use crate::error::{Error, Result};
 use crate::metrics::format_table;
-use crate::train::{checkpoint, TrainConfig, Trainer};
+use crate::train::{checkpoint, checkpoint_file, TrainConfig, Trainer};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -17,35 +18,50 @@ pub struct EvalArgs {
     /// Test images per class (0 = all).
     #[arg(long, default_value_t = 0)]
     test_per_class: usize,
+    /// The model of a plain state_dict (a cskd checkpoint names its own).
+    #[arg(long, value_parser = ["smallcnn", "resnet10", "resnet18"])]
+    model: Option<String>,
+    /// The width of a plain state_dict's model (0 = the model's default).
+    #[arg(long)]
+    width: Option<usize>,
     /// Print JSON instead of a table.
     #[arg(long)]
     json: bool,
 }
 
 pub fn run(a: EvalArgs) -> Result<()> {
-    let bytes = std::fs::read(&a.checkpoint).map_err(|e| Error::Io {
-        path: a.checkpoint.display().to_string(),
-        source: e,
-    })?;
-    let info = checkpoint::info(&bytes)?;
+    let path = &a.checkpoint;
+    let bytes = checkpoint_file::read(path)?;
+    let info = checkpoint::info(&bytes).ok();
     let data = resolve(a.data.as_deref(), None)?;
-    if data.num_classes() != info.model.classes {
-        return Err(Error::Config(format!(
-            "the checkpoint has {} classes, the data {}",
-            info.model.classes,
-            data.num_classes()
-        )));
-    }
-    let mut config = info.config.unwrap_or_else(|| TrainConfig {
-        model: info.model.name.clone(),
-        ..Default::default()
-    });
-    config.width = info.model.width;
+    let mut config = match &info {
+        Some(info) => {
+            if data.num_classes() != info.model.classes {
+                return Err(Error::Config(format!(
+                    "{}: the checkpoint has {} classes, the data {}",
+                    path.display(),
+                    info.model.classes,
+                    data.num_classes()
+                )));
+            }
+            let mut c = info.config.clone().unwrap_or_else(|| TrainConfig {
+                model: info.model.name.clone(),
+                ..Default::default()
+            });
+            c.width = info.model.width;
+            c
+        }
+        None => TrainConfig {
+            model: a.model.clone().unwrap_or_else(|| "smallcnn".into()),
+            width: a.width.unwrap_or(0),
+            ..Default::default()
+        },
+    };
     config.per_class = 1; // the training split is not used
     config.test_per_class = a.test_per_class;
     let gpu = Arc::new(super::open_gpu()?);
     let mut trainer = Trainer::new(gpu, config, data)?;
-    checkpoint::load(&mut trainer, &bytes, false)?;
+    checkpoint::load(&mut trainer, &bytes, false).map_err(|e| e.in_file(path))?;
     let eval = pollster::block_on(trainer.evaluate())?;
     if a.json {
         println!(

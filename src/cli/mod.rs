@@ -1,9 +1,13 @@
-//! The `cskd` command line: train, eval, bench, info, subset. Every failure prints one clear
+//! The `cskd` command line: train, eval, export, bench, info, subset. Every failure prints one clear
 //! message and exits non-zero (no panic traces).
 
 mod bench;
 mod data;
 mod eval;
+mod logits;
+mod step;
+mod twin_io;
+mod export;
 mod train;
 
 use crate::error::Result;
@@ -27,6 +31,12 @@ enum Command {
     Train(train::TrainArgs),
     /// Evaluate a checkpoint on the test split.
     Eval(eval::EvalArgs),
+    /// Write an inference-only checkpoint (no momentum or training state) for other runtimes.
+    Export(export::ExportArgs),
+    /// Eval-mode logits of test images as safetensors (cross-checks with the PyTorch twin).
+    Logits(logits::LogitsArgs),
+    /// One optimiser step on given training indices, no augmentation (cross-checks with PyTorch).
+    Step(step::StepArgs),
     /// BENCH.md workloads: W1 (training step images/s) and W2 (kernel GFLOP/s).
     Bench(bench::BenchArgs),
     /// The GPU adapter: name, backend, features and limits.
@@ -40,6 +50,9 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Train(a) => train::run(a),
         Command::Eval(a) => eval::run(a),
+        Command::Export(a) => export::run(a),
+        Command::Logits(a) => logits::run(a),
+        Command::Step(a) => step::run(a),
         Command::Bench(a) => bench::run(a),
         Command::Info => info(),
         Command::Subset(a) => data::subset(a),

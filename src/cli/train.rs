@@ -1,66 +1,84 @@
 //! `cskd train`: epochs with a progress bar, metrics.jsonl, checkpoints (last and best).
+//!
+//! Nothing is lost: the output directory is locked for the run, every file is replaced
+//! atomically, and metrics.jsonl is rewritten from the history inside the checkpoint just saved,
+//! so a run killed at any point resumes without losing or repeating an epoch.
 
 use super::data::resolve;
 use crate::data::CifarKind;
 use crate::error::{Error, Result};
-use crate::train::{checkpoint, Method, Schedule, TrainConfig, Trainer};
+use crate::files::{atomic::is_temp_name, write_atomic, RunLock};
+use crate::train::{checkpoint, checkpoint_file, EpochRecord, Method, Schedule, TrainConfig, Trainer};
 use indicatif::{ProgressBar, ProgressStyle};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+/// Flags left out take their value from `TrainConfig::default()` (or, with `--resume`, from the
+/// checkpoint, which they must then agree with).
 #[derive(clap::Args)]
 pub struct TrainArgs {
     /// CIFAR archive (.tar.gz), extracted folder or .bin file (default: $CSKD_DATA, else download).
     #[arg(long)]
     data: Option<PathBuf>,
-    /// Expected dataset (checked against the data).
+    /// Expected dataset (checked against the data; decides a .bin that fits both).
     #[arg(long, value_parser = ["cifar10", "cifar100"])]
     dataset: Option<String>,
-    /// Training images per class (0 = all).
-    #[arg(long, default_value_t = 0)]
-    per_class: usize,
-    /// Test images per class (0 = all).
-    #[arg(long, default_value_t = 0)]
-    test_per_class: usize,
-    #[arg(long, default_value = "smallcnn", value_parser = ["smallcnn", "resnet10", "resnet18"])]
-    model: String,
-    /// Base width (0 = the model's default: 32, 16, 64).
-    #[arg(long, default_value_t = 0)]
-    width: usize,
-    #[arg(long, value_enum, default_value = "cskd")]
-    method: MethodArg,
-    #[arg(long, default_value_t = 4.0)]
-    temperature: f32,
-    #[arg(long, default_value_t = 1.0)]
-    lambda: f32,
-    /// Label smoothing ε (method ls).
-    #[arg(long, default_value_t = 0.1)]
-    smoothing: f32,
-    #[arg(long, default_value_t = 30)]
-    epochs: usize,
-    #[arg(long, default_value_t = 128)]
-    batch: usize,
-    #[arg(long, default_value_t = 0.1)]
-    lr: f32,
-    #[arg(long, default_value_t = 0.9)]
-    momentum: f32,
-    #[arg(long, default_value_t = 1e-4)]
-    weight_decay: f32,
-    #[arg(long, value_enum, default_value = "step")]
-    schedule: ScheduleArg,
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
+    /// Training images per class (0 = all) [default 0].
+    #[arg(long)]
+    per_class: Option<usize>,
+    /// Test images per class (0 = all) [default 0].
+    #[arg(long)]
+    test_per_class: Option<usize>,
+    /// [default smallcnn]
+    #[arg(long, value_parser = ["smallcnn", "resnet10", "resnet18"])]
+    model: Option<String>,
+    /// Base width (0 = the model's default: 32, 16, 64) [default 0].
+    #[arg(long)]
+    width: Option<usize>,
+    /// [default cskd]
+    #[arg(long, value_enum)]
+    method: Option<MethodArg>,
+    /// Softmax temperature T of CS-KD [default 4].
+    #[arg(long)]
+    temperature: Option<f32>,
+    /// Weight λ of the class-wise term [default 1].
+    #[arg(long)]
+    lambda: Option<f32>,
+    /// Label smoothing ε (method ls) [default 0.1].
+    #[arg(long)]
+    smoothing: Option<f32>,
+    /// [default 30]
+    #[arg(long)]
+    epochs: Option<usize>,
+    /// Anchors per step [default 128].
+    #[arg(long)]
+    batch: Option<usize>,
+    /// [default 0.1]
+    #[arg(long)]
+    lr: Option<f32>,
+    /// [default 0.9]
+    #[arg(long)]
+    momentum: Option<f32>,
+    /// [default 1e-4]
+    #[arg(long)]
+    weight_decay: Option<f32>,
+    /// [default step]
+    #[arg(long, value_enum)]
+    schedule: Option<ScheduleArg>,
+    /// [default 0]
+    #[arg(long)]
+    seed: Option<u64>,
     /// Turn random crop + flip off.
     #[arg(long)]
     no_augment: bool,
-    /// Start from these weights (fine-tuning or weights made elsewhere); fresh momentum.
+    /// Start from these weights (a cskd checkpoint or a plain PyTorch state_dict in safetensors);
+    /// fresh momentum.
     #[arg(long)]
     init: Option<PathBuf>,
-    /// Continue a run from its checkpoint (its configuration wins over the flags above).
+    /// Continue a run from its checkpoint (same data; configuration flags must agree with it).
     #[arg(long, conflicts_with = "init")]
     resume: Option<PathBuf>,
-    /// Output directory: metrics.jsonl, last.safetensors, best.safetensors.
+    /// Output directory: metrics.jsonl, last.safetensors, best.safetensors (locked while training).
     #[arg(long)]
     out: PathBuf,
     /// No progress bar (logs and CI).
@@ -82,58 +100,101 @@ enum ScheduleArg {
 }
 
 impl TrainArgs {
-    fn config(&self) -> TrainConfig {
-        TrainConfig {
-            model: self.model.clone(),
-            width: self.width,
-            method: match self.method {
+    /// `base` with every given flag applied.
+    fn config(&self, base: &TrainConfig) -> TrainConfig {
+        let mut c = base.clone();
+        macro_rules! set {
+            ($($field:ident),*) => { $(if let Some(v) = &self.$field { c.$field = v.clone(); })* };
+        }
+        set!(
+            per_class,
+            test_per_class,
+            model,
+            width,
+            temperature,
+            lambda,
+            smoothing,
+            epochs,
+            batch,
+            lr,
+            momentum,
+            weight_decay,
+            seed
+        );
+        if let Some(m) = self.method {
+            c.method = match m {
                 MethodArg::Ce => Method::Ce,
                 MethodArg::Cskd => Method::Cskd,
                 MethodArg::Ls => Method::Ls,
-            },
-            temperature: self.temperature,
-            lambda: self.lambda,
-            smoothing: self.smoothing,
-            lr: self.lr,
-            momentum: self.momentum,
-            weight_decay: self.weight_decay,
-            batch: self.batch,
-            epochs: self.epochs,
-            schedule: match self.schedule {
+            };
+        }
+        if let Some(s) = self.schedule {
+            c.schedule = match s {
                 ScheduleArg::Step => Schedule::Step,
                 ScheduleArg::Cosine => Schedule::Cosine,
-            },
-            seed: self.seed,
-            augment: !self.no_augment,
-            per_class: self.per_class,
-            test_per_class: self.test_per_class,
+            };
         }
+        if self.no_augment {
+            c.augment = false;
+        }
+        c
     }
 }
 
-fn read(path: &Path) -> Result<Vec<u8>> {
-    std::fs::read(path).map_err(|e| Error::Io {
-        path: path.display().to_string(),
-        source: e,
-    })
-}
-
-fn write(path: &Path, bytes: &[u8]) -> Result<()> {
-    std::fs::write(path, bytes).map_err(|e| Error::Io {
-        path: path.display().to_string(),
-        source: e,
-    })
+/// The fields where `flags` differs from `saved`, as "field: saved → flags".
+fn differences(saved: &TrainConfig, flags: &TrainConfig) -> Vec<String> {
+    let (a, b) = (
+        serde_json::to_value(saved).expect("plain data"),
+        serde_json::to_value(flags).expect("plain data"),
+    );
+    let (a, b) = (a.as_object().expect("struct"), b.as_object().expect("struct"));
+    a.iter()
+        .filter(|(k, v)| b.get(*k) != Some(*v))
+        .map(|(k, v)| format!("{k}: {v} in the checkpoint, {} given", b[k]))
+        .collect()
 }
 
 pub fn run(a: TrainArgs) -> Result<()> {
-    let resume = a.resume.as_deref().map(read).transpose()?;
+    let resume = a
+        .resume
+        .as_deref()
+        .map(|p| checkpoint_file::read(p).map(|b| (p, b)))
+        .transpose()?;
     let config = match &resume {
-        Some(bytes) => checkpoint::info(bytes)?.config.ok_or_else(|| {
-            Error::Checkpoint("the checkpoint has no training configuration".into())
-        })?,
-        None => a.config(),
+        Some((path, bytes)) => {
+            let info = checkpoint::info(bytes).map_err(|e| e.in_file(path))?;
+            let saved = info.config.ok_or_else(|| {
+                Error::Checkpoint("the checkpoint has no training configuration".into())
+                    .in_file(path)
+            })?;
+            let diff = differences(&saved, &a.config(&saved));
+            if !diff.is_empty() {
+                return Err(Error::Config(format!(
+                    "--resume continues the run as it was configured, but {}; leave those flags out, or start a new run from these weights with --init",
+                    diff.join("; ")
+                )));
+            }
+            if let Some(state) = &info.state {
+                if state.epoch >= saved.epochs {
+                    return Err(Error::Config(format!(
+                        "the run in {} is finished ({} of {} epochs); nothing to resume. To train longer, start a new run from it with --init {} --epochs N",
+                        path.display(),
+                        state.epoch,
+                        saved.epochs,
+                        path.display()
+                    )));
+                }
+            }
+            saved
+        }
+        None => a.config(&TrainConfig::default()),
     };
     config.validate()?;
+    let init = a
+        .init
+        .as_deref()
+        .map(|p| checkpoint_file::read(p).map(|b| (p, b)))
+        .transpose()?;
     let kind = a.dataset.as_deref().map(|d| {
         if d == "cifar100" {
             CifarKind::Cifar100
@@ -142,16 +203,13 @@ pub fn run(a: TrainArgs) -> Result<()> {
         }
     });
     let data = resolve(a.data.as_deref(), kind)?;
-    std::fs::create_dir_all(&a.out).map_err(|e| Error::Io {
-        path: a.out.display().to_string(),
-        source: e,
-    })?;
+    let out = OutDir::open(&a.out)?;
     let gpu = Arc::new(super::open_gpu()?);
     let mut trainer = Trainer::new(gpu.clone(), config, data)?;
-    if let Some(bytes) = &resume {
-        checkpoint::load(&mut trainer, bytes, true)?;
-    } else if let Some(init) = &a.init {
-        checkpoint::load(&mut trainer, &read(init)?, false)?;
+    if let Some((path, bytes)) = &resume {
+        checkpoint::load(&mut trainer, bytes, true).map_err(|e| e.in_file(path))?;
+    } else if let Some((path, bytes)) = &init {
+        checkpoint::load(&mut trainer, bytes, false).map_err(|e| e.in_file(path))?;
     }
     eprintln!(
         "{} {} on {} ({} train / {} test images, {} parameters) — adapter {} ({:?})",
@@ -166,17 +224,8 @@ pub fn run(a: TrainArgs) -> Result<()> {
         gpu.info.name,
         gpu.info.backend
     );
-    let metrics_path = a.out.join("metrics.jsonl");
-    let mut metrics = std::fs::OpenOptions::new()
-        .create(true)
-        .append(resume.is_some())
-        .write(true)
-        .truncate(resume.is_none())
-        .open(&metrics_path)
-        .map_err(|e| Error::Io {
-            path: metrics_path.display().to_string(),
-            source: e,
-        })?;
+    // The metrics of the checkpoint we start from, not whatever a killed run appended.
+    out.write_metrics(&trainer.history)?;
     let total = (trainer.config.epochs * trainer.steps_per_epoch()) as u64;
     let bar = if a.quiet {
         ProgressBar::hidden()
@@ -188,12 +237,7 @@ pub fn run(a: TrainArgs) -> Result<()> {
             .expect("valid template"),
     );
     bar.set_position(trainer.state.steps_done);
-    let mut best = trainer
-        .history
-        .iter()
-        .filter_map(|r| r.test.as_ref())
-        .map(|m| m.top1_error)
-        .fold(f64::INFINITY, f64::min);
+    let mut best = best_error(&trainer.history);
     while !trainer.finished() {
         let epoch = trainer.state.epoch + 1;
         let result = pollster::block_on(trainer.train_epoch(|r| {
@@ -208,7 +252,7 @@ pub fn run(a: TrainArgs) -> Result<()> {
             Err(e @ Error::Diverged(_)) => {
                 bar.abandon();
                 let path = a.out.join("last-good.safetensors");
-                write(&path, &pollster::block_on(checkpoint::save(&trainer))?)?;
+                checkpoint_file::write(&path, &pollster::block_on(checkpoint::save(&trainer))?)?;
                 return Err(Error::Diverged(format!(
                     "{e}; saved them to {}",
                     path.display()
@@ -216,22 +260,14 @@ pub fn run(a: TrainArgs) -> Result<()> {
             }
             Err(e) => return Err(e),
         };
-        writeln!(
-            metrics,
-            "{}",
-            serde_json::to_string(&record).expect("plain data")
-        )
-        .map_err(|e| Error::Io {
-            path: metrics_path.display().to_string(),
-            source: e,
-        })?;
         let bytes = pollster::block_on(checkpoint::save(&trainer))?;
-        write(&a.out.join("last.safetensors"), &bytes)?;
+        checkpoint_file::write(&a.out.join("last.safetensors"), &bytes)?;
         let m = record.test.as_ref().expect("evaluated");
         if m.top1_error < best {
             best = m.top1_error;
-            write(&a.out.join("best.safetensors"), &bytes)?;
+            checkpoint_file::write(&a.out.join("best.safetensors"), &bytes)?;
         }
+        out.write_metrics(&trainer.history)?;
         bar.println(format!(
             "epoch {epoch:>3}  lr {:.4}  loss {:.4}  test top-1 err {:.2}%  ECE {:.2}%  NLL {:.3}  {:.0} img/s",
             record.lr,
@@ -249,4 +285,59 @@ pub fn run(a: TrainArgs) -> Result<()> {
         a.out.display()
     );
     Ok(())
+}
+
+fn best_error(history: &[EpochRecord]) -> f64 {
+    history
+        .iter()
+        .filter_map(|r| r.test.as_ref())
+        .map(|m| m.top1_error)
+        .fold(f64::INFINITY, f64::min)
+}
+
+/// The run's output directory, locked for this process while it lives.
+struct OutDir {
+    path: PathBuf,
+    _lock: RunLock,
+}
+
+impl OutDir {
+    fn open(path: &Path) -> Result<OutDir> {
+        let io = |e: std::io::Error| Error::Io {
+            path: path.display().to_string(),
+            source: e,
+        };
+        std::fs::create_dir_all(path).map_err(io)?;
+        let lock = RunLock::acquire(path).map_err(io)?;
+        if let Some(pid) = lock.stale_pid {
+            eprintln!(
+                "note: {} was locked by process {pid}, which is no longer running; taking it over",
+                path.display()
+            );
+        }
+        // Temporary files of a writer that was killed: never the only copy of anything.
+        for entry in std::fs::read_dir(path).map_err(io)?.flatten() {
+            if is_temp_name(&entry.file_name().to_string_lossy()) {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
+        Ok(OutDir {
+            path: path.to_path_buf(),
+            _lock: lock,
+        })
+    }
+
+    /// metrics.jsonl: one JSON line per finished epoch, replaced atomically.
+    fn write_metrics(&self, history: &[EpochRecord]) -> Result<()> {
+        let mut text = String::new();
+        for r in history {
+            text.push_str(&serde_json::to_string(r).expect("plain data"));
+            text.push('\n');
+        }
+        let p = self.path.join("metrics.jsonl");
+        write_atomic(&p, text.as_bytes()).map_err(|e| Error::Io {
+            path: p.display().to_string(),
+            source: e,
+        })
+    }
 }

@@ -1,6 +1,7 @@
 //! Models: SmallCNN and CIFAR pre-activation ResNets, with PyTorch names and layouts.
 
 pub mod layers;
+pub mod limits;
 mod resnet;
 mod smallcnn;
 pub mod store;

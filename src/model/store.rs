@@ -1,7 +1,7 @@
 //! Parameters and buffers of a model, in PyTorch's names and layouts so a checkpoint loads into
 //! the equivalent torch module with `load_state_dict`.
 
-use crate::gpu::{Gpu, Tensor};
+use crate::gpu::{Gpu, Recorder, Tensor};
 use crate::rng::Rng;
 
 /// A trainable tensor with its SGD momentum buffer.
@@ -11,10 +11,12 @@ pub struct Param {
     pub velocity: Tensor,
 }
 
-/// A non-trainable tensor (batch-norm running statistics).
+/// A non-trainable tensor (batch-norm running statistics), with a copy of its value before the
+/// current step: a step whose loss is not finite puts it back, as SGD skips such a step.
 pub struct Buffer {
     pub name: String,
     pub value: Tensor,
+    pub last_good: Tensor,
 }
 
 #[derive(Default)]
@@ -78,8 +80,27 @@ impl Store {
     pub fn buffer(&mut self, gpu: &Gpu, name: String, shape: &[usize], fill: f32) -> BufferId {
         let n: usize = shape.iter().product();
         let value = Tensor::from_slice(&gpu.device, &gpu.queue, shape, &vec![fill; n]);
-        self.buffers.push(Buffer { name, value });
+        let last_good = Tensor::zeros(&gpu.device, shape);
+        self.buffers.push(Buffer {
+            name,
+            value,
+            last_good,
+        });
         BufferId(self.buffers.len() - 1)
+    }
+
+    /// Records a copy of every buffer into its `last_good` (at the start of a step).
+    pub fn snapshot_buffers(&self, rec: &mut Recorder<'_>) {
+        for b in &self.buffers {
+            rec.copy(&b.value, &b.last_good);
+        }
+    }
+
+    /// Records putting every buffer back to its value before the current step.
+    pub fn restore_buffers(&self, rec: &mut Recorder<'_>) {
+        for b in &self.buffers {
+            rec.copy(&b.last_good, &b.value);
+        }
     }
 
     pub fn num_parameters(&self) -> usize {

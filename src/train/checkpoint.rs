@@ -4,6 +4,7 @@
 //! In PyTorch: `sd = safetensors.torch.load_file(p); model.load_state_dict({k: v for k, v in
 //! sd.items() if not k.startswith("_momentum.")})`.
 
+use super::identity::DataIdentity;
 use super::trainer::{EpochRecord, TrainState, Trainer};
 use super::TrainConfig;
 use crate::error::{Error, Result};
@@ -44,7 +45,8 @@ pub async fn save(trainer: &Trainer) -> Result<Vec<u8>> {
         .map(|v| bytemuck::cast_slice(v).to_vec())
         .collect();
     // PyTorch counts one batch per training-mode forward: anchors, and partners for CS-KD.
-    let forwards = trainer.state.steps_done as i64
+    let forwards = trainer.state.bn_batches_before as i64
+        + trainer.state.steps_done as i64
         * if trainer.config.method == super::Method::Cskd {
             2
         } else {
@@ -73,6 +75,7 @@ pub async fn save(trainer: &Trainer) -> Result<Vec<u8>> {
         ("state".to_string(), json(&trainer.state)),
         ("history".to_string(), json(&trainer.history)),
         ("classes".to_string(), json(&trainer.data.classes)),
+        ("data".to_string(), json(&trainer.data_identity)),
     ]);
     safetensors::serialize(views, Some(meta)).map_err(ck)
 }
@@ -109,54 +112,46 @@ pub fn info(bytes: &[u8]) -> Result<CheckpointInfo> {
     })
 }
 
-/// Loads weights and running statistics into the trainer's model (names and shapes must match);
-/// with `resume`, also the momentum buffers, the training state and the history.
+/// Loads weights and running statistics into the trainer's model; with `resume`, also the
+/// momentum buffers, the training state and the history.
+///
+/// A plain PyTorch `state_dict` saved with `safetensors.torch.save_file` (no cskd metadata) is
+/// accepted for the trainer's own model: momentum buffers and `num_batches_tracked` are optional.
+/// Every name and shape is checked before anything is written, so a bad file changes nothing; a
+/// mismatch lists every missing, extra and wrongly shaped tensor.
 pub fn load(trainer: &mut Trainer, bytes: &[u8], resume: bool) -> Result<()> {
     let st = SafeTensors::deserialize(bytes).map_err(ck)?;
-    let meta = info(bytes)?;
-    if meta.model != trainer.model.config {
-        return Err(Error::Checkpoint(format!(
-            "checkpoint holds {:?}, the trainer has {:?}",
-            meta.model, trainer.model.config
-        )));
-    }
-    // Check everything before writing anything, so a bad file changes nothing.
-    let store = &trainer.model.store;
-    let mut writes: Vec<(&Tensor, Vec<f32>)> = Vec::new();
-    let want = |name: &str, t: &'_ Tensor| -> Result<Vec<f32>> {
-        let v = st
-            .tensor(name)
-            .map_err(|_| Error::Checkpoint(format!("tensor {name:?} is missing")))?;
-        if v.dtype() != Dtype::F32 || v.shape() != t.shape() {
+    let meta = metadata(bytes)?;
+    if let Some(m) = meta.get("model") {
+        let model: ModelConfig = serde_json::from_str(m)
+            .map_err(|e| Error::Checkpoint(format!("model metadata: {e}")))?;
+        if model != trainer.model.config {
             return Err(Error::Checkpoint(format!(
-                "tensor {name:?} is {:?} {:?}, expected F32 {:?}",
-                v.dtype(),
-                v.shape(),
-                t.shape()
+                "checkpoint holds {model:?}, the trainer has {:?}",
+                trainer.model.config
             )));
         }
-        Ok(bytemuck::pod_collect_to_vec(v.data()))
-    };
-    for p in &store.params {
-        writes.push((&p.value, want(&p.name, &p.value)?));
-        if resume {
-            writes.push((
-                &p.velocity,
-                want(&format!("{MOMENTUM}{}", p.name), &p.velocity)?,
-            ));
+    }
+    let (state, history) = if resume {
+        let info = info(bytes)?;
+        let state = info
+            .state
+            .ok_or_else(|| Error::Checkpoint("no training state to resume from".into()))?;
+        if let Some(theirs) = meta.get("data") {
+            let theirs: DataIdentity = serde_json::from_str(theirs)
+                .map_err(|e| Error::Checkpoint(format!("data metadata: {e}")))?;
+            if let Some(diff) = theirs.difference(&trainer.data_identity) {
+                return Err(Error::Checkpoint(format!(
+                    "the run was trained on other data: checkpoint {diff} given now; resume with the same data and subset sizes"
+                )));
+            }
         }
-    }
-    for b in &store.buffers {
-        writes.push((&b.value, want(&b.name, &b.value)?));
-    }
-    let state = if resume {
-        Some(
-            meta.state
-                .ok_or_else(|| Error::Checkpoint("no training state to resume from".into()))?,
-        )
+        (Some(state), info.history)
     } else {
-        None
+        (None, Vec::new())
     };
+    let writes = check_tensors(&st, trainer, resume)?;
+    let bn_batches = tracked_batches(&st)?;
     for (t, data) in writes {
         t.write(&trainer.gpu.queue, &data);
     }
@@ -166,11 +161,145 @@ pub fn load(trainer: &mut Trainer, bytes: &[u8], resume: bool) -> Result<()> {
             p.velocity
                 .write(&trainer.gpu.queue, &vec![0f32; p.velocity.numel()]);
         }
+        trainer.state.bn_batches_before = bn_batches.unwrap_or(0);
     }
     if let Some(state) = state {
-        trainer.restore(state, meta.history);
+        trainer.restore(state, history);
     }
     Ok(())
+}
+
+/// Every tensor the model needs, read and checked; all problems reported at once.
+fn check_tensors<'t>(
+    st: &SafeTensors,
+    trainer: &'t Trainer,
+    resume: bool,
+) -> Result<Vec<(&'t Tensor, Vec<f32>)>> {
+    let store = &trainer.model.store;
+    let mut expected: Vec<(String, &Tensor, bool)> = Vec::new(); // name, tensor, required
+    for p in &store.params {
+        expected.push((p.name.clone(), &p.value, true));
+        expected.push((format!("{MOMENTUM}{}", p.name), &p.velocity, resume));
+    }
+    for b in &store.buffers {
+        expected.push((b.name.clone(), &b.value, true));
+    }
+    let (mut missing, mut wrong) = (Vec::new(), Vec::new());
+    let mut writes = Vec::new();
+    for (name, t, required) in &expected {
+        match st.tensor(name) {
+            Err(_) if *required => missing.push(format!("{name} {:?}", t.shape())),
+            Err(_) => {}
+            Ok(v) if v.shape() != t.shape() => {
+                wrong.push(format!("{name} is {:?}, expected {:?}", v.shape(), t.shape()))
+            }
+            Ok(v) => match to_f32(&v) {
+                Some(data) => {
+                    // Momentum is only used when resuming: fine-tuning starts with fresh momentum.
+                    if !name.starts_with(MOMENTUM) || resume {
+                        writes.push((*t, data));
+                    }
+                }
+                None => wrong.push(format!(
+                    "{name} is {:?}, expected F32 (or F64)",
+                    v.dtype()
+                )),
+            },
+        }
+    }
+    let is_known = |n: &str| {
+        expected.iter().any(|(e, _, _)| e == n)
+            || n.strip_suffix(".num_batches_tracked").is_some_and(|bn| {
+                store
+                    .buffers
+                    .iter()
+                    .any(|b| b.name == format!("{bn}.running_mean"))
+            })
+    };
+    let mut extra: Vec<String> = st
+        .names()
+        .into_iter()
+        .filter(|n| !is_known(n))
+        .map(str::to_string)
+        .collect();
+    extra.sort();
+    if missing.is_empty() && wrong.is_empty() && extra.is_empty() {
+        return Ok(writes);
+    }
+    let mut parts = Vec::new();
+    for (what, list) in [("missing", &missing), ("wrong shape or type", &wrong), ("extra", &extra)] {
+        if !list.is_empty() {
+            parts.push(format!("{what} ({}): {}", list.len(), list.join(", ")));
+        }
+    }
+    Err(Error::Checkpoint(format!(
+        "the tensors do not match {} (width {}, {} classes) — {}",
+        trainer.model.config.name,
+        trainer.model.config.width,
+        trainer.model.config.classes,
+        parts.join("; ")
+    )))
+}
+
+fn to_f32(v: &TensorView) -> Option<Vec<f32>> {
+    match v.dtype() {
+        Dtype::F32 => Some(bytemuck::pod_collect_to_vec(v.data())),
+        Dtype::F64 => Some(
+            bytemuck::pod_collect_to_vec::<u8, f64>(v.data())
+                .into_iter()
+                .map(|x| x as f32)
+                .collect(),
+        ),
+        _ => None,
+    }
+}
+
+/// The largest `num_batches_tracked` in the file (PyTorch keeps one per BN layer, all equal).
+fn tracked_batches(st: &SafeTensors) -> Result<Option<u64>> {
+    let mut most: Option<u64> = None;
+    for (name, v) in st.tensors() {
+        if !name.ends_with(".num_batches_tracked") {
+            continue;
+        }
+        let n = match (v.dtype(), v.data().len()) {
+            (Dtype::I64, 8) => i64::from_le_bytes(v.data().try_into().expect("8 bytes")),
+            (Dtype::I32, 4) => i32::from_le_bytes(v.data().try_into().expect("4 bytes")) as i64,
+            _ => {
+                return Err(Error::Checkpoint(format!(
+                    "{name} is {:?} {:?}, expected a scalar I64",
+                    v.dtype(),
+                    v.shape()
+                )))
+            }
+        };
+        let n = u64::try_from(n)
+            .map_err(|_| Error::Checkpoint(format!("{name} is negative ({n})")))?;
+        most = Some(most.map_or(n, |m| m.max(n)));
+    }
+    Ok(most)
+}
+
+/// The metadata strings (empty for a plain state_dict).
+fn metadata(bytes: &[u8]) -> Result<HashMap<String, String>> {
+    let (_, header) = SafeTensors::read_metadata(bytes).map_err(ck)?;
+    Ok(header.metadata().clone().unwrap_or_default())
+}
+
+/// An inference-only copy: weights, running statistics and `num_batches_tracked`, with the
+/// model and class names as metadata; no momentum, configuration, state or history.
+pub fn inference_only(bytes: &[u8]) -> Result<Vec<u8>> {
+    let st = SafeTensors::deserialize(bytes).map_err(ck)?;
+    let meta = metadata(bytes)?;
+    let keep: HashMap<String, String> = meta
+        .into_iter()
+        .filter(|(k, _)| ["format", "model", "classes"].contains(&k.as_str()))
+        .collect();
+    let views: Vec<(String, TensorView)> = st
+        .tensors()
+        .into_iter()
+        .filter(|(n, _)| !n.starts_with(MOMENTUM))
+        .collect();
+    safetensors::serialize(views, Some(keep)).map_err(ck)
 }
 
 fn ck(e: safetensors::SafeTensorError) -> Error {

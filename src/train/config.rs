@@ -73,6 +73,15 @@ impl Default for TrainConfig {
 }
 
 impl TrainConfig {
+    /// Parses a JSON object (the JS API's config, a checkpoint's metadata) and validates it:
+    /// a misspelt or unknown field is an error naming it, never silently ignored.
+    pub fn from_json(text: &str) -> Result<TrainConfig> {
+        let config: TrainConfig = serde_json::from_str(text)
+            .map_err(|e| Error::Config(format!("{e}")))?;
+        config.validate()?;
+        Ok(config)
+    }
+
     pub fn validate(&self) -> Result<()> {
         let finite = |name: &str, v: f32, ok: bool, range: &str| {
             if v.is_finite() && ok {
@@ -224,5 +233,18 @@ mod tests {
             assert!(e.contains(word), "{e}");
         }
         TrainConfig::default().validate().unwrap();
+    }
+
+    #[test]
+    fn json_config_rejects_unknown_fields_and_bad_values() {
+        let e = TrainConfig::from_json(r#"{"learningRate": 0.01}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("learningRate"), "{e}");
+        let e = TrainConfig::from_json(r#"{"lr": -1}"#).unwrap_err().to_string();
+        assert!(e.contains("lr"), "{e}");
+        assert!(TrainConfig::from_json("[1,").is_err());
+        let c = TrainConfig::from_json(r#"{"lr": 0.01, "method": "ce"}"#).unwrap();
+        assert_eq!((c.lr, c.method), (0.01, Method::Ce));
     }
 }

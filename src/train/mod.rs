@@ -2,10 +2,14 @@
 //! checkpoints.
 
 pub mod checkpoint;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod checkpoint_file;
 pub mod config;
+pub mod identity;
 mod inputs;
 pub mod step;
 mod trainer;
+mod twin;
 
 pub use config::{Method, Schedule, TrainConfig};
 pub use step::record_step;

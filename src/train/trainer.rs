@@ -3,13 +3,14 @@
 //! else is one recording on the GPU, and the loss is the one value read back.
 
 use super::config::{Method, TrainConfig};
+use super::identity::DataIdentity;
 use super::inputs::BatchInputs;
 use super::record_step;
 use crate::data::{Cifar, PairBatch, PairSampler, Split};
 use crate::error::{Error, Result};
 use crate::gpu::{readback, BufferPool, Gpu, Recorder};
 use crate::metrics::{self, Metrics};
-use crate::model::Model;
+use crate::model::{limits, Model};
 use crate::ops::sgd::SgdConfig;
 use crate::ops::softmax::softmax;
 use crate::rng::Rng;
@@ -18,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use web_time::Instant;
 
-/// Images per evaluation chunk.
+/// Images per evaluation chunk (fewer when a wide model's activations would not fit).
 const EVAL_CHUNK: usize = 250;
 
 /// Where training stands; with the weights, everything a bit-exact resume needs.
@@ -34,6 +35,10 @@ pub struct TrainState {
     /// Augmentation stream now.
     pub aug_rng: u64,
     pub steps_done: u64,
+    /// Batches the batch-norm layers had counted before this run (weights given with `--init`):
+    /// checkpoints report `num_batches_tracked` as this plus this run's training forwards.
+    #[serde(default)]
+    pub bn_batches_before: u64,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -87,6 +92,8 @@ pub struct Trainer {
     pub config: TrainConfig,
     pub model: Model,
     pub data: Cifar,
+    /// Kind, sizes and fingerprint of the selected splits (checked on resume).
+    pub data_identity: DataIdentity,
     pub state: TrainState,
     pub history: Vec<EpochRecord>,
     pool: BufferPool,
@@ -97,6 +104,7 @@ pub struct Trainer {
     anchors: BatchInputs,
     partners: BatchInputs,
     sums: EpochSums,
+    eval_chunk: usize,
 }
 
 impl Trainer {
@@ -119,11 +127,15 @@ impl Trainer {
                 data.test.len()
             )));
         }
-        let model = Model::new(&gpu, &config.model_config(k), config.seed)?;
+        let model_config = config.model_config(k);
+        let max_binding = gpu.limits.max_storage_buffer_binding_size as u64;
+        let eval_chunk = EVAL_CHUNK.min(limits::max_images(&model_config, max_binding)).max(1);
+        limits::check_fits(&model_config, config.batch.min(data.train.len()).max(eval_chunk), max_binding)?;
+        let model = Model::new(&gpu, &model_config, config.seed)?;
         let sampler = PairSampler::new(&data.train.labels, k)?;
         let cap = config.batch.min(data.train.len());
         let (anchors, partners) = (
-            BatchInputs::new(&gpu, cap.max(EVAL_CHUNK)),
+            BatchInputs::new(&gpu, cap.max(eval_chunk)),
             BatchInputs::new(&gpu, cap),
         );
         let state = TrainState {
@@ -132,11 +144,13 @@ impl Trainer {
             epoch_rng: Rng::new(config.seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0x5A17).state(),
             aug_rng: Rng::new(config.seed ^ 0xA06).state(),
             steps_done: 0,
+            bn_batches_before: 0,
         };
         Ok(Trainer {
             gpu,
             config,
             model,
+            data_identity: DataIdentity::of(&data),
             data,
             state,
             history: Vec::new(),
@@ -147,6 +161,7 @@ impl Trainer {
             anchors,
             partners,
             sums: EpochSums::default(),
+            eval_chunk,
         })
     }
 
@@ -181,6 +196,8 @@ impl Trainer {
         };
         let mut aug = Rng::new(self.state.aug_rng);
         let mut rec = Recorder::new(&self.gpu, &self.pool);
+        // Both forwards update the running statistics before the loss is known: keep them.
+        self.model.store.snapshot_buffers(&mut rec);
         let augment = self.config.augment;
         let (xa, labels) = self.anchors.load(
             &mut rec,
@@ -210,6 +227,9 @@ impl Trainer {
         let l = readback::read(&mut rec, &loss).await?;
         drop(rec);
         if !l[0].is_finite() {
+            let mut rec = Recorder::new(&self.gpu, &self.pool);
+            self.model.store.restore_buffers(&mut rec);
+            drop(rec);
             return Err(Error::Diverged(format!(
                 "loss became {} at epoch {} step {} (lr {lr}); training stopped, the weights are those of the last good step",
                 l[0],
@@ -310,7 +330,7 @@ impl Trainer {
             Vec::with_capacity(split.len() * d),
         );
         let indices: Vec<u32> = (0..split.len() as u32).collect();
-        for chunk in indices.chunks(EVAL_CHUNK) {
+        for chunk in indices.chunks(self.eval_chunk) {
             let mut rec = Recorder::new(&self.gpu, &self.pool);
             let (x, _) = self.anchors.load(&mut rec, split, chunk, None);
             let out = self

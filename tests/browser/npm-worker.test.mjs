@@ -1,0 +1,114 @@
+// The worker helper (`cskd/worker`) in a plain page, straight from the installed tarball: a Trainer
+// in a Web Worker behind promises. Checks that the Trainer's errors reach the caller as Errors with
+// the exact messages the npm README lists, that the worker keeps serving calls after an error, that
+// results (typed arrays, checkpoints) come back intact, and that terminate() rejects what is pending.
+// Run: node --test npm-worker.test.mjs   (env: CSKD_TGZ, NPM_WORKER_TIMEOUT_MS)
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { serve } from './lib/server.mjs';
+import { launch } from './lib/browser.mjs';
+import { syntheticCifar10 } from './lib/cifar.mjs';
+import { installPackage } from './lib/package.mjs';
+
+const TIMEOUT_MS = Number(process.env.NPM_WORKER_TIMEOUT_MS ?? 10 * 60 * 1000);
+
+let server;
+let dir;
+before(async () => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cskd-npm-worker-'));
+  fs.writeFileSync(path.join(dir, 'package.json'), '{"private": true}\n');
+  fs.writeFileSync(path.join(dir, 'index.html'), '<!doctype html><title>cskd/worker</title><link rel="icon" href="data:,">');
+  fs.writeFileSync(path.join(dir, 'tiny.tar.gz'), syntheticCifar10({ perClass: 1, testPerClass: 1, seed: 5 }));
+  installPackage(dir);
+  server = await serve({ root: dir });
+});
+after(async () => {
+  await server?.close();
+  if (dir) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+test('createWorkerTrainer: errors reject with the Trainer\'s message, results come back, terminate rejects', { timeout: TIMEOUT_MS }, async () => {
+  const browser = await launch({ webgpu: true });
+  try {
+    const page = await browser.context.newPage();
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(server.url);
+    const r = await page.evaluate(async () => {
+      const { createWorkerTrainer, WorkerTrainer } = await import('/node_modules/cskd/worker.js');
+      const data = new Uint8Array(await (await fetch('/tiny.tar.gz')).arrayBuffer());
+      const rejection = async (p) => {
+        try { await p; return { resolved: true }; } catch (e) { return { isError: e instanceof Error, message: e.message }; }
+      };
+      const out = {};
+      out.badLr = await rejection(createWorkerTrainer({ lr: -1 }, data, 'tiny.tar.gz'));
+      out.unknownField = await rejection(createWorkerTrainer({ learningRate: 0.1 }, data, 'tiny.tar.gz'));
+      out.empty = await rejection(createWorkerTrainer({}, new Uint8Array(0), 'empty.bin'));
+      out.missingWorker = await rejection(createWorkerTrainer({}, data, 'tiny.tar.gz',
+        { worker: new Worker('/no-such-worker.js', { type: 'module' }) }));
+
+      // 10 training images, batch 10, 1 epoch: exactly one step.
+      const config = { width: 4, batch: 10, epochs: 1, method: 'cskd', augment: false, seed: 2 };
+      const t = await createWorkerTrainer(config, new Blob([data]), 'tiny.tar.gz');
+      out.isWorkerTrainer = t instanceof WorkerTrainer;
+      out.totalSteps = await t.totalSteps();
+      out.step = await t.step();
+      out.finished = await rejection(t.step());
+      out.epochAfter = await t.epoch();                 // the worker still answers after an error
+      out.metricsCount = (await t.evaluate()).count;
+      out.badImage = await rejection(t.testImage(99));
+      const image = await t.testImage(0);
+      out.image = [image.constructor.name, image.length];
+      const probs = await t.predict(image, 32, 32);
+      out.probs = [probs.constructor.name, probs.length, probs.reduce((a, b) => a + b, 0)];
+      const emb = await t.embeddings();
+      out.embeddings = [emb.data.constructor.name, emb.data.length / emb.dim, emb.labels.constructor.name];
+      const ckpt = await t.saveCheckpoint();
+      out.checkpoint = [ckpt.constructor.name, String.fromCharCode(...ckpt.subarray(8, 9))];
+      await t.loadCheckpoint(ckpt);
+      out.badCheckpoint = await rejection(t.loadCheckpoint(new Uint8Array([1, 2, 3])));
+      out.unknownMethod = await rejection(t.call('noSuchMethod'));
+      const pending = t.evaluate();
+      t.terminate();
+      out.pending = await rejection(pending);
+      out.after = await rejection(t.epoch());
+      out.terminated = t.terminated;
+      return out;
+    });
+    console.log(JSON.stringify(r));
+    const rejected = (x, message) => {
+      assert.equal(x.isError, true, `rejects with an Error: ${JSON.stringify(x)}`);
+      if (message instanceof RegExp) assert.match(x.message, message);
+      else assert.equal(x.message, message);
+    };
+    rejected(r.badLr, 'invalid configuration: lr = -1 is invalid: expected a finite number > 0');
+    rejected(r.unknownField, /^invalid configuration: unknown field `learningRate`/);
+    rejected(r.empty, 'empty.bin: file is empty');
+    rejected(r.missingWorker, /^cskd worker failed: /);
+    assert.equal(r.isWorkerTrainer, true);
+    assert.equal(r.totalSteps, 1);
+    assert.equal(r.step.epochDone, true);
+    assert.ok(Number.isFinite(r.step.loss) && r.step.loss > 0, `finite loss ${r.step.loss}`);
+    rejected(r.finished, 'training is finished: all epochs have run');
+    assert.equal(r.epochAfter, 1);
+    assert.equal(r.metricsCount, 10);
+    rejected(r.badImage, 'test image 99 out of range (there are 10)');
+    assert.deepEqual(r.image, ['Uint8Array', 32 * 32 * 4]);
+    assert.equal(r.probs[0], 'Float32Array');
+    assert.equal(r.probs[1], 10);
+    assert.ok(Math.abs(r.probs[2] - 1) < 1e-4, `probabilities sum to 1: ${r.probs[2]}`);
+    assert.deepEqual(r.embeddings, ['Float32Array', 10, 'Uint32Array']);
+    assert.deepEqual(r.checkpoint, ['Uint8Array', '{'], 'a safetensors file (8-byte length, then the JSON header)');
+    rejected(r.badCheckpoint, /^checkpoint: /);
+    rejected(r.unknownMethod, 'Trainer has no method noSuchMethod');
+    rejected(r.pending, 'the cskd worker trainer was terminated');
+    rejected(r.after, 'the cskd worker trainer was terminated');
+    assert.equal(r.terminated, true);
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+  }
+});

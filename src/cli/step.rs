@@ -1,0 +1,83 @@
+//! `cskd step`: exactly one optimiser step from a checkpoint on given training-set indices, with no
+//! augmentation, saving the updated checkpoint. The PyTorch twin's tests repeat the same step and
+//! compare weights, momentum buffers and running statistics.
+
+use super::data::resolve;
+use super::twin_io::{read_file, write_file};
+use crate::error::{Error, Result};
+use crate::train::{checkpoint, Method, TrainConfig, Trainer};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+#[derive(clap::Args)]
+pub struct StepArgs {
+    #[arg(long)]
+    checkpoint: PathBuf,
+    /// CIFAR archive, extracted folder or .bin file (default: $CSKD_DATA). Indices refer to its
+    /// whole training split.
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// Anchor indices, comma-separated.
+    #[arg(long, value_delimiter = ',', required = true)]
+    anchors: Vec<u32>,
+    /// Partner indices (CS-KD), one per anchor, each of its anchor's class.
+    #[arg(long, value_delimiter = ',')]
+    partners: Vec<u32>,
+    /// Method (default: the checkpoint's).
+    #[arg(long, value_parser = ["ce", "cskd", "ls"])]
+    method: Option<String>,
+    /// Learning rate (default: the checkpoint's schedule at its epoch).
+    #[arg(long)]
+    lr: Option<f32>,
+    /// Output .safetensors file (the checkpoint after the step).
+    #[arg(long)]
+    out: PathBuf,
+}
+
+pub fn run(a: StepArgs) -> Result<()> {
+    let bytes = read_file(&a.checkpoint)?;
+    let info = checkpoint::info(&bytes)?;
+    let data = resolve(a.data.as_deref(), None)?;
+    if data.num_classes() != info.model.classes {
+        return Err(Error::Config(format!(
+            "the checkpoint has {} classes, the data {}",
+            info.model.classes,
+            data.num_classes()
+        )));
+    }
+    let mut config = info.config.clone().unwrap_or_else(|| TrainConfig {
+        model: info.model.name.clone(),
+        ..Default::default()
+    });
+    config.width = info.model.width;
+    (config.per_class, config.test_per_class) = (0, 0); // indices refer to the whole file
+    config.augment = false;
+    if let Some(m) = &a.method {
+        config.method = match m.as_str() {
+            "ce" => Method::Ce,
+            "ls" => Method::Ls,
+            _ => Method::Cskd,
+        };
+    }
+    if config.method != Method::Cskd && !a.partners.is_empty() {
+        return Err(Error::Config(
+            "--partners only makes sense with --method cskd".into(),
+        ));
+    }
+    let epoch = info.state.as_ref().map_or(0, |s| s.epoch);
+    let lr = a.lr.unwrap_or_else(|| config.lr_at(epoch));
+    let gpu = Arc::new(super::open_gpu()?);
+    let mut trainer = Trainer::new(gpu, config, data)?;
+    // Weights and running statistics as given, then the checkpoint's momentum (if it has any).
+    checkpoint::load(&mut trainer, &bytes, false)?;
+    trainer.twin_load_momentum(&bytes)?;
+    let [loss, ce, kl] =
+        pollster::block_on(trainer.twin_step(&a.anchors, &a.partners, lr))?;
+    let out = pollster::block_on(checkpoint::save(&trainer))?;
+    write_file(&a.out, &out)?;
+    println!(
+        "{}",
+        serde_json::json!({ "loss": loss, "ce": ce, "kl": kl, "lr": lr })
+    );
+    Ok(())
+}

@@ -60,9 +60,18 @@ pub fn run(a: LogitsArgs) -> Result<()> {
     );
     let ck = |e: safetensors::SafeTensorError| Error::Checkpoint(e.to_string());
     let views = vec![
-        ("logits", TensorView::new(Dtype::F32, vec![n, k], zb).map_err(ck)?),
-        ("labels", TensorView::new(Dtype::I64, vec![n], lb).map_err(ck)?),
-        ("indices", TensorView::new(Dtype::I64, vec![n], ib).map_err(ck)?),
+        (
+            "logits",
+            TensorView::new(Dtype::F32, vec![n, k], zb).map_err(ck)?,
+        ),
+        (
+            "labels",
+            TensorView::new(Dtype::I64, vec![n], lb).map_err(ck)?,
+        ),
+        (
+            "indices",
+            TensorView::new(Dtype::I64, vec![n], ib).map_err(ck)?,
+        ),
     ];
     let out = safetensors::serialize(views, None::<HashMap<String, String>>).map_err(ck)?;
     write_file(&a.out, &out)?;

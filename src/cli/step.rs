@@ -71,8 +71,7 @@ pub fn run(a: StepArgs) -> Result<()> {
     // Weights and running statistics as given, then the checkpoint's momentum (if it has any).
     checkpoint::load(&mut trainer, &bytes, false)?;
     trainer.twin_load_momentum(&bytes)?;
-    let [loss, ce, kl] =
-        pollster::block_on(trainer.twin_step(&a.anchors, &a.partners, lr))?;
+    let [loss, ce, kl] = pollster::block_on(trainer.twin_step(&a.anchors, &a.partners, lr))?;
     let out = pollster::block_on(checkpoint::save(&trainer))?;
     write_file(&a.out, &out)?;
     println!(

@@ -51,7 +51,12 @@ export class WorkerTrainer {
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
       this.#pending.set(id, { resolve, reject });
-      this.#worker.postMessage({ id, op, args });
+      try {
+        this.#worker.postMessage({ id, op, args });
+      } catch (e) { // an argument that cannot be cloned (DataCloneError)
+        this.#pending.delete(id);
+        reject(e);
+      }
     });
   }
 

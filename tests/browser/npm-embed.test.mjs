@@ -1,9 +1,8 @@
 // The npm package (wasm-pack --target web, packed with `npm pack`) works in a plain page:
-// examples/npm-embed installs pkg/cskd-0.1.0.tgz, trains a few steps and lists the losses.
+// examples/npm-embed installs pkg/cskd-VERSION.tgz, trains a few steps and lists the losses.
 // Run: node --test npm-embed.test.mjs   (env: CSKD_TGZ, NPM_EMBED_STEPS, NPM_EMBED_TIMEOUT_MS)
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -11,21 +10,19 @@ import { fileURLToPath } from 'node:url';
 import { serve } from './lib/server.mjs';
 import { launch, waitInPage } from './lib/browser.mjs';
 import { syntheticCifar10 } from './lib/cifar.mjs';
+import { installPackage } from './lib/package.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '..', '..');
 const EXAMPLE = path.join(repo, 'examples', 'npm-embed');
-const TGZ = path.resolve(process.env.CSKD_TGZ ?? path.join(repo, 'pkg', 'cskd-0.1.0.tgz'));
 const STEPS = Number(process.env.NPM_EMBED_STEPS ?? 10);
 const TIMEOUT_MS = Number(process.env.NPM_EMBED_TIMEOUT_MS ?? 10 * 60 * 1000);
 
 let server;
 let dataDir;
 before(async () => {
-  assert.ok(fs.existsSync(TGZ), `${TGZ} is missing: run \`wasm-pack build --target web --release --no-default-features && (cd pkg && npm pack)\``);
   // Install the packed package exactly as a user would (a local tarball needs no network).
-  fs.rmSync(path.join(EXAMPLE, 'node_modules', 'cskd'), { recursive: true, force: true });
-  execFileSync('npm', ['install', '--no-save', '--no-package-lock', '--no-audit', '--no-fund', '--offline', TGZ], { cwd: EXAMPLE, stdio: 'inherit' });
+  installPackage(EXAMPLE);
   for (const f of ['cskd.js', 'cskd_bg.wasm', 'package.json']) {
     assert.ok(fs.existsSync(path.join(EXAMPLE, 'node_modules', 'cskd', f)), `the package contains ${f}`);
   }

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { serve } from './lib/server.mjs';
 import { launch } from './lib/browser.mjs';
 import { syntheticCifar10 } from './lib/cifar.mjs';
-import { installPackage } from './lib/package.mjs';
+import { REPO, installPackage } from './lib/package.mjs';
 
 const TIMEOUT_MS = Number(process.env.NPM_WORKER_TIMEOUT_MS ?? 10 * 60 * 1000);
 
@@ -84,6 +84,11 @@ test('createWorkerTrainer: errors reject with the Trainer\'s message, results co
       if (message instanceof RegExp) assert.match(x.message, message);
       else assert.equal(x.message, message);
     };
+    // The exact messages checked here are the ones the npm README lists.
+    const readme = fs.readFileSync(path.join(REPO, 'npm', 'README.md'), 'utf8');
+    for (const x of [r.badLr, r.empty, r.missingWorker, r.finished, r.badImage, r.badCheckpoint, r.unknownMethod, r.pending]) {
+      assert.ok(readme.includes(`\`${x.message}\``), `npm/README.md lists \`${x.message}\``);
+    }
     rejected(r.badLr, 'invalid configuration: lr = -1 is invalid: expected a finite number > 0');
     rejected(r.unknownField, /^invalid configuration: unknown field `learningRate`/);
     rejected(r.empty, 'empty.bin: file is empty');

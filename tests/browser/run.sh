@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # Build the browser front end and run the browser tests in headless Chromium (WebGPU on SwiftShader).
 #
-#   tests/browser/run.sh            build dist/ (trunk) and pkg/ (wasm-pack + npm pack), then test
+#   tests/browser/run.sh            build dist/ (trunk) and the npm package pkg/ (scripts/build-npm.sh), then test
 #   tests/browser/run.sh --no-build test what is already in dist/ and pkg/
+#
+# The npm package tests install the packed pkg/cskd-VERSION.tgz into examples/ (offline), build
+# examples/vite-app with vite and type-check examples/typecheck with tsc (both pinned here).
 #
 # Needs: chromium (/usr/bin/chromium, or $CHROMIUM), node 20 + npm, cargo with the
 # wasm32-unknown-unknown target (rust-toolchain.toml), and the prebuilt trunk 0.21.14,
 # wasm-bindgen 0.2.130 and wasm-pack 0.15.1 from $SHARED/bin (or on PATH). wasm-opt comes from the
 # npm package binaryen@132 installed here (Debian's binaryen 108 breaks wasm-bindgen 0.2.130 output).
-# Env: SHARED, CHROMIUM, E2E_EPOCHS, E2E_TIMEOUT_MS, NPM_EMBED_STEPS (see the test files).
+# Env: SHARED, CHROMIUM, E2E_EPOCHS, E2E_TIMEOUT_MS, NPM_EMBED_STEPS, VITE_APP_STEPS, CSKD_TGZ (see the test files).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -18,7 +21,7 @@ build=1
 [[ "${1:-}" == "--no-build" ]] && build=0
 
 cd "$here"
-if [[ ! -x node_modules/.bin/wasm-opt || ! -d node_modules/playwright-core ]]; then
+if [[ ! -x node_modules/.bin/wasm-opt || ! -d node_modules/playwright-core || ! -x node_modules/.bin/vite || ! -x node_modules/.bin/tsc ]]; then
   echo "== npm ci (tests/browser)"
   npm ci --no-audit --no-fund
 fi
@@ -49,14 +52,11 @@ if (( build )); then
   echo "== trunk build --release -> dist/"
   trunk build --release
 
-  echo "== wasm-pack build --target web -> pkg/, npm pack"
-  wasm-pack build --target web --release --no-default-features
-  rm -f pkg/cskd-*.tgz
-  (cd pkg && npm pack --silent >/dev/null)
+  scripts/build-npm.sh
 fi
 
-ls -l dist/cskd.js dist/cskd_bg.wasm pkg/cskd-0.1.0.tgz
+ls -l dist/cskd.js dist/cskd_bg.wasm pkg/cskd-*.tgz
 
 echo "== browser tests"
 cd "$here"
-exec node --test --test-concurrency=1 e2e.mjs npm-embed.test.mjs
+exec node --test --test-concurrency=1 e2e.mjs npm-embed.test.mjs npm-package.test.mjs npm-worker.test.mjs vite-app.test.mjs

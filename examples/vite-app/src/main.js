@@ -17,11 +17,21 @@ let frames = 0;
 const tick = () => { $('frames').textContent = String(++frames); requestAnimationFrame(tick); };
 requestAnimationFrame(tick);
 
+// Vite's dev and preview servers send a .tar.gz with `Content-Encoding: gzip`, so the browser hands
+// over the bare tar; cskd reads gzip-compressed archives, so compress it again.
+async function cifarBytes(resp) {
+  const bytes = new Uint8Array(await resp.arrayBuffer());
+  const isTar = String.fromCharCode(...bytes.subarray(257, 262)) === 'ustar';
+  if (!isTar) return bytes;
+  const gz = new Blob([bytes]).stream().pipeThrough(new CompressionStream('gzip'));
+  return new Uint8Array(await new Response(gz).arrayBuffer());
+}
+
 async function main() {
   status(`Fetching ${dataUrl}…`);
   const resp = await fetch(dataUrl);
   if (!resp.ok) throw new Error(`could not fetch ${dataUrl}: HTTP ${resp.status}`);
-  const bytes = new Uint8Array(await resp.arrayBuffer());
+  const bytes = await cifarBytes(resp);
 
   status('Starting the worker…');
   // Tiny on purpose (software WebGPU in CI): 2 images per class, batch 10, so 2 steps per epoch.

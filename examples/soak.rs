@@ -48,7 +48,11 @@ fn args() -> Result<Args, String> {
             "--minutes" => a.minutes = number()?,
             "--interval" => a.interval = number()?,
             "--csv" => a.csv = value.clone().into(),
-            _ => return Err(format!("unknown flag {flag} (--data, --minutes, --interval, --csv)")),
+            _ => {
+                return Err(format!(
+                    "unknown flag {flag} (--data, --minutes, --interval, --csv)"
+                ))
+            }
         }
     }
     Ok(a)
@@ -77,7 +81,12 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     let a = args()?;
     let data = cskd::data::load(&a.data)?;
     let gpu = Arc::new(pollster::block_on(Gpu::new())?);
-    eprintln!("soak: {} for {} min on {}", a.data.display(), a.minutes, gpu.info.name);
+    eprintln!(
+        "soak: {} for {} min on {}",
+        a.data.display(),
+        a.minutes,
+        gpu.info.name
+    );
     let config = TrainConfig {
         model: "smallcnn".into(),
         width: 8,

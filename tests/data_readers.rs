@@ -678,3 +678,193 @@ fn flipped_byte_in_archive_is_caught_by_the_gzip_checksum() {
     assert!(matches!(e, DataError::CorruptGzip { .. }), "{e:?}");
     assert_names(&e, "flipped.tar.gz");
 }
+
+// ---- Bounded, non-blocking reads: what is not a regular file, or too large to be CIFAR, is
+// refused at once with the file's name (these used to block forever or read until OOM).
+
+/// Runs `f` on another thread; a hang fails the test instead of stalling the suite.
+fn without_hanging<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    rx.recv_timeout(std::time::Duration::from_secs(120))
+        .expect("the reader blocked (hang guard: no answer in 120 s)")
+}
+
+fn mkfifo(path: &Path) {
+    let ok = std::process::Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .expect("run mkfifo");
+    assert!(ok.success(), "mkfifo {}", path.display());
+}
+
+fn load_err(path: &Path) -> String {
+    let p = path.to_path_buf();
+    without_hanging(move || load(&p).map(|c| c.kind))
+        .expect_err("must be refused")
+        .to_string()
+}
+
+#[test]
+fn dev_zero_is_refused_as_a_device() {
+    let e = load_err(Path::new("/dev/zero"));
+    assert!(
+        e.contains("/dev/zero") && e.contains("character device"),
+        "{e}"
+    );
+}
+
+#[test]
+fn fifo_without_a_writer_is_refused_not_waited_on() {
+    let d = temp_dir("fifo");
+    let f = d.join("data.bin");
+    mkfifo(&f);
+    let e = load_err(&f);
+    assert!(e.contains("data.bin") && e.contains("FIFO"), "{e}");
+}
+
+#[test]
+fn fifo_fed_from_dev_zero_is_refused() {
+    let d = temp_dir("fifo-zero");
+    let f = d.join("cifar-10-binary.tar.gz");
+    mkfifo(&f);
+    // The writer blocks in open() until a reader comes; none should.
+    let mut writer = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("cat /dev/zero > '{}'", f.display()))
+        .spawn()
+        .unwrap();
+    let e = load_err(&f);
+    writer.kill().unwrap();
+    writer.wait().unwrap();
+    assert!(e.contains("FIFO"), "{e}");
+}
+
+#[test]
+fn huge_sparse_file_is_refused_by_its_size() {
+    let d = temp_dir("sparse");
+    let f = d.join("huge.bin");
+    // 3073 × 3074 × 1000 bytes (29 GB, no disk used): would fit both record sizes.
+    std::fs::File::create(&f)
+        .unwrap()
+        .set_len(3073 * 3074 * 1000)
+        .unwrap();
+    let e = load_err(&f);
+    assert!(e.contains("huge.bin") && e.contains("larger than"), "{e}");
+    assert!(
+        e.contains(&cskd::data::limits::MAX_DATA_FILE.to_string()),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_fifo_inside_a_data_directory_is_refused_by_name() {
+    let c = dataset(CifarKind::Cifar10, 10, 5);
+    let d = temp_dir("dir-fifo");
+    let layout = d.join("cifar-10-batches-bin");
+    std::fs::create_dir(&layout).unwrap();
+    let tar = gunzip(&archive_of(&c));
+    tar::Archive::new(&tar[..]).unpack(&d).unwrap();
+    std::fs::remove_file(layout.join("data_batch_3.bin")).unwrap();
+    mkfifo(&layout.join("data_batch_3.bin"));
+    let e = load_err(&d);
+    assert!(e.contains("data_batch_3.bin") && e.contains("FIFO"), "{e}");
+    // A device in place of a class-name file, via a symbolic link.
+    std::fs::remove_file(layout.join("data_batch_3.bin")).unwrap();
+    std::fs::remove_file(layout.join("batches.meta.txt")).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", layout.join("batches.meta.txt")).unwrap();
+    std::fs::write(
+        layout.join("data_batch_3.bin"),
+        write_records(CifarKind::Cifar10, &c.train.select(&[0])),
+    )
+    .unwrap();
+    let e = load_err(&layout);
+    assert!(
+        e.contains("batches.meta.txt") && e.contains("character device"),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_fifo_beside_a_loose_bin_as_its_class_names_is_refused() {
+    let d = temp_dir("names-fifo");
+    let s = random_split(CifarKind::Cifar10, 6, 10, 9);
+    write(&d.join("x.bin"), &write_records(CifarKind::Cifar10, &s));
+    mkfifo(&d.join("batches.meta.txt"));
+    let e = load_err(&d.join("x.bin"));
+    assert!(e.contains("batches.meta.txt") && e.contains("FIFO"), "{e}");
+}
+
+/// A gzip'd tar holding one layout member of `size` zero bytes (compresses ~1000:1).
+fn bomb(member: &str, size: u64) -> Vec<u8> {
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    {
+        let mut b = tar::Builder::new(&mut gz);
+        let mut h = tar::Header::new_gnu();
+        h.set_mode(0o644);
+        h.set_size(size);
+        h.set_cksum();
+        b.append_data(&mut h, member, std::io::repeat(0).take(size))
+            .unwrap();
+        b.finish().unwrap();
+    }
+    gz.finish().unwrap()
+}
+
+#[test]
+fn an_archive_member_larger_than_any_cifar_file_is_refused() {
+    let limit = cskd::data::limits::max_bin_bytes(CifarKind::Cifar10);
+    let a = bomb("cifar-10-batches-bin/data_batch_1.bin", limit + 3073);
+    let e = from_archive_bytes("bomb.tar.gz", &a)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("bomb.tar.gz") && e.contains("data_batch_1.bin") && e.contains("larger than"),
+        "{e}"
+    );
+}
+
+#[test]
+fn an_archive_that_unpacks_past_the_limit_is_refused() {
+    // A member no layout uses, so only the total decides.
+    let a = bomb("junk/filler", cskd::data::limits::MAX_UNPACKED + 1);
+    let e = from_archive_bytes("bomb.tar.gz", &a)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("bomb.tar.gz") && e.contains("unpacked archive"),
+        "{e}"
+    );
+}
+
+#[test]
+fn the_given_kind_decides_a_file_that_fits_both_record_sizes() {
+    // 3073 × 3074 bytes: 3074 CIFAR-10 records or 3073 CIFAR-100 records (all labels 0).
+    let bytes = vec![0u8; 3073 * 3074];
+    let e = from_bin_bytes("both.bin", &bytes, None).unwrap_err();
+    assert!(matches!(e, DataError::AmbiguousRecordSize { .. }), "{e}");
+    let d = temp_dir("both");
+    let f = d.join("both.bin");
+    write(&f, &bytes);
+    assert!(load(&f).is_err());
+    let ten = cskd::data::load_as(&f, Some(CifarKind::Cifar10)).unwrap();
+    assert_eq!(
+        (ten.kind, ten.train.len() + ten.test.len()),
+        (CifarKind::Cifar10, 3074)
+    );
+    let hundred = cskd::data::load_as(&f, Some(CifarKind::Cifar100)).unwrap();
+    assert_eq!(
+        (hundred.kind, hundred.train.len() + hundred.test.len()),
+        (CifarKind::Cifar100, 3073)
+    );
+    // For an archive the content decides, and a different --dataset is an error.
+    let a = d.join("c10.tar.gz");
+    write(&a, &archive_of(&dataset(CifarKind::Cifar10, 6, 6)));
+    let e = cskd::data::load_as(&a, Some(CifarKind::Cifar100)).unwrap_err();
+    assert!(
+        e.to_string().contains("holds CIFAR-10, but CIFAR-100"),
+        "{e}"
+    );
+}

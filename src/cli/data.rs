@@ -17,18 +17,8 @@ pub fn resolve(path: Option<&Path>, kind: Option<CifarKind>) -> Result<Cifar> {
         Some(p) => p,
         None => download(kind.unwrap_or(CifarKind::Cifar10))?,
     };
-    let cifar = data::load(&path)?;
-    if let Some(k) = kind {
-        if k != cifar.kind {
-            return Err(Error::Config(format!(
-                "--dataset {} but {} holds {}",
-                k,
-                path.display(),
-                cifar.kind
-            )));
-        }
-    }
-    Ok(cifar)
+    // The given kind decides a loose .bin that fits both record sizes, and must match the rest.
+    Ok(data::load_as(&path, kind)?)
 }
 
 /// Downloads with curl (shows its own progress) into ~/.cache/cskd and checks the official md5.
@@ -115,7 +105,7 @@ pub fn subset(a: SubsetArgs) -> Result<()> {
         &c.classes,
         c.coarse_classes.as_deref(),
     );
-    std::fs::write(&a.out, &bytes).map_err(|e| Error::Io {
+    crate::files::write_atomic(&a.out, &bytes).map_err(|e| Error::Io {
         path: a.out.display().to_string(),
         source: e,
     })?;

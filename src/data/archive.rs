@@ -9,7 +9,7 @@ use flate2::read::MultiGzDecoder;
 
 use super::cifar::{class_names_text, write_records};
 use super::layout::{assemble, layout, Layout, Source, LAYOUTS};
-use super::{Cifar, CifarKind, DataError, Split};
+use super::{limits, Cifar, CifarKind, DataError, Split};
 
 /// Reads an official CIFAR archive (`cifar-10-binary.tar.gz` or `cifar-100-binary.tar.gz`)
 /// held in memory. The kind is told by which directory's files the archive holds
@@ -22,11 +22,17 @@ pub fn from_archive_bytes(name: &str, bytes: &[u8]) -> Result<Cifar, DataError> 
     let reader = Tracked {
         inner: MultiGzDecoder::new(bytes),
         error: &gz_error,
+        left: limits::MAX_UNPACKED,
     };
     let fail = |e: io::Error| match gz_error.borrow_mut().take() {
-        Some(detail) => DataError::CorruptGzip {
+        Some(Layer::Gzip(detail)) => DataError::CorruptGzip {
             name: name.into(),
             detail,
+        },
+        Some(Layer::TooLarge) => DataError::TooLarge {
+            name: name.into(),
+            what: "the unpacked archive".into(),
+            limit: limits::MAX_UNPACKED,
         },
         None => DataError::NotTar {
             name: name.into(),
@@ -57,9 +63,24 @@ pub fn from_archive_bytes(name: &str, bytes: &[u8]) -> Result<Cifar, DataError> 
         }) else {
             continue;
         };
-        // Cap the reservation: a corrupt header may claim any size.
-        let mut data = Vec::with_capacity(entry.size().min(1 << 28) as usize);
-        entry.read_to_end(&mut data).map_err(fail)?;
+        // A corrupt or hostile header may claim any size: never reserve or read past the limit.
+        let limit = LAYOUTS[li].limit(f);
+        let too_large = || DataError::TooLarge {
+            name: name.into(),
+            what: format!("member {}/{f}", LAYOUTS[li].dir),
+            limit,
+        };
+        if entry.size() > limit {
+            return Err(too_large());
+        }
+        let mut data = Vec::with_capacity(entry.size() as usize);
+        (&mut entry)
+            .take(limit + 1)
+            .read_to_end(&mut data)
+            .map_err(fail)?;
+        if data.len() as u64 > limit {
+            return Err(too_large());
+        }
         found.insert((li, f), data);
     }
     // Read to the end of the gzip stream so that its CRC is checked: corruption inside stored
@@ -146,17 +167,35 @@ fn last_two(path: &std::path::Path) -> Option<(String, String)> {
     Some((prev?.to_string(), last?.to_string()))
 }
 
-/// A reader that remembers whether the error came from the gzip layer (vs. from tar).
+/// Why the decompressed stream failed, when it was not the tar layer's fault.
+enum Layer {
+    Gzip(String),
+    TooLarge,
+}
+
+/// A reader that remembers whether the error came from the gzip layer (vs. from tar), and stops
+/// a gzip bomb: it fails once more than `left` bytes have come out.
 struct Tracked<'a, R> {
     inner: R,
-    error: &'a RefCell<Option<String>>,
+    error: &'a RefCell<Option<Layer>>,
+    left: u64,
 }
 
 impl<R: Read> Read for Tracked<'_, R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.inner.read(buf).inspect_err(|e| {
-            *self.error.borrow_mut() = Some(e.to_string());
-        })
+        // Ask for one byte past the limit so that reaching it exactly is not an error.
+        let want = buf
+            .len()
+            .min(self.left.saturating_add(1).min(usize::MAX as u64) as usize);
+        let n = self.inner.read(&mut buf[..want]).inspect_err(|e| {
+            *self.error.borrow_mut() = Some(Layer::Gzip(e.to_string()));
+        })?;
+        if n as u64 > self.left {
+            *self.error.borrow_mut() = Some(Layer::TooLarge);
+            return Err(io::Error::other("archive unpacks to too many bytes"));
+        }
+        self.left -= n as u64;
+        Ok(n)
     }
 }
 

@@ -94,6 +94,21 @@ pub enum DataError {
         found: usize,
     },
 
+    #[error("{name}: {what} is larger than {limit} bytes, the most a CIFAR data set needs; is this the right file?")]
+    TooLarge {
+        name: String,
+        /// "the file", "member X", "the unpacked archive".
+        what: String,
+        limit: u64,
+    },
+
+    #[error("{name}: holds {found}, but {expected} was asked for")]
+    KindMismatch {
+        name: String,
+        expected: CifarKind,
+        found: CifarKind,
+    },
+
     #[error("batch size must be at least 1, got 0")]
     ZeroBatch,
 }

@@ -2,7 +2,7 @@
 //! is put together from them, wherever the files come from (archive members or a directory).
 
 use super::cifar::{parse_class_names, parse_into, record_count};
-use super::{Cifar, CifarKind, DataError, Split, IMAGE_BYTES, NUM_COARSE_CLASSES};
+use super::{limits, Cifar, CifarKind, DataError, Split, IMAGE_BYTES, NUM_COARSE_CLASSES};
 
 /// Files of one official layout.
 pub(crate) struct Layout {
@@ -59,6 +59,20 @@ impl Layout {
             .copied()
             .chain([self.test, self.names])
             .chain(self.coarse_names)
+    }
+
+    /// Whether `file` is one of the class-name files.
+    pub fn is_names(&self, file: &str) -> bool {
+        file == self.names || Some(file) == self.coarse_names
+    }
+
+    /// The most bytes `file` of this layout may have (see [`super::limits`]).
+    pub fn limit(&self, file: &str) -> u64 {
+        if self.is_names(file) {
+            limits::MAX_NAMES_FILE
+        } else {
+            limits::max_bin_bytes(self.kind)
+        }
     }
 }
 

@@ -11,6 +11,7 @@ mod error;
 #[cfg(not(target_arch = "wasm32"))]
 mod fs;
 mod layout;
+pub mod limits;
 mod loose;
 mod sampler;
 mod subset;
@@ -19,7 +20,7 @@ pub use archive::{from_archive_bytes, write_archive};
 pub use cifar::{default_class_names, default_coarse_class_names, parse_records, write_records};
 pub use error::DataError;
 #[cfg(not(target_arch = "wasm32"))]
-pub use fs::load;
+pub use fs::{load, load_as};
 pub use loose::from_bin_bytes;
 pub use sampler::{PairBatch, PairSampler};
 
@@ -50,7 +51,7 @@ impl CifarKind {
     }
 
     /// Label bytes before the pixels of a record: 1 (label) or 2 (coarse, fine).
-    pub fn label_bytes(self) -> usize {
+    pub const fn label_bytes(self) -> usize {
         match self {
             CifarKind::Cifar10 => 1,
             CifarKind::Cifar100 => 2,
@@ -58,7 +59,7 @@ impl CifarKind {
     }
 
     /// Bytes of one record: 3073 or 3074.
-    pub fn record_bytes(self) -> usize {
+    pub const fn record_bytes(self) -> usize {
         self.label_bytes() + IMAGE_BYTES
     }
 

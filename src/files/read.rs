@@ -12,7 +12,7 @@ pub fn read_regular(path: &Path, limit: u64, what: &str) -> io::Result<Vec<u8>> 
     let meta = std::fs::metadata(path)?;
     refuse_special(meta.file_type(), what)?;
     check_size(meta.len(), limit, what)?;
-    let file = File::open(path)?;
+    let file = open_nonblocking(path)?;
     // The path may have been swapped since the check: check the opened file itself too.
     let meta = file.metadata()?;
     refuse_special(meta.file_type(), what)?;
@@ -21,6 +21,22 @@ pub fn read_regular(path: &Path, limit: u64, what: &str) -> io::Result<Vec<u8>> 
     file.take(limit + 1).read_to_end(&mut bytes)?;
     check_size(bytes.len() as u64, limit, what)?;
     Ok(bytes)
+}
+
+/// Opens for reading without blocking: if the path became a FIFO after the check above, the
+/// open returns at once instead of waiting for a writer (and the re-check refuses it).
+/// O_NONBLOCK changes nothing for regular files.
+fn open_nonblocking(path: &Path) -> io::Result<File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        // O_NONBLOCK is 0o4000 on the Linux architectures Rust supports, bar mips/sparc/alpha.
+        #[cfg(not(any(target_arch = "mips", target_arch = "mips64", target_arch = "sparc64")))]
+        options.custom_flags(0o4000);
+    }
+    options.open(path)
 }
 
 fn refuse_special(t: FileType, what: &str) -> io::Result<()> {
@@ -100,7 +116,10 @@ mod tests {
         let f = dir.join("big");
         std::fs::write(&f, [0u8; 11]).unwrap();
         let e = read_regular(&f, 10, "a checkpoint").unwrap_err();
-        assert!(e.to_string().contains("the most a checkpoint can be"), "{e}");
+        assert!(
+            e.to_string().contains("the most a checkpoint can be"),
+            "{e}"
+        );
         assert_eq!(read_regular(&f, 11, "x").unwrap().len(), 11);
         std::fs::remove_dir_all(&dir).unwrap();
     }

@@ -15,6 +15,7 @@ pub const STORAGE: wgpu::BufferUsages = wgpu::BufferUsages::STORAGE
 pub struct BufferPool {
     free: Arc<Mutex<HashMap<(u64, wgpu::BufferUsages), Vec<wgpu::Buffer>>>>,
     created: Arc<Mutex<usize>>,
+    created_bytes: Arc<Mutex<u64>>,
 }
 
 impl BufferPool {
@@ -25,6 +26,11 @@ impl BufferPool {
     /// Number of buffers this pool has ever created (a warmed-up step must not raise it).
     pub fn created(&self) -> usize {
         *self.created.lock().unwrap()
+    }
+
+    /// Bytes of all buffers this pool has ever created (the soak checks it stays flat).
+    pub fn created_bytes(&self) -> u64 {
+        *self.created_bytes.lock().unwrap()
     }
 
     /// A buffer of this size and usage: a free one, else a new one. Storage buffers come back
@@ -45,6 +51,7 @@ impl BufferPool {
             return b;
         }
         *self.created.lock().unwrap() += 1;
+        *self.created_bytes.lock().unwrap() += bytes;
         device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("pooled"),
             size: bytes,

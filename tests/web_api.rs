@@ -1,5 +1,6 @@
 //! The JS API in a real browser (wasm-bindgen-test in headless Chromium, WebGPU on SwiftShader):
-//! a few steps of a tiny model lower the loss, a checkpoint round-trips, bad input is an Error.
+//! a few steps of a tiny model lower the loss, a checkpoint round-trips, bad input is an Error
+//! (and the trainer keeps working), a resume is bit-exact, and a lost device is replaced.
 //! Run: CHROMEDRIVER=/usr/bin/chromedriver cargo test --target wasm32-unknown-unknown --no-default-features --test web_api
 #![cfg(target_arch = "wasm32")]
 
@@ -41,9 +42,61 @@ fn tiny_archive() -> Vec<u8> {
 }
 
 fn config() -> JsValue {
-    let c = serde_json::json!({"model": "smallcnn", "width": 4, "method": "cskd", "batch": 8, "epochs": 3, "augment": false, "lr": 0.05});
-    c.serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+    js(
+        serde_json::json!({"model": "smallcnn", "width": 4, "method": "cskd", "batch": 8, "epochs": 3, "augment": false, "lr": 0.05}),
+    )
+}
+
+fn js(v: serde_json::Value) -> JsValue {
+    v.serialize(&serde_wasm_bindgen::Serializer::json_compatible())
         .unwrap()
+}
+
+/// The config with one field replaced by a JS value (NaN and ±Infinity have no JSON form).
+fn config_with(key: &str, value: JsValue) -> JsValue {
+    let c = config();
+    js_sys::Reflect::set(&c, &key.into(), &value).unwrap();
+    c
+}
+
+fn message(err: wasm_bindgen::JsError) -> String {
+    js_sys::Error::from(JsValue::from(err)).message().into()
+}
+
+/// Batch 4 of the 8 training images: two steps per epoch, so a save can fall mid-epoch.
+fn config_b4(lr: f64) -> JsValue {
+    js(
+        serde_json::json!({"model": "smallcnn", "width": 4, "method": "cskd", "batch": 4, "epochs": 3, "augment": true, "lr": lr, "seed": 3}),
+    )
+}
+
+async fn trainer() -> Trainer {
+    Trainer::create(config_b4(0.05), tiny_archive(), "tiny.tar.gz".into())
+        .await
+        .map_err(JsValue::from)
+        .unwrap()
+}
+
+/// `n` steps' (loss, ce, kl), as bits so that equality is exact.
+async fn losses(t: &mut Trainer, n: usize) -> Vec<[u64; 3]> {
+    let mut out = Vec::new();
+    for _ in 0..n {
+        let s = t.step().await.map_err(JsValue::from).unwrap();
+        out.push(["loss", "ce", "kl"].map(|k| field(&s, k).to_bits()));
+    }
+    out
+}
+
+/// Lets the browser run its queued tasks (the `GPUDevice.lost` promise resolves in one).
+async fn yield_to_browser() {
+    let p = js_sys::Promise::new(&mut |resolve, _| {
+        let global = js_sys::global();
+        let set_timeout: js_sys::Function = js_sys::Reflect::get(&global, &"setTimeout".into())
+            .unwrap()
+            .into();
+        set_timeout.call2(&global, &resolve, &20.into()).unwrap();
+    });
+    wasm_bindgen_futures::JsFuture::from(p).await.unwrap();
 }
 
 use serde::Serialize;
@@ -124,4 +177,121 @@ async fn bad_input_is_a_js_error() {
         .unwrap();
     assert!(t.test_image(999).is_err());
     assert!(t.predict(vec![0; 7], 2, 2).await.is_err());
+}
+
+#[wasm_bindgen_test]
+async fn every_bad_input_rejects_and_the_trainer_keeps_working() {
+    // Unknown or misspelt fields are named, never silently ignored.
+    for (cfg, needle) in [
+        (
+            js(serde_json::json!({"learningRate": 0.01})),
+            "learningRate",
+        ),
+        (
+            js(serde_json::json!({"lr": 0.05, "batchSize": 8})),
+            "batchSize",
+        ),
+        (config_with("lr", JsValue::from_f64(f64::NAN)), "lr"),
+        (
+            config_with("temperature", JsValue::from_f64(f64::INFINITY)),
+            "temperature",
+        ),
+        (config_with("lr", 0.into()), "lr"),
+        (config_with("lr", (-1).into()), "lr"),
+        (config_with("batch", 0.into()), "batch"),
+        (config_with("batch", 1e30.into()), "configuration"),
+        (config_with("epochs", (-3).into()), "-3"),
+        (config_with("method", "distill".into()), "distill"),
+        (config_with("schedule", "linear".into()), "linear"),
+        (JsValue::from(7), "configuration"),
+    ] {
+        let what = js_sys::JSON::stringify(&cfg)
+            .map(String::from)
+            .unwrap_or_default();
+        let err = Trainer::create(cfg, tiny_archive(), "tiny.tar.gz".into())
+            .await
+            .err()
+            .unwrap_or_else(|| panic!("config {what} must be rejected"));
+        let m = message(err);
+        assert!(
+            m.contains(needle),
+            "{what}: message {m:?} should name {needle:?}"
+        );
+    }
+
+    let mut t = trainer().await;
+    losses(&mut t, 1).await;
+    let good = t.save_checkpoint().await.map_err(JsValue::from).unwrap();
+    let before = t.save_checkpoint().await.map_err(JsValue::from).unwrap();
+    for bad in [b"garbage".to_vec(), vec![], good[..good.len() / 2].to_vec()] {
+        assert!(t.load_checkpoint(bad.clone()).await.is_err());
+        assert!(t.resume(bad).await.is_err());
+    }
+    assert!(t.test_image(999).is_err());
+    assert!(t.predict(vec![0; 7], 2, 2).await.is_err());
+    assert!(t.predict(vec![0; 16], 0, 4).await.is_err());
+    // A checkpoint of another configuration does not resume; the error names what differs.
+    let mut u = Trainer::create(config_b4(0.01), tiny_archive(), "tiny.tar.gz".into())
+        .await
+        .map_err(JsValue::from)
+        .unwrap();
+    let m = message(u.resume(good.clone()).await.err().expect("other config"));
+    assert!(m.contains("lr"), "{m}");
+    // Nothing above changed the trainer, and it still trains.
+    assert_eq!(
+        tensors(&t.save_checkpoint().await.map_err(JsValue::from).unwrap()),
+        tensors(&before)
+    );
+    assert_eq!((t.epoch(), t.step_in_epoch()), (0, 1));
+    losses(&mut t, 1).await;
+    assert_eq!((t.epoch(), t.step_in_epoch()), (1, 0));
+}
+
+#[wasm_bindgen_test]
+async fn resume_is_bit_exact_mid_epoch() {
+    let mut a = trainer().await;
+    let reference = losses(&mut a, 4).await;
+    let mut b = trainer().await;
+    let first = losses(&mut b, 1).await;
+    let saved = b.save_checkpoint().await.map_err(JsValue::from).unwrap();
+    drop(b);
+    let mut c = trainer().await;
+    c.resume(saved).await.map_err(JsValue::from).unwrap();
+    assert_eq!((c.epoch(), c.step_in_epoch()), (0, 1));
+    let rest = losses(&mut c, 3).await;
+    assert_eq!([first, rest].concat(), reference);
+}
+
+#[wasm_bindgen_test]
+async fn a_lost_device_is_replaced_and_the_run_resumes() {
+    let mut a = trainer().await;
+    let reference = losses(&mut a, 2).await;
+    let mut t = trainer().await;
+    let first = losses(&mut t, 1).await;
+    let saved = t.save_checkpoint().await.map_err(JsValue::from).unwrap();
+    assert!(!cskd::web::gpu_lost());
+    assert!(cskd::web::destroy_device_for_testing());
+    let err = t
+        .step()
+        .await
+        .err()
+        .expect("a step on a destroyed device fails");
+    let m = message(err);
+    for _ in 0..50 {
+        if cskd::web::gpu_lost() {
+            break;
+        }
+        yield_to_browser().await;
+    }
+    assert!(
+        cskd::web::gpu_lost(),
+        "GPUDevice.lost resolved (step error: {m})"
+    );
+    drop(t);
+    drop(a);
+    // The next trainer gets a new device and continues from the save.
+    let mut u = trainer().await;
+    assert!(!cskd::web::gpu_lost());
+    u.resume(saved).await.map_err(JsValue::from).unwrap();
+    assert_eq!([first, losses(&mut u, 1).await].concat(), reference);
 }

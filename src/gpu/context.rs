@@ -37,6 +37,8 @@ pub struct Gpu {
     /// The first validation/out-of-memory error or device loss, reported at the next readback
     /// (instead of wgpu's default of panicking, or the browser's of logging and carrying on).
     error: Arc<Mutex<Option<String>>>,
+    /// Set by the device-lost callback: the web API drops a lost device and opens a new one.
+    lost: Arc<AtomicBool>,
 }
 
 impl Gpu {
@@ -82,7 +84,10 @@ impl Gpu {
             sink.lock().unwrap().get_or_insert_with(|| e.to_string());
         }));
         let sink = error.clone();
+        let lost = Arc::new(AtomicBool::new(false));
+        let lost_flag = lost.clone();
         device.set_device_lost_callback(move |reason, msg| {
+            lost_flag.store(true, Ordering::SeqCst);
             sink.lock()
                 .unwrap()
                 .get_or_insert_with(|| format!("the GPU device was lost ({reason:?}): {msg}"));
@@ -96,6 +101,7 @@ impl Gpu {
             features,
             tiled_kernels,
             error,
+            lost,
         })
     }
 
@@ -105,6 +111,11 @@ impl Gpu {
             Some(e) => Err(Error::Gpu(e.clone())),
             None => Ok(()),
         }
+    }
+
+    /// Whether the device was lost (destroyed, driver reset, GPU removed); it never comes back.
+    pub fn is_lost(&self) -> bool {
+        self.lost.load(Ordering::SeqCst)
     }
 
     pub fn tiled_kernels(&self) -> bool {

@@ -2,16 +2,16 @@
 //! Every failure becomes a JS `Error` with a message; inputs are checked before they reach code
 //! that could panic, so nothing traps with "unreachable".
 
+mod device;
 mod image;
 
+pub use device::{destroy_device_for_testing, gpu_lost, reset_gpu, webgpu_available};
+
 use crate::data::{self, Cifar};
-use crate::error::Error;
-use crate::gpu::Gpu;
 use crate::ops::augment::{augment_reference, Crop};
 use crate::train::{self, checkpoint, TrainConfig};
+use device::gpu;
 use js_sys::{Float32Array, Object, Reflect, Uint32Array};
-use std::cell::RefCell;
-use std::sync::Arc;
 use wasm_bindgen::prelude::*;
 
 type JsResult<T> = Result<T, JsError>;
@@ -74,36 +74,6 @@ fn start() {
     console_error_panic_hook::set_once();
 }
 
-thread_local! {
-    /// One device for every trainer of the page (or worker).
-    static GPU: RefCell<Option<Arc<Gpu>>> = const { RefCell::new(None) };
-}
-
-async fn gpu() -> JsResult<Arc<Gpu>> {
-    if let Some(g) = GPU.with(|g| g.borrow().clone()) {
-        return Ok(g);
-    }
-    if !webgpu_available() {
-        return Err(js_err(Error::NoAdapter(
-            "navigator.gpu is missing: WebGPU is unavailable in this browser. Use Chrome/Edge 113+ (on Linux enable chrome://flags/#enable-unsafe-webgpu), Safari 26 or Firefox 141+".into(),
-        )));
-    }
-    let g = Arc::new(Gpu::new().await.map_err(js_err)?);
-    GPU.with(|cell| *cell.borrow_mut() = Some(g.clone()));
-    Ok(g)
-}
-
-/// Whether `navigator.gpu` exists (on the page or in a worker).
-#[wasm_bindgen(js_name = webgpuAvailable)]
-pub fn webgpu_available() -> bool {
-    let global = js_sys::global();
-    Reflect::get(&global, &"navigator".into())
-        .ok()
-        .filter(|n| !n.is_undefined())
-        .and_then(|n| Reflect::get(&n, &"gpu".into()).ok())
-        .is_some_and(|g| !g.is_undefined() && !g.is_null())
-}
-
 /// The adapter: name, backend, limits. Rejects when there is no WebGPU adapter.
 #[wasm_bindgen(js_name = adapterInfo, unchecked_return_type = "AdapterInfo")]
 pub async fn adapter_info() -> JsResult<JsValue> {
@@ -138,13 +108,7 @@ impl Trainer {
         data: Vec<u8>,
         file_name: String,
     ) -> JsResult<Trainer> {
-        let config: TrainConfig = if config.is_undefined() || config.is_null() {
-            TrainConfig::default()
-        } else {
-            serde_wasm_bindgen::from_value(config)
-                .map_err(|e| js_err(format!("invalid configuration: {e}")))?
-        };
-        config.validate().map_err(js_err)?;
+        let config = parse_config(&config)?;
         let cifar = parse_data(&file_name, &data)?;
         let inner = train::Trainer::new(gpu().await?, config, cifar).map_err(js_err)?;
         Ok(Trainer { inner })
@@ -275,6 +239,28 @@ impl Trainer {
         checkpoint::save(&self.inner).await.map_err(js_err)
     }
 
+    /// Continues the run saved in `bytes` exactly where it stopped (weights, momentum, running
+    /// statistics, epoch, step and random streams). Rejects, leaving the trainer as it was, when the
+    /// checkpoint has no training state or was trained with another configuration.
+    pub async fn resume(&mut self, bytes: Vec<u8>) -> JsResult<()> {
+        let info = checkpoint::info(&bytes).map_err(js_err)?;
+        if info.state.is_none() {
+            return Err(js_err(
+                "this checkpoint has no training state to resume (it holds weights only)",
+            ));
+        }
+        let saved = info
+            .config
+            .ok_or_else(|| js_err("this checkpoint does not record its training configuration"))?;
+        if saved != self.inner.config {
+            return Err(js_err(format!(
+                "the checkpoint was trained with another configuration ({}); create the trainer with the checkpoint's",
+                config_diff(&saved, &self.inner.config)
+            )));
+        }
+        checkpoint::load(&mut self.inner, &bytes, true).map_err(js_err)
+    }
+
     /// Loads a checkpoint of the same model; a checkpoint with training state resumes it.
     #[wasm_bindgen(js_name = loadCheckpoint)]
     pub async fn load_checkpoint(&mut self, bytes: Vec<u8>) -> JsResult<()> {
@@ -282,6 +268,49 @@ impl Trainer {
         let resume = info.state.is_some() && info.config.as_ref() == Some(&self.inner.config);
         checkpoint::load(&mut self.inner, &bytes, resume).map_err(js_err)
     }
+}
+
+/// The JS config object through JSON, so a misspelt or unknown field is an error naming it
+/// (serde_wasm_bindgen only looks up the known keys and would ignore it).
+fn parse_config(config: &JsValue) -> JsResult<TrainConfig> {
+    if config.is_undefined() || config.is_null() {
+        return Ok(TrainConfig::default());
+    }
+    // JSON.stringify turns NaN and ±Infinity into null: name the field before that happens.
+    if config.is_object() {
+        for entry in Object::entries(config.unchecked_ref()).iter() {
+            let pair: js_sys::Array = entry.unchecked_into();
+            let value = pair.get(1);
+            if value.as_f64().is_some_and(|v| !v.is_finite()) {
+                return Err(js_err(format!(
+                    "invalid configuration: {} = {} is not a finite number",
+                    pair.get(0).as_string().unwrap_or_default(),
+                    value.as_f64().unwrap_or_default()
+                )));
+            }
+        }
+    }
+    let text = js_sys::JSON::stringify(config)
+        .ok()
+        .and_then(|s| s.as_string())
+        .ok_or_else(|| js_err("invalid configuration: not a JSON-compatible object"))?;
+    TrainConfig::from_json(&text).map_err(js_err)
+}
+
+/// "lr 0.05 (checkpoint) vs 0.1 (trainer), …" for the fields that differ.
+fn config_diff(saved: &TrainConfig, current: &TrainConfig) -> String {
+    let (a, b) = (
+        serde_json::to_value(saved).unwrap_or_default(),
+        serde_json::to_value(current).unwrap_or_default(),
+    );
+    let (Some(a), Some(b)) = (a.as_object(), b.as_object()) else {
+        return String::new();
+    };
+    a.iter()
+        .filter(|(k, v)| b.get(*k) != Some(v))
+        .map(|(k, v)| format!("{k} {v} (checkpoint) vs {} (trainer)", b[k]))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn set(obj: &Object, key: &str, value: &JsValue) -> JsResult<()> {

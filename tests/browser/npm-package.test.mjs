@@ -3,23 +3,24 @@
 // the README is the npm one, and `tsc --noEmit` accepts examples/typecheck, which must use every
 // export of `cskd` and `cskd/worker` and every public class member.
 // Run: node --test npm-package.test.mjs   (env: CSKD_TGZ)
-import { test, before } from 'node:test';
+import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { REPO, installPackage, packedTarball, runBin } from './lib/package.mjs';
+import { REPO, packedTarball, runBin, stageExample } from './lib/package.mjs';
 import { unusedExports } from './lib/ts-coverage.mjs';
 
-const TYPECHECK = path.join(REPO, 'examples', 'typecheck');
+let TYPECHECK; // a copy of examples/typecheck with the package installed
 let tgz, entries, manifest;
 
 before(() => {
   tgz = packedTarball();
   entries = execFileSync('tar', ['tzf', tgz], { encoding: 'utf8' }).split('\n').filter(Boolean).map((e) => e.replace(/^package\//, ''));
   manifest = JSON.parse(execFileSync('tar', ['xzf', tgz, '-O', 'package/package.json'], { encoding: 'utf8' }));
-  installPackage(TYPECHECK, tgz);
+  TYPECHECK = stageExample('typecheck', tgz);
 });
+after(() => { if (TYPECHECK) fs.rmSync(TYPECHECK, { recursive: true, force: true }); });
 
 test('package.json is complete for publishing', () => {
   assert.equal(manifest.name, 'cskd');

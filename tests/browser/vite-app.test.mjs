@@ -1,4 +1,4 @@
-// The npm package in a bundled app: examples/vite-app installs the packed tarball, `vite build`
+// The npm package in a bundled app: a copy of examples/vite-app installs the packed tarball, `vite build`
 // bundles it (main chunk, the worker helper's worker chunk, the .wasm asset), and the built app
 // trains a few steps in a Web Worker in headless Chromium.
 // Run: node --test vite-app.test.mjs   (env: CSKD_TGZ, VITE_APP_STEPS, VITE_APP_TIMEOUT_MS)
@@ -10,17 +10,16 @@ import path from 'node:path';
 import { serve } from './lib/server.mjs';
 import { launch, waitInPage } from './lib/browser.mjs';
 import { syntheticCifar10 } from './lib/cifar.mjs';
-import { REPO, installPackage, runBin } from './lib/package.mjs';
+import { runBin, stageExample } from './lib/package.mjs';
 
-const APP = path.join(REPO, 'examples', 'vite-app');
 const STEPS = Number(process.env.VITE_APP_STEPS ?? 3);
 const TIMEOUT_MS = Number(process.env.VITE_APP_TIMEOUT_MS ?? 10 * 60 * 1000);
 
+let APP;
 let server;
 let dataDir;
 before(async () => {
-  installPackage(APP);
-  fs.rmSync(path.join(APP, 'dist'), { recursive: true, force: true });
+  APP = stageExample('vite-app');
   console.log(runBin('vite', ['build', '--logLevel', 'warn'], APP));
   dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cskd-vite-app-'));
   fs.writeFileSync(path.join(dataDir, 'tiny-cifar10.tar.gz'), syntheticCifar10({ perClass: 2, testPerClass: 1, seed: 3 }));
@@ -28,7 +27,7 @@ before(async () => {
 });
 after(async () => {
   await server?.close();
-  if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
+  for (const d of [dataDir, APP]) if (d) fs.rmSync(d, { recursive: true, force: true });
 });
 
 test('vite build bundles the package, its worker and the wasm', () => {

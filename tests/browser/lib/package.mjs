@@ -2,6 +2,7 @@
 // example exactly as a user would: `npm install` of the local tarball, offline.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -37,4 +38,19 @@ export function runBin(name, args, cwd) {
   } catch (e) {
     throw new Error(`${name} ${args.join(' ')} failed (exit ${e.status}):\n${e.stdout ?? ''}${e.stderr ?? ''}`);
   }
+}
+
+/**
+ * A copy of examples/<name> in a temporary folder with the packed package installed, so tests never
+ * write into the source tree. Its package.json is reduced to `{"type": "module"}`: npm resolves every
+ * dependency a package.json lists, even with --omit=dev, and --offline could not (vite and tsc come
+ * from tests/browser instead). Returns the folder; remove it when done.
+ */
+export function stageExample(name, tgz = packedTarball()) {
+  const src = path.join(REPO, 'examples', name);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `cskd-${name}-`));
+  fs.cpSync(src, dir, { recursive: true, filter: (f) => !/[/\\](node_modules|dist)$/.test(f) });
+  fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ private: true, type: 'module' }) + '\n');
+  installPackage(dir, tgz);
+  return dir;
 }

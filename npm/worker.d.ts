@@ -9,7 +9,7 @@ export type TrainingData = Uint8Array | ArrayBuffer | Blob;
 export interface WorkerTrainerOptions {
   /** A Worker already running trainer-worker.js, for bundlers that do not handle `new URL(…, import.meta.url)`. */
   worker?: Worker;
-  /** URL of cskd_bg.wasm when it is not served next to cskd.js. */
+  /** URL of cskd_bg.wasm (relative to the page) when it is not served next to cskd.js. */
   wasm?: string | URL;
 }
 

@@ -100,7 +100,8 @@ export async function createWorkerTrainer(config, data, fileName, options = {}) 
   const worker = options.worker ?? new Worker(new URL('./trainer-worker.js', import.meta.url), { type: 'module', name: 'cskd-trainer' });
   const trainer = new WorkerTrainer(worker);
   try {
-    const wasm = options.wasm === undefined ? undefined : String(options.wasm);
+    // Resolved here, against the page: inside the worker a relative URL would resolve against the worker script.
+    const wasm = options.wasm === undefined ? undefined : new URL(String(options.wasm), globalThis.location?.href).href;
     await trainer.call('create', config, data, fileName, wasm);
   } catch (e) {
     trainer.terminate();

@@ -23,6 +23,9 @@ before(async () => {
   fs.writeFileSync(path.join(dir, 'index.html'), '<!doctype html><title>cskd/worker</title><link rel="icon" href="data:,">');
   fs.writeFileSync(path.join(dir, 'tiny.tar.gz'), syntheticCifar10({ perClass: 1, testPerClass: 1, seed: 5 }));
   installPackage(dir);
+  // The wasm module at another place, for options.wasm (a URL relative to the page).
+  fs.mkdirSync(path.join(dir, 'assets'));
+  fs.copyFileSync(path.join(dir, 'node_modules', 'cskd', 'cskd_bg.wasm'), path.join(dir, 'assets', 'model.wasm'));
   server = await serve({ root: dir });
 });
 after(async () => {
@@ -49,10 +52,11 @@ test('createWorkerTrainer: errors reject with the Trainer\'s message, results co
       out.empty = await rejection(createWorkerTrainer({}, new Uint8Array(0), 'empty.bin'));
       out.missingWorker = await rejection(createWorkerTrainer({}, data, 'tiny.tar.gz',
         { worker: new Worker('/no-such-worker.js', { type: 'module' }) }));
+      out.missingWasm = await rejection(createWorkerTrainer({}, data, 'tiny.tar.gz', { wasm: 'assets/missing.wasm' }));
 
       // 10 training images, batch 10, 1 epoch: exactly one step.
       const config = { width: 4, batch: 10, epochs: 1, method: 'cskd', augment: false, seed: 2 };
-      const t = await createWorkerTrainer(config, new Blob([data]), 'tiny.tar.gz');
+      const t = await createWorkerTrainer(config, new Blob([data]), 'tiny.tar.gz', { wasm: 'assets/model.wasm' });
       out.isWorkerTrainer = t instanceof WorkerTrainer;
       out.totalSteps = await t.totalSteps();
       out.step = await t.step();
@@ -93,6 +97,7 @@ test('createWorkerTrainer: errors reject with the Trainer\'s message, results co
     rejected(r.unknownField, /^invalid configuration: unknown field `learningRate`/);
     rejected(r.empty, 'empty.bin: file is empty');
     rejected(r.missingWorker, /^cskd worker failed: /);
+    rejected(r.missingWasm, /^failed to fetch Wasm: 404 Not Found fetching '.*\/assets\/missing.wasm'$/);
     assert.equal(r.isWorkerTrainer, true);
     assert.equal(r.totalSteps, 1);
     assert.equal(r.step.epochDone, true);

@@ -33,7 +33,7 @@ async function run(op, args) {
     await ready;
     return adapterInfo();
   }
-  if (!trainer) throw new Error('the trainer was not created');
+  if (!trainer) throw new Error('this worker holds no trainer (it was freed)');
   if (op === 'free') {
     trainer.free();
     trainer = null;

@@ -122,3 +122,70 @@ test('createWorkerTrainer: errors reject with the Trainer\'s message, results co
     await browser.close();
   }
 });
+
+// safetensors: u64 header length, JSON header {name: {dtype, shape, data_offsets}}, data. Rewrites a
+// cskd checkpoint as `safetensors.torch.save_file(model.state_dict())` would: no metadata, no momentum.
+function plainStateDict(bytes, keep, extra = {}) {
+  const n = Number(new DataView(bytes.buffer, bytes.byteOffset).getBigUint64(0, true));
+  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + n)));
+  const body = bytes.subarray(8 + n);
+  const out = {}; const parts = []; let at = 0;
+  for (const [name, t] of Object.entries(header)) {
+    if (name === '__metadata__' || !keep(name)) continue;
+    const data = body.subarray(t.data_offsets[0], t.data_offsets[1]);
+    out[name] = { dtype: t.dtype, shape: t.shape, data_offsets: [at, at + data.length] };
+    parts.push(data); at += data.length;
+  }
+  for (const [name, shape] of Object.entries(extra)) {
+    const data = new Uint8Array(4 * shape.reduce((a, b) => a * b, 1));
+    out[name] = { dtype: 'F32', shape, data_offsets: [at, at + data.length] };
+    parts.push(data); at += data.length;
+  }
+  const json = new TextEncoder().encode(JSON.stringify(out));
+  const file = new Uint8Array(8 + json.length + at);
+  new DataView(file.buffer).setBigUint64(0, BigInt(json.length), true);
+  file.set(json, 8);
+  let o = 8 + json.length;
+  for (const p of parts) { file.set(p, o); o += p.length; }
+  return file;
+}
+
+test('loadCheckpoint through the worker takes a plain PyTorch state_dict and lists mismatches', { timeout: TIMEOUT_MS }, async () => {
+  const browser = await launch({ webgpu: true });
+  try {
+    const page = await browser.context.newPage();
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(server.url);
+    // The rewrite runs in the page (as an app would), from this file's source.
+    await page.addScriptTag({ content: `window.plainStateDict = ${plainStateDict.toString()};` });
+    const r = await page.evaluate(async () => {
+      const { createWorkerTrainer } = await import('/node_modules/cskd/worker.js');
+      const data = new Uint8Array(await (await fetch('/tiny.tar.gz')).arrayBuffer());
+      const t = await createWorkerTrainer({ width: 4, batch: 10, epochs: 1, augment: false, seed: 2 }, data, 'tiny.tar.gz');
+      try {
+        await t.step();
+        const ckpt = await t.saveCheckpoint();
+        const before = (await t.evaluate()).nll;
+        await t.loadCheckpoint(window.plainStateDict(ckpt, (n) => !n.startsWith('_momentum.')));
+        const after = (await t.evaluate()).nll;
+        let dropped = null;
+        const mismatch = await t.loadCheckpoint(window.plainStateDict(ckpt, (n) => {
+          if (n.startsWith('_momentum.')) return false;
+          if (!dropped && n.endsWith('.weight')) { dropped = n; return false; }
+          return true;
+        }, { 'extra.weight': [1] })).then(() => 'resolved', (e) => e.message);
+        return { before, after, dropped, mismatch };
+      } finally {
+        t.terminate();
+      }
+    });
+    console.log(JSON.stringify(r));
+    assert.ok(Math.abs(r.before - r.after) < 1e-6, `the same weights from a plain state_dict give the same NLL: ${r.before} vs ${r.after}`);
+    const esc = (x) => x.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    assert.match(r.mismatch, new RegExp(`^checkpoint: the tensors do not match smallcnn \\(width 4, 10 classes\\) — missing \\(1\\): ${esc(r.dropped)} \\[[0-9, ]+\\]; extra \\(1\\): extra\\.weight$`));
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+  }
+});

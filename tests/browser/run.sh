@@ -4,8 +4,9 @@
 #   tests/browser/run.sh            build dist/ (trunk) and the npm package pkg/ (scripts/build-npm.sh), then test
 #   tests/browser/run.sh --no-build test what is already in dist/ and pkg/
 #
-# The npm package tests install the packed pkg/cskd-VERSION.tgz into examples/ (offline), build
-# examples/vite-app with vite and type-check examples/typecheck with tsc (both pinned here).
+# The npm package tests install the packed pkg/cskd-VERSION.tgz (npm, offline) into examples/npm-embed
+# and into temporary copies of examples/vite-app (built with vite) and examples/typecheck (tsc),
+# with vite and typescript pinned in this folder's package.json.
 #
 # Needs: chromium (/usr/bin/chromium, or $CHROMIUM), node 20 + npm, cargo with the
 # wasm32-unknown-unknown target (rust-toolchain.toml), and the prebuilt trunk 0.21.14,

@@ -18,6 +18,8 @@ struct Params { n: u32, c: u32, hw: u32, momentum: f32, eps: f32, _p0: u32, _p1:
 @group(0) @binding(6) var<storage, read_write> save_mean: array<f32>;
 @group(0) @binding(7) var<storage, read_write> save_rstd: array<f32>;
 @group(0) @binding(8) var<storage, read_write> y: array<f32>;
+// Set to 1 when a running statistic would become NaN or ±∞ (see check_health).
+@group(0) @binding(9) var<storage, read_write> health: array<u32>;
 
 @group(0) @binding(4) var<storage, read> eval_mean: array<f32>;
 @group(0) @binding(5) var<storage, read> eval_var: array<f32>;
@@ -66,8 +68,29 @@ fn forward_train(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocatio
         save_mean[ch] = mean;
         save_rstd[ch] = rstd;
         let unbiased = var_b * f32(m) / f32(max(m, 2u) - 1u);
-        running_mean[ch] = (1.0 - p.momentum) * running_mean[ch] + p.momentum * mean;
-        running_var[ch] = (1.0 - p.momentum) * running_var[ch] + p.momentum * unbiased;
+        let rm = (1.0 - p.momentum) * running_mean[ch] + p.momentum * mean;
+        let rv = (1.0 - p.momentum) * running_var[ch] + p.momentum * unbiased;
+        running_mean[ch] = rm;
+        running_var[ch] = rv;
+        if (!finite(rm) || !finite(rv)) { health[0] = 1u; }
+    }
+}
+
+fn finite(v: f32) -> bool { return (bitcast<u32>(v) & 0x7f800000u) != 0x7f800000u; }
+
+// After a training step's loss: when any batch norm flagged non-finite running statistics, the
+// loss becomes NaN (so SGD skips the step, as for a diverged loss) with loss[3] = 1 saying why;
+// the flags (p.c words) are cleared for the next step. One invocation.
+@group(0) @binding(1) var<storage, read_write> flags: array<u32>;
+@group(0) @binding(2) var<storage, read_write> step_loss: array<f32>;
+
+@compute @workgroup_size(1)
+fn check_health() {
+    var bad = 0u;
+    for (var i = 0u; i < p.c; i++) { bad |= flags[i]; flags[i] = 0u; }
+    if (bad != 0u) {
+        step_loss[0] = bitcast<f32>(0x7fc00000u | (bad & 0u));
+        step_loss[3] = 1.0;
     }
 }
 

@@ -1,7 +1,9 @@
 // SGD with momentum and weight decay, as torch.optim.SGD (dampening 0, not Nesterov), fused:
 //   v ← μ·v + (g + wd·w);  w ← w − lr·v
-// Shapes: w, g, v (n). The step is skipped when the step's loss (loss[0]) is not finite, so a
-// diverging step never overwrites the last good weights.
+// Shapes: w, g, v, kept_w, kept_v (n). The step is skipped when the step's loss (loss[0]) is not
+// finite, so a diverging step never overwrites the last good weights. A step whose loss is finite
+// has just shown that w and v are sound: they are kept (kept_w, kept_v) before the update, so a
+// later divergence can go back to the last weights a finite forward was computed with.
 
 struct Params { n: u32, _p0: u32, _p1: u32, _p2: u32, lr: f32, momentum: f32, weight_decay: f32, _p3: f32 }
 
@@ -10,6 +12,8 @@ struct Params { n: u32, _p0: u32, _p1: u32, _p2: u32, lr: f32, momentum: f32, we
 @group(0) @binding(2) var<storage, read> g: array<f32>;
 @group(0) @binding(3) var<storage, read_write> v: array<f32>;
 @group(0) @binding(4) var<storage, read> loss: array<f32>;
+@group(0) @binding(5) var<storage, read_write> kept_w: array<f32>;
+@group(0) @binding(6) var<storage, read_write> kept_v: array<f32>;
 
 fn finite(x: f32) -> bool {
     // NaN fails every comparison; ±inf exceeds the largest finite f32.
@@ -20,7 +24,11 @@ fn finite(x: f32) -> bool {
 fn step(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = gid.x + gid.y * nwg.x * 256u;
     if (i >= p.n || !finite(loss[0])) { return; }
-    let vel = p.momentum * v[i] + g[i] + p.weight_decay * w[i];
+    let w0 = w[i];
+    let v0 = v[i];
+    kept_w[i] = w0;
+    kept_v[i] = v0;
+    let vel = p.momentum * v0 + g[i] + p.weight_decay * w0;
     v[i] = vel;
-    w[i] = w[i] - p.lr * vel;
+    w[i] = w0 - p.lr * vel;
 }

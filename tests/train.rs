@@ -191,18 +191,17 @@ fn divergence_stops_with_a_message_and_keeps_the_last_good_weights() {
         shared_gpu(),
         TrainConfig {
             lr: 1e30,
-            momentum: 0.0,
             weight_decay: 0.0,
             ..tiny(Method::Cskd)
         },
         cifar10(),
     )
     .unwrap();
-    let mut snapshot = pollster::block_on(checkpoint::save(&t)).unwrap();
+    let mut snapshots = vec![pollster::block_on(checkpoint::save(&t)).unwrap()];
     let mut err = None;
     for _ in 0..20 {
         match pollster::block_on(t.step()) {
-            Ok(_) => snapshot = pollster::block_on(checkpoint::save(&t)).unwrap(),
+            Ok(_) => snapshots.push(pollster::block_on(checkpoint::save(&t)).unwrap()),
             Err(e) => {
                 err = Some(e.to_string());
                 break;
@@ -211,19 +210,28 @@ fn divergence_stops_with_a_message_and_keeps_the_last_good_weights() {
     }
     let err = err.expect("a learning rate of 1e30 must diverge");
     assert!(
-        err.contains("loss became") && err.contains("last good"),
+        (err.contains("loss became") || err.contains("batch-norm running statistics"))
+            && err.contains("last good"),
         "{err}"
     );
     let after = pollster::block_on(checkpoint::save(&t)).unwrap();
-    let params = |b: &[u8]| {
+    // The weights of the last finite step made this loss non-finite: the run goes back to the
+    // weights, momentum and step count that finite loss was computed with (the state before the
+    // last good step), and the running statistics to their values before the diverged step.
+    let n = snapshots.len();
+    let weights = &snapshots[n.saturating_sub(2)];
+    let stats = &snapshots[n - 1];
+    let part = |b: &[u8], running: bool| {
         tensors(b)
             .into_iter()
-            .filter(|(n, _)| n.ends_with("weight") || n.ends_with("bias"))
+            .filter(|(n, _)| n.contains(".running_") == running)
             .collect::<Vec<_>>()
     };
-    assert_eq!(
-        params(&snapshot),
-        params(&after),
-        "weights changed by the diverging step"
-    );
+    assert_eq!(part(weights, false), part(&after, false), "weights, momentum, counts");
+    assert_eq!(part(stats, true), part(&after, true), "running statistics");
+    // So the saved last-good state evaluates to finite metrics.
+    let mut reloaded = Trainer::new(shared_gpu(), tiny(Method::Cskd), cifar10()).unwrap();
+    checkpoint::load(&mut reloaded, &after, false).unwrap();
+    let m = pollster::block_on(reloaded.evaluate()).unwrap().metrics;
+    assert!(m.nll.is_finite() && m.ece.is_finite(), "NLL {} ECE {}", m.nll, m.ece);
 }

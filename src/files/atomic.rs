@@ -2,13 +2,15 @@
 //! flushed to disk (fsync), and only then renamed over the old file (and the directory synced).
 //! A crash, a kill or a full disk at any point leaves the previous file intact.
 //!
-//! Fault injection for tests (environment, read once per write): `CSKD_FAULT_WRITE_FAIL_AFTER=N`
-//! makes the write fail like a full disk after N bytes; `CSKD_FAULT_WRITE_ABORT_AFTER=N` aborts
-//! the process there, as `kill -9` would.
+//! Fault injection for tests (environment, read at each write): `CSKD_FAULT_WRITE_FAIL_AFTER=N`
+//! makes a write fail like a full disk after N bytes; `CSKD_FAULT_WRITE_ABORT_AFTER=N` aborts the
+//! process there, as `kill -9` would. `CSKD_FAULT_FILE=NAME` limits the fault to files of that
+//! name, and `CSKD_FAULT_SKIP=K` lets the first K of those writes succeed.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Replaces `path` with `bytes` atomically.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
@@ -24,7 +26,7 @@ pub fn write_atomic_with(
     let tmp = temp_path(path);
     let result = (|| {
         let file = OpenOptions::new().write(true).create_new(true).open(&tmp)?;
-        let mut w = FaultyWriter::from_env(io::BufWriter::new(file));
+        let mut w = FaultyWriter::from_env(io::BufWriter::new(file), path);
         fill(&mut w)?;
         let file = w.inner.into_inner().map_err(|e| e.into_error())?;
         file.sync_all()?;
@@ -74,13 +76,26 @@ struct FaultyWriter<W: Write> {
 }
 
 impl<W: Write> FaultyWriter<W> {
-    fn from_env(inner: W) -> Self {
-        let var = |k: &str| std::env::var(k).ok().and_then(|v| v.parse().ok());
+    fn from_env(inner: W, path: &Path) -> Self {
+        let var = |k: &str| std::env::var(k).ok().and_then(|v| v.parse::<u64>().ok());
+        let (fail_after, abort_after) = (
+            var("CSKD_FAULT_WRITE_FAIL_AFTER"),
+            var("CSKD_FAULT_WRITE_ABORT_AFTER"),
+        );
+        let targeted = (fail_after.is_some() || abort_after.is_some())
+            && std::env::var("CSKD_FAULT_FILE").map_or(true, |f| {
+                path.file_name().is_some_and(|n| n.to_string_lossy() == f)
+            })
+            && {
+                // Writes of the targeted file so far in this process.
+                static SEEN: AtomicUsize = AtomicUsize::new(0);
+                SEEN.fetch_add(1, Ordering::SeqCst) as u64 >= var("CSKD_FAULT_SKIP").unwrap_or(0)
+            };
         FaultyWriter {
             inner,
             written: 0,
-            fail_after: var("CSKD_FAULT_WRITE_FAIL_AFTER"),
-            abort_after: var("CSKD_FAULT_WRITE_ABORT_AFTER"),
+            fail_after: fail_after.filter(|_| targeted),
+            abort_after: abort_after.filter(|_| targeted),
         }
     }
 }

@@ -85,7 +85,17 @@ impl BatchNorm2d {
             &ctx.store.buffers[self.running_mean.0].value,
             &ctx.store.buffers[self.running_var.0].value,
         );
-        batchnorm::batch_norm(ctx.rec, ctx.tape, x, &g, &b, rm, rv, ctx.train)
+        batchnorm::batch_norm(
+            ctx.rec,
+            ctx.tape,
+            x,
+            &g,
+            &b,
+            rm,
+            rv,
+            &ctx.store.health,
+            ctx.train,
+        )
     }
 
     /// BN followed by ReLU (the pair every model here uses).

@@ -84,7 +84,7 @@ impl Model {
     pub fn new(gpu: &Gpu, config: &ModelConfig, seed: u64) -> Result<Model> {
         config.validate()?;
         let mut rng = Rng::new(seed);
-        let mut store = Store::default();
+        let mut store = Store::new(gpu);
         let (w, k) = (config.width, config.classes);
         let arch = match config.name.as_str() {
             "smallcnn" => Arch::SmallCnn(SmallCnn::new(gpu, &mut rng, &mut store, w, k)),

@@ -4,11 +4,14 @@
 use crate::gpu::{Gpu, Recorder, Tensor};
 use crate::rng::Rng;
 
-/// A trainable tensor with its SGD momentum buffer.
+/// A trainable tensor with its SGD momentum buffer, and both as they were before the last step
+/// whose loss was finite (written by the SGD kernel; see `Store::roll_back`).
 pub struct Param {
     pub name: String,
     pub value: Tensor,
     pub velocity: Tensor,
+    pub kept_value: Tensor,
+    pub kept_velocity: Tensor,
 }
 
 /// A non-trainable tensor (batch-norm running statistics), with a copy of its value before the
@@ -19,10 +22,12 @@ pub struct Buffer {
     pub last_good: Tensor,
 }
 
-#[derive(Default)]
 pub struct Store {
     pub params: Vec<Param>,
     pub buffers: Vec<Buffer>,
+    /// One u32 flag: set by a training-mode batch norm whose running statistics became
+    /// non-finite, turned into a NaN loss (and cleared) by `batchnorm::check_health`.
+    pub health: Tensor,
 }
 
 /// Index of a parameter in its store.
@@ -45,6 +50,14 @@ pub enum Init {
 }
 
 impl Store {
+    pub fn new(gpu: &Gpu) -> Store {
+        Store {
+            params: Vec::new(),
+            buffers: Vec::new(),
+            health: Tensor::zeros(&gpu.device, &[1]),
+        }
+    }
+
     pub fn param(
         &mut self,
         gpu: &Gpu,
@@ -73,6 +86,8 @@ impl Store {
             name,
             value,
             velocity,
+            kept_value: Tensor::zeros(&gpu.device, shape),
+            kept_velocity: Tensor::zeros(&gpu.device, shape),
         });
         ParamId(self.params.len() - 1)
     }
@@ -100,6 +115,15 @@ impl Store {
     pub fn restore_buffers(&self, rec: &mut Recorder<'_>) {
         for b in &self.buffers {
             rec.copy(&b.last_good, &b.value);
+        }
+    }
+
+    /// Records putting weights and momentum back to what the SGD kernel kept: their values
+    /// before the last step whose loss was finite.
+    pub fn roll_back_params(&self, rec: &mut Recorder<'_>) {
+        for p in &self.params {
+            rec.copy(&p.kept_value, &p.value);
+            rec.copy(&p.kept_velocity, &p.velocity);
         }
     }
 

@@ -7,6 +7,7 @@ use crate::tape::{Tape, Var};
 const FORWARD_TRAIN: Kernel = Kernel::new("batchnorm", "forward_train");
 const FORWARD_EVAL: Kernel = Kernel::new("batchnorm", "forward_eval");
 const BACKWARD: Kernel = Kernel::new("batchnorm", "backward");
+const CHECK_HEALTH: Kernel = Kernel::new("batchnorm", "check_health");
 
 pub const EPS: f32 = 1e-5;
 pub const MOMENTUM: f32 = 0.1;
@@ -42,21 +43,23 @@ pub struct Saved {
     pub rstd: Tensor,
 }
 
-/// Training mode: normalises with the batch statistics and updates the running ones in place.
+/// Training mode: normalises with the batch statistics and updates the running ones in place;
+/// sets `health[0]` to 1 when a running statistic becomes non-finite.
 pub fn forward_train(
     rec: &mut Recorder<'_>,
     x: &Tensor,
     gamma: &Tensor,
     beta: &Tensor,
-    running_mean: &Tensor,
-    running_var: &Tensor,
+    running: (&Tensor, &Tensor),
+    health: &Tensor,
 ) -> (Tensor, Saved) {
+    let (running_mean, running_var) = running;
     let c = x.shape()[1];
     let (y, mean, rstd) = (rec.alloc(x.shape()), rec.alloc(&[c]), rec.alloc(&[c]));
     rec.dispatch(
         FORWARD_TRAIN,
         &params(x),
-        &[x, gamma, beta, running_mean, running_var, &mean, &rstd, &y],
+        &[x, gamma, beta, running_mean, running_var, &mean, &rstd, &y, health],
         [c as u32, 1, 1],
     );
     (y, Saved { mean, rstd })
@@ -100,7 +103,23 @@ pub fn backward(
     (dx, dgamma, dbeta)
 }
 
-/// Tape-aware batch norm. `train` selects batch statistics (and updates the running ones).
+/// After a step's loss: a NaN loss (and loss[3] = 1) if any batch norm flagged non-finite
+/// running statistics in `health`, which is cleared. SGD then skips the step.
+pub fn check_health(rec: &mut Recorder<'_>, health: &Tensor, loss: &Tensor) {
+    let p = Params {
+        n: 0,
+        c: health.numel() as u32,
+        hw: 0,
+        momentum: 0.0,
+        eps: 0.0,
+        _pad: [0; 3],
+    };
+    rec.dispatch(CHECK_HEALTH, &p, &[health, loss], [1, 1, 1]);
+}
+
+/// Tape-aware batch norm. `train` selects batch statistics (and updates the running ones,
+/// flagging non-finite ones in `health`).
+#[allow(clippy::too_many_arguments)]
 pub fn batch_norm(
     rec: &mut Recorder<'_>,
     tape: &mut Tape,
@@ -109,6 +128,7 @@ pub fn batch_norm(
     beta: &Var,
     running_mean: &Tensor,
     running_var: &Tensor,
+    health: &Tensor,
     train: bool,
 ) -> Var {
     if !train {
@@ -127,8 +147,8 @@ pub fn batch_norm(
         &x.value,
         &gamma.value,
         &beta.value,
-        running_mean,
-        running_var,
+        (running_mean, running_var),
+        health,
     );
     let (xv, gv) = (x.value.clone(), gamma.value.clone());
     tape.record(

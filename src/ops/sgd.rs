@@ -1,4 +1,5 @@
-//! Fused SGD update (momentum, weight decay) as torch.optim.SGD. Shapes: w, g, v (n); loss (≥1).
+//! Fused SGD update (momentum, weight decay) as torch.optim.SGD. Shapes: w, g, v, kept (n);
+//! loss (≥1).
 
 use super::dispatch_1d;
 use crate::gpu::{Kernel, Recorder, Tensor};
@@ -21,13 +22,15 @@ struct Params {
     _q: f32,
 }
 
-/// w and v are updated in place, unless loss[0] is not finite (the step is then skipped).
+/// w and v are updated in place, unless loss[0] is not finite (the step is then skipped). A step
+/// that runs first copies w and v into `kept` (the last weights a finite loss was computed with).
 pub fn step(
     rec: &mut Recorder<'_>,
     w: &Tensor,
     g: &Tensor,
     v: &Tensor,
     loss: &Tensor,
+    kept: (&Tensor, &Tensor),
     cfg: SgdConfig,
 ) {
     assert_eq!(w.numel(), g.numel(), "gradient size");
@@ -44,7 +47,7 @@ pub fn step(
         rec,
         Kernel::new("sgd", "step"),
         &p,
-        &[w, g, v, loss],
+        &[w, g, v, loss, kept.0, kept.1],
         w.numel(),
     );
 }

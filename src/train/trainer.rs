@@ -105,6 +105,9 @@ pub struct Trainer {
     partners: BatchInputs,
     sums: EpochSums,
     eval_chunk: usize,
+    /// State and history length before the last step whose loss was finite: where a divergence
+    /// rolls back to (its weights are the ones that finite loss was computed with).
+    verified: Option<(TrainState, usize)>,
 }
 
 impl Trainer {
@@ -162,6 +165,7 @@ impl Trainer {
             partners,
             sums: EpochSums::default(),
             eval_chunk,
+            verified: None,
         })
     }
 
@@ -227,16 +231,19 @@ impl Trainer {
         let l = readback::read(&mut rec, &loss).await?;
         drop(rec);
         if !l[0].is_finite() {
-            let mut rec = Recorder::new(&self.gpu, &self.pool);
-            self.model.store.restore_buffers(&mut rec);
-            drop(rec);
+            self.roll_back();
+            let what = if l[3] == 1.0 {
+                "batch-norm running statistics became non-finite".to_string()
+            } else {
+                format!("loss became {}", l[0])
+            };
             return Err(Error::Diverged(format!(
-                "loss became {} at epoch {} step {} (lr {lr}); training stopped, the weights are those of the last good step",
-                l[0],
+                "{what} at epoch {} step {} (lr {lr}); training stopped, the weights and statistics are those of the last good step",
                 self.state.epoch + 1,
                 self.state.step_in_epoch + 1
             )));
         }
+        self.verified = Some((self.state.clone(), self.history.len()));
         let images =
             self.batches[self.state.step_in_epoch].anchors.len() * if cskd { 2 } else { 1 };
         let seconds = start.elapsed().as_secs_f64();
@@ -384,6 +391,22 @@ impl Trainer {
         self.history = history;
         self.batches.clear();
         self.sums = EpochSums::default();
+        self.verified = None;
+    }
+
+    /// After a diverged step (SGD skipped it): back to the state before the last step whose loss
+    /// was finite, since the weights that step produced are what made this loss non-finite. The
+    /// batch-norm running statistics go back to their values before the diverged step.
+    fn roll_back(&mut self) {
+        let mut rec = Recorder::new(&self.gpu, &self.pool);
+        self.model.store.restore_buffers(&mut rec);
+        if let Some((state, history_len)) = self.verified.take() {
+            self.model.store.roll_back_params(&mut rec);
+            self.state = state;
+            self.history.truncate(history_len);
+            self.batches.clear();
+            self.sums = EpochSums::default();
+        }
     }
 }
 

@@ -1,5 +1,5 @@
 use crate::common::{reference as r, *};
-use cskd::gpu::Recorder;
+use cskd::gpu::{Recorder, Tensor};
 use cskd::ops::batchnorm::{self, EPS, MOMENTUM};
 use cskd::rng::Rng;
 
@@ -39,7 +39,8 @@ fn batch_norm_train_eval_and_backward_match_reference() {
 
         let mut rec = Recorder::new(gpu, &pool);
         let ye = batchnorm::forward_eval(&mut rec, &xg, &gg, &bg, &rm, &rv);
-        let (y, saved) = batchnorm::forward_train(&mut rec, &xg, &gg, &bg, &rm, &rv);
+        let health = Tensor::zeros(&gpu.device, &[1]);
+        let (y, saved) = batchnorm::forward_train(&mut rec, &xg, &gg, &bg, (&rm, &rv), &health);
         let (dx, dg, db) = batchnorm::backward(&mut rec, &xg, &dyg, &gg, &saved);
         let case = format!("bn {xs:?}");
         let (x64, g64, b64) = (to64(&x), to64(&gamma), to64(&beta));
@@ -147,4 +148,30 @@ fn batch_norm_reference_backward_matches_finite_differences() {
         1e-5,
         1e-6,
     );
+}
+
+#[test]
+fn non_finite_running_statistics_poison_the_loss_and_clear_the_flag() {
+    let (gpu, pool) = (gpu(), pool());
+    let xs = [2, 2, 2, 2];
+    // Values near f32::MAX: the variance overflows to +inf.
+    let huge: Vec<f32> = (0..16).map(|i| if i % 2 == 0 { 3e38 } else { -3e38 }).collect();
+    let ones = upload(&[2], &[1.0, 1.0]);
+    let zeros = upload(&[2], &[0.0, 0.0]);
+    let (rm, rv) = (upload(&[2], &[0.0, 0.0]), upload(&[2], &[1.0, 1.0]));
+    let health = Tensor::zeros(&gpu.device, &[1]);
+    let loss = upload(&[4], &[0.5, 0.5, 0.0, 0.0]);
+    let mut rec = Recorder::new(gpu, &pool);
+    // A finite batch leaves the flag clear and the loss alone.
+    let fine = upload(&xs, &[1.0; 16]);
+    batchnorm::forward_train(&mut rec, &fine, &ones, &zeros, (&rm, &rv), &health);
+    batchnorm::check_health(&mut rec, &health, &loss);
+    assert_eq!(read(&mut rec, &loss), vec![0.5, 0.5, 0.0, 0.0]);
+    let x = upload(&xs, &huge);
+    batchnorm::forward_train(&mut rec, &x, &ones, &zeros, (&rm, &rv), &health);
+    assert_ne!(read(&mut rec, &health)[0].to_bits(), 0, "flag set");
+    batchnorm::check_health(&mut rec, &health, &loss);
+    let l = read(&mut rec, &loss);
+    assert!(l[0].is_nan() && l[3] == 1.0, "{l:?}");
+    assert_eq!(read(&mut rec, &health)[0].to_bits(), 0, "flag cleared");
 }

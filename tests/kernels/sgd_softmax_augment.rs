@@ -21,6 +21,7 @@ fn sgd_matches_torch_formula_and_skips_nonfinite_steps() {
         weight_decay: 5e-4,
     };
     let (w, v) = (upload(&[n], &w0), upload(&[n], &v0));
+    let (kw, kv) = (upload(&[n], &vec![0.0; n]), upload(&[n], &vec![0.0; n]));
     let mut rec = Recorder::new(gpu, &pool);
     sgd::step(
         &mut rec,
@@ -28,6 +29,7 @@ fn sgd_matches_torch_formula_and_skips_nonfinite_steps() {
         &upload(&[n], &g),
         &v,
         &upload(&[4], &[1.5, 0.0, 0.0, 0.0]),
+        (&kw, &kv),
         cfg,
     );
     let want_v: Vec<f64> = (0..n)
@@ -36,6 +38,9 @@ fn sgd_matches_torch_formula_and_skips_nonfinite_steps() {
     let want_w: Vec<f64> = (0..n).map(|i| w0[i] as f64 - 0.1 * want_v[i]).collect();
     assert_close("velocity", &read(&mut rec, &v), &want_v, 1e-6, 1e-6);
     assert_close("weights", &read(&mut rec, &w), &want_w, 1e-6, 1e-6);
+    // The step with a finite loss kept the weights and momentum it started from.
+    assert_eq!(read(&mut rec, &kw), w0);
+    assert_eq!(read(&mut rec, &kv), v0);
     for bad in [f32::NAN, f32::INFINITY] {
         sgd::step(
             &mut rec,
@@ -43,9 +48,11 @@ fn sgd_matches_torch_formula_and_skips_nonfinite_steps() {
             &upload(&[n], &g),
             &v,
             &upload(&[4], &[bad, 0.0, 0.0, 0.0]),
+            (&kw, &kv),
             cfg,
         );
         assert_close("weights kept", &read(&mut rec, &w), &want_w, 1e-6, 1e-6);
+        assert_eq!(read(&mut rec, &kw), w0, "a skipped step keeps nothing new");
     }
 }
 

@@ -5,15 +5,17 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=python/.venv
-if ! "$VENV/bin/python" -c "import torch, numpy, safetensors, pytest" 2>/dev/null; then
-    if ! python3 -m venv --help >/dev/null 2>&1; then
-        apt-get install -y python3-venv
+REQ=python/requirements-test.txt
+# (Re)install when the venv is missing or broken, or the pinned requirements changed.
+if ! cmp -s "$REQ" "$VENV/requirements.txt" || ! "$VENV/bin/python" -c "import torch" 2>/dev/null; then
+    if ! python3 -c "import ensurepip, venv" 2>/dev/null; then  # Debian splits venv off
+        apt-get install -y python3-venv || { apt-get update && apt-get install -y python3-venv; }
     fi
-    rm -rf "$VENV"
-    python3 -m venv "$VENV"
+    [ -x "$VENV/bin/pip" ] || python3 -m venv "$VENV"
     start=$(date +%s)
-    "$VENV/bin/pip" install --quiet --disable-pip-version-check -r python/requirements-test.txt
-    echo "test-python: installed $(grep -c '==' python/requirements-test.txt) packages with their dependencies in $(( $(date +%s) - start )) s"
+    "$VENV/bin/pip" install --quiet --disable-pip-version-check -r "$REQ"
+    cp "$REQ" "$VENV/requirements.txt"
+    echo "test-python: installed $REQ in $(( $(date +%s) - start )) s"
 fi
 cargo build --locked --bin cskd
 export CSKD_BIN="$PWD/target/debug/cskd"

@@ -8,7 +8,7 @@ import os
 import tempfile
 
 import torch
-from safetensors import safe_open
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import save
 
 from .models import build_model
@@ -35,11 +35,22 @@ class Checkpoint:
     def build(self):
         """The model with these weights and running statistics."""
         m = build_model(self.model["name"], self.model["width"], self.model["classes"])
-        m.load_state_dict(self.tensors)
+        try:
+            m.load_state_dict(self.tensors)
+        except RuntimeError as e:  # names or shapes do not match the model the metadata names
+            raise ValueError(f"the tensors do not match {self.model}: {e}") from None
         return m
 
 
 def read(path):
+    """Reads a cskd checkpoint; a file that is not one is a ValueError naming it."""
+    try:
+        return _read(path)
+    except (SafetensorError, json.JSONDecodeError) as e:
+        raise ValueError(f"{path}: not a readable cskd checkpoint: {e}") from None
+
+
+def _read(path):
     with safe_open(str(path), framework="pt") as f:
         meta = f.metadata() or {}
         if "model" not in meta:

@@ -106,6 +106,13 @@ def start(a):
 
 def main(argv=None):
     a = parse_args(sys.argv[1:] if argv is None else argv)
+    try:
+        run(a)
+    except (ValueError, OSError) as e:  # bad files and settings: one line, no trace
+        raise SystemExit(f"error: {e}")
+
+
+def run(a):
     rank, world, device = setup_distributed()
     model, meta, config, classes, tracked = start(a)
     torch.manual_seed(config["seed"] * 1000 + rank)  # augmentation draws, per rank

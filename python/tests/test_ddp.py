@@ -49,3 +49,11 @@ def test_torchrun_gloo_checkpoint_opens_in_cskd(smallcnn_ckpt, tiny, tmp_path):
     assert metrics["confusion"] == ours["confusion"]
     lines = (out / "metrics.jsonl").read_text().splitlines()
     assert [json.loads(l)["epoch"] for l in lines] == [1]
+
+
+def test_train_reports_bad_input_in_one_line(tiny, tmp_path):
+    missing = tmp_path / "missing.safetensors"
+    r = subprocess.run([sys.executable, str(REPO / "python/train.py"), "--init", str(missing), "--data", tiny,
+                        "--out", str(tmp_path / "o")], capture_output=True, text=True)
+    assert r.returncode != 0 and r.stderr.startswith("error:") and "missing.safetensors" in r.stderr
+    assert "Traceback" not in r.stderr

@@ -6,7 +6,7 @@
 #   - trunk 0.21.14, wasm-bindgen 0.2.130, wasm-pack 0.15.1: prebuilt from ../shared/bin when there,
 #     else `cargo install` (30–45 min on 2 cores)
 #   - npm: playwright-core, binaryen 132 (wasm-opt), uPlot (tests/browser/package-lock.json)
-#   - the demo's default data: a class-balanced CIFAR-10 subset in www/assets/
+#   - the demo's default data: a class-balanced CIFAR-10 subset in www/assets/ (scripts/demo-data.sh)
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -52,10 +52,8 @@ export PATH="$root/tests/browser/node_modules/.bin:$PATH"
 export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-/tmp/cskd-xdg-$(id -u)}"
 mkdir -p "$XDG_RUNTIME_DIR" && chmod 700 "$XDG_RUNTIME_DIR"
 
-# The demo's default data: 100 training + 20 test images per class from the CIFAR-10 archive.
-data="${CSKD_DATA:-$SHARED/data/cifar-10-binary.tar.gz}"
-demo="$root/www/assets/cifar10-demo.tar.gz"
-if [[ ! -f "$demo" ]]; then
-  echo "== demo subset from $data"
-  (cd "$root" && cargo run --quiet --bin cskd -- subset --data "$data" --per-class 100 --test-per-class 20 --out "$demo")
+# The demo's default data: 100 training + 20 test images per class (see scripts/demo-data.sh for
+# where it comes from: $CSKD_DATA, ../shared/data, else the official download).
+if [[ ! -f "$root/www/assets/cifar10-demo.tar.gz" ]]; then
+  "$root/scripts/demo-data.sh"
 fi

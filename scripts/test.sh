@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Every test: native (cargo test on Vulkan/lavapipe), the wasm32 build, and the browser tests
+# Every test: native (cargo test on Vulkan/lavapipe), the set-up's data logic, the PyTorch twin,
+# the wasm32 build, and the browser tests
 # (wasm-bindgen-test API tests and Playwright end-to-end tests in headless Chromium, WebGPU on SwiftShader).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -8,6 +9,12 @@ cd "$root"
 
 echo "== cargo test (native, Vulkan)"
 cargo test --locked
+
+echo "== set-up data logic without ../shared (stub download)"
+scripts/test-setup-data.sh
+
+echo "== PyTorch twin (python/: logits, one CS-KD step, 2-process DDP vs cskd)"
+scripts/test-python.sh
 
 echo "== wasm-bindgen tests of the JS API (headless Chromium)"
 CHROMEDRIVER=/usr/bin/chromedriver cargo test --locked --target wasm32-unknown-unknown --no-default-features --test web_api

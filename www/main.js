@@ -3,6 +3,7 @@ import { EpochChart, RUN_COLORS, RUN_LABELS } from './charts.js';
 import {
   argmax, drawConfusion, drawEmbedding, drawReliability, imageCanvas, inkShare, renderLegend, renderProbBars,
 } from './views.js';
+import * as store from './store.js';
 
 const $ = (sel) => document.querySelector(sel);
 const DEFAULT_DATA_URL = 'assets/cifar10-demo.tar.gz';
@@ -26,7 +27,12 @@ const state = {
   firstStepMs: null,     // W3 (BENCH.md): ms from navigation start to the first finished training step
   preds: {},             // id → { epoch, K, probs, labels, pred }
   selected: null,
+  saved: {},             // id → { epoch, stepInEpoch, reason, stored, error } of the last auto-save
+  savedRuns: [],         // saved runs found in this browser's storage (offered for resuming)
+  recoveries: [],        // { reason, runs, text } for every lost GPU device that was replaced
   inkShare,              // exposed helper: share of non-white pixels of a canvas
+  // For the tests: destroy the worker's GPU device mid-run, as a driver reset would.
+  destroyDeviceForTesting: () => worker?.postMessage({ type: 'destroyDeviceForTesting' }),
 };
 window.__cskd = state;
 
@@ -101,6 +107,7 @@ function setPhase(phase) {
   for (const b of document.querySelectorAll('[data-save]')) b.disabled = !usable || !have(b.dataset.save) || phase === 'starting';
   for (const i of document.querySelectorAll('[data-load]')) i.disabled = !usable || phase === 'starting' || (running && !have(i.dataset.load));
   $('#image-input').disabled = !usable || state.runIds.length === 0 || phase === 'starting';
+  for (const b of document.querySelectorAll('#saved-runs button')) b.disabled = !usable || running;
   document.body.dataset.phase = phase;
 }
 
@@ -456,6 +463,95 @@ for (const input of document.querySelectorAll('[data-load]')) {
   });
 }
 
+// ---- saved runs: auto-save status, resume after a reload, lost GPU device --------------------------------
+
+const describeSave = (id, s) => `${RUN_LABELS[id] ?? id} epoch ${s.epoch}${s.stepInEpoch ? `, step ${s.stepInEpoch}` : ''}`;
+
+function onSaved(msg) {
+  state.saved[msg.run] = { epoch: msg.epoch, stepInEpoch: msg.stepInEpoch, reason: msg.reason, stored: msg.stored, error: msg.error };
+  const parts = Object.entries(state.saved).filter(([, s]) => s.stored).map(([id, s]) => describeSave(id, s));
+  const failed = Object.entries(state.saved).filter(([, s]) => !s.stored);
+  const el = $('#save-status');
+  el.textContent = (parts.length ? `Auto-saved in this browser: ${parts.join(' · ')}.` : '') +
+    (failed.length ? ` Could not save ${failed.map(([id]) => RUN_LABELS[id] ?? id).join(', ')} to this browser's storage (${failed[0][1].error}); a reload loses it.` : '');
+  el.classList.toggle('error', failed.length > 0);
+}
+
+function onRecovered(msg) {
+  state.recoveries.push({ reason: msg.reason, runs: msg.runs, text: msg.text });
+  const el = $('#gpu-notice');
+  el.hidden = false;
+  el.textContent = msg.text;
+  setStatus(msg.text);
+}
+
+/** Lists the saved runs and offers to resume them. Resolves to how many there are. */
+async function refreshSaved() {
+  let list = [];
+  try {
+    list = await store.listRuns();
+  } catch (e) {
+    $('#save-status').textContent = `This browser's storage is unavailable, so runs are not kept across reloads (${e.message}).`;
+  }
+  list.sort((a, b) => ['ce', 'cskd', 'ls'].indexOf(a.id) - ['ce', 'cskd', 'ls'].indexOf(b.id));
+  state.savedRuns = list.map(({ id, epoch, stepInEpoch, stepsPerEpoch, epochs, reason, savedAt, createConfig, source }) =>
+    ({ id, epoch, stepInEpoch, stepsPerEpoch, epochs, reason, savedAt, createConfig, source }));
+  const ul = $('#saved-list');
+  ul.textContent = '';
+  for (const r of state.savedRuns) {
+    const li = document.createElement('li');
+    li.dataset.run = r.id;
+    const c = r.createConfig;
+    const where = r.epoch >= r.epochs && !r.stepInEpoch ? `finished (${r.epochs} epochs)`
+      : `epoch ${r.epoch} of ${r.epochs}${r.stepInEpoch ? `, step ${r.stepInEpoch} of ${r.stepsPerEpoch ?? '?'}` : ''}`;
+    const text = document.createElement('span');
+    text.innerHTML = `<b>${RUN_LABELS[r.id] ?? r.id}</b> — ${where} · ${c.model ?? 'smallcnn'}, width ${c.width ?? 'default'}, ` +
+      `batch ${c.batch ?? '?'} · data ${r.source.name}${r.source.kind === 'file' ? ' (local file)' : ''} · ` +
+      `saved ${new Date(r.savedAt).toLocaleString()} (${r.reason === 'pause' ? 'on pause' : r.reason === 'epoch' ? 'after an epoch' : r.reason})`;
+    const b = document.createElement('button');
+    b.type = 'button';
+    b.textContent = 'Resume';
+    b.dataset.resume = r.id;
+    b.addEventListener('click', () => resumeSaved([r.id]));
+    li.append(text, b);
+    ul.append(li);
+  }
+  $('#saved-runs').hidden = state.savedRuns.length === 0;
+  setPhase(state.status);
+  return state.savedRuns.length;
+}
+
+/** Shows the saved configuration in the form, so the page says what is being trained. */
+function showConfig(config, ids) {
+  for (const f of [...NUM_FIELDS, 'model', 'schedule']) if (config[f] !== undefined) $(`#${f}`).value = config[f];
+  if (config.augment !== undefined) $('#augment').checked = config.augment;
+  $('#method').value = ids.length > 1 ? 'both' : ids[0];
+}
+
+function resumeSaved(ids) {
+  const first = state.savedRuns.find((r) => r.id === ids[0]);
+  if (first) showConfig(first.createConfig, ids);
+  state.error = null;
+  state.saved = {};
+  setRuns([]);
+  setPhase('starting');
+  setStatus(`Resuming ${ids.map((id) => RUN_LABELS[id] ?? id).join(' and ')}…`);
+  $('#saved-runs').hidden = true;
+  $('#gpu-notice').hidden = true;
+  worker.postMessage({ type: 'resumeSaved', ids, file: $('#data-file').files[0] ?? null });
+}
+
+$('#resume-all').addEventListener('click', () => resumeSaved(state.savedRuns.map((r) => r.id)));
+$('#discard-saved').addEventListener('click', async () => {
+  try {
+    await store.clearAll();
+    setStatus('Discarded the saved runs.');
+  } catch (e) {
+    setStatus(`Could not discard the saved runs: ${e.message}`, 'error');
+  }
+  await refreshSaved();
+});
+
 // ---- worker ------------------------------------------------------------------------------------------
 
 let worker = null;
@@ -504,7 +600,11 @@ function onMessage(ev) {
       $('#adapter').title = `max buffer ${(msg.adapter.maxBufferSize / 2 ** 20).toFixed(0)} MiB, ${msg.adapter.maxComputeInvocationsPerWorkgroup} invocations/workgroup`;
       setPhase('idle');
       setStatus('Ready. Pick the settings and press Start.');
-      if (query.autostart) start();
+      refreshSaved().then((n) => {
+        // Saved runs win over ?autostart=1: a reload must not replace the run it interrupted.
+        if (n) setStatus(`Found ${n === 1 ? 'a saved run' : `${n} saved runs`} in this browser: resume below, or press Start for a new session.`);
+        else if (query.autostart) start();
+      });
       return;
     case 'status':
       setStatus(msg.text);
@@ -512,6 +612,12 @@ function onMessage(ev) {
     case 'created':
       setRuns(msg.runs, { add: !!msg.add });
       if (!msg.add) setPhase('training');
+      return;
+    case 'saved':
+      onSaved(msg);
+      return;
+    case 'recovered':
+      onRecovered(msg);
       return;
     case 'progress':
       if (state.firstStepMs === null && msg.done > 0) state.firstStepMs = performance.now();
@@ -535,6 +641,7 @@ function onMessage(ev) {
       state.error = msg.message;
       setPhase('error');
       setStatus(`Error: ${msg.message}`, 'error');
+      refreshSaved(); // a failed resume can be tried again (or the runs discarded)
       return;
     case 'reply': {
       const p = pending.get(msg.id);
@@ -560,6 +667,11 @@ function start() {
   }
   const { base, methods } = readConfig();
   state.error = null;
+  state.saved = {};
+  state.savedRuns = [];
+  $('#saved-runs').hidden = true;
+  $('#save-status').textContent = '';
+  $('#gpu-notice').hidden = true;
   setRuns([]); // the worker frees the previous trainers before it creates new ones
   setPhase('starting');
   setStatus('Starting…');

@@ -1,10 +1,15 @@
 // Training worker (module worker). Owns the wasm module and the Trainers, so the page never blocks.
 // Protocol (all messages are plain objects with a `type`):
-//   page → worker: init | start {base, methods, source} | pause | resume | stop | call {id, op, args}
+//   page → worker: init | start {base, methods, source} | resumeSaved {ids, file} | pause | resume | stop
+//                  | call {id, op, args} | destroyDeviceForTesting
 //   worker → page: init {webgpu, adapter, reason} | status {text} | created {runs} | progress {...}
 //                  epoch {run, epoch, trainLoss, metrics} | views {run, epoch, pca, predictions}
+//                  saved {run, epoch, stepInEpoch, reason, stored, error} | recovered {reason, runs}
 //                  done {stopped} | error {message} | reply {id, ok, result | error}
+// Every run is auto-saved (store.js) when it is created, after every epoch and on pause; a lost GPU
+// device is replaced and every run resumes from its last save.
 import { pca2 } from './pca.js';
+import * as store from './store.js';
 
 let cskd = null;          // the wasm-bindgen module namespace (./cskd.js)
 let initPromise = null;
@@ -14,7 +19,8 @@ let paused = false;
 let stopRequested = false;
 let resumeWaiters = [];
 let training = false;
-let dataCache = null;     // { key, bytes, name }
+let dataCache = null;     // { key, bytes, name, source, fingerprint }
+const MAX_RECOVERIES = 3; // device losses in a row without a finished step before giving up
 
 const post = (msg, transfer = []) => self.postMessage(msg, transfer);
 const errorText = (e) => (e && e.message) ? e.message : String(e);
@@ -30,10 +36,14 @@ function exclusive(fn) {
 }
 
 class Run {
-  constructor(id, trainer, epochs) {
+  constructor(id, trainer, epochs, createConfig, data) {
     this.id = id;
     this.trainer = trainer;
     this.epochs = epochs;
+    this.createConfig = createConfig; // exactly what Trainer.create got (a resume needs the same)
+    this.data = data;                 // the dataCache entry it trains on
+    this.records = [];                // epoch messages posted so far (replayed after a reload)
+    this.lastSave = null;             // { bytes, epoch, stepInEpoch, epochLosses, records }
     this.epochLosses = [];
     this.viewsAt = -1;     // progress (in epochs) at which views were last computed
     this.last = null;      // last step result
@@ -80,8 +90,16 @@ async function handleInit() {
   }
 }
 
+const dataKey = (source) => (source.kind === 'url' ? `url:${source.url}` : `file:${source.file.name}:${source.file.size}:${source.file.lastModified}`);
+
+/** SHA-256 of the data, so a resume can tell that the data set is still the same. */
+async function fingerprint(bytes) {
+  const h = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
+  return Array.from(h, (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
 async function loadData(source) {
-  const key = source.kind === 'url' ? `url:${source.url}` : `file:${source.file.name}:${source.file.size}:${source.file.lastModified}`;
+  const key = dataKey(source);
   if (dataCache?.key === key) return dataCache;
   dataCache = null;
   let bytes, name;
@@ -96,8 +114,35 @@ async function loadData(source) {
     bytes = new Uint8Array(await source.file.arrayBuffer());
     name = source.file.name;
   }
-  dataCache = { key, bytes, name };
+  const described = source.kind === 'url'
+    ? { kind: 'url', url: source.url, name }
+    : { kind: 'file', name, size: source.file.size, lastModified: source.file.lastModified, key };
+  dataCache = { key, bytes, name, source: described, fingerprint: await fingerprint(bytes) };
   return dataCache;
+}
+
+/** The data a saved run trained on: the URL again, the stored copy of a local file, or the file the
+ *  user has chosen now; its fingerprint must match the saved one. */
+async function loadSavedData(meta, file) {
+  const src = meta.source;
+  let data;
+  if (dataCache?.fingerprint === meta.fingerprint) return dataCache;
+  if (src.kind === 'url') data = await loadData({ kind: 'url', url: src.url, name: src.name });
+  else {
+    const bytes = await store.getData(src.key).catch(() => null);
+    if (bytes) {
+      dataCache = { key: src.key, bytes, name: src.name, source: src, fingerprint: await fingerprint(bytes) };
+      data = dataCache;
+    } else if (file && file.name === src.name && file.size === src.size) {
+      data = await loadData({ kind: 'file', file });
+    } else {
+      throw new Error(`the data file ${src.name} (${src.size} bytes) of the saved ${meta.id} run is not stored in this browser: choose it under Data (Local file), then resume`);
+    }
+  }
+  if (data.fingerprint !== meta.fingerprint) {
+    throw new Error(`the data ${src.name} changed since the ${meta.id} run was saved (SHA-256 ${data.fingerprint.slice(0, 12)}… instead of ${meta.fingerprint.slice(0, 12)}…)`);
+  }
+  return data;
 }
 
 function cleanConfig(cfg) {
@@ -106,14 +151,49 @@ function cleanConfig(cfg) {
   return out;
 }
 
+const runLabel = (id) => (id === 'ce' ? 'cross-entropy' : id === 'cskd' ? 'CS-KD' : id);
+
 async function createRun(id, base, data) {
-  const config = cleanConfig({ ...base, method: id });
-  post({ type: 'status', text: `Creating the ${id === 'ce' ? 'cross-entropy' : id === 'cskd' ? 'CS-KD' : id} trainer (${config.model ?? 'smallcnn'})…` });
+  return createRunWith(id, cleanConfig({ ...base, method: id }), data);
+}
+
+async function createRunWith(id, config, data) {
+  post({ type: 'status', text: `Creating the ${runLabel(id)} trainer (${config.model ?? 'smallcnn'})…` });
   const [trainer, resolved] = await exclusive(async () => {
     const t = await cskd.Trainer.create(config, data.bytes, data.name);
     return [t, t.config()];
   });
-  return new Run(id, trainer, resolved.epochs ?? config.epochs ?? 1);
+  return new Run(id, trainer, resolved.epochs ?? config.epochs ?? 1, config, data);
+}
+
+/** Checkpoints the run (in memory, for a lost device) and writes it to the origin's storage. */
+async function saveRun(r, reason, gen) {
+  const { bytes, epoch, stepInEpoch } = await r.lock(async (t) => ({ bytes: await t.saveCheckpoint(), epoch: t.epoch(), stepInEpoch: t.stepInEpoch() }));
+  if (gen !== generation) return;
+  r.lastSave = { bytes, epoch, stepInEpoch, epochLosses: [...r.epochLosses], records: [...r.records] };
+  const meta = {
+    id: r.id, savedAt: Date.now(), reason, epoch, stepInEpoch, epochs: r.epochs,
+    stepsPerEpoch: r.info?.stepsPerEpoch ?? null, createConfig: r.createConfig,
+    source: r.data.source, fingerprint: r.data.fingerprint,
+    epochLosses: r.lastSave.epochLosses, records: r.lastSave.records,
+  };
+  let error = null;
+  try {
+    await store.putRun(meta, bytes);
+  } catch (e) {
+    error = errorText(e);
+  }
+  post({ type: 'saved', run: r.id, epoch, stepInEpoch, reason, stored: !error, error });
+}
+
+/** A file picked from disk is stored with the runs, so a reload can resume without asking for it. */
+async function storeDataFor(data) {
+  if (data.source.kind !== 'file') return;
+  try {
+    await store.putData(data.key, data.bytes);
+  } catch (e) {
+    post({ type: 'status', text: `Could not keep ${data.name} in this browser's storage (${errorText(e)}); to resume after a reload, choose the file again.` });
+  }
 }
 
 function describe(run) {
@@ -145,6 +225,9 @@ async function handleStart({ base, methods, source }) {
     await ensureInit();
     await freeAll();
     const data = await loadData(source);
+    // A new session replaces the saved runs.
+    await store.clearAll().catch(() => {});
+    await storeDataFor(data);
     for (const id of methods) {
       const run = await createRun(id, base, data);
       if (gen !== generation) { await run.free(); return; }
@@ -156,6 +239,7 @@ async function handleStart({ base, methods, source }) {
       infos.push(r.info);
     }
     post({ type: 'created', runs: infos });
+    for (const r of runs.values()) await saveRun(r, 'start', gen);
     await trainLoop(gen);
   } catch (e) {
     if (gen === generation) {
@@ -163,6 +247,78 @@ async function handleStart({ base, methods, source }) {
       post({ type: 'error', message: errorText(e) });
     }
   }
+}
+
+/** Rebuilds saved runs (after a reload) exactly where they were and trains on. */
+async function handleResumeSaved({ ids, file }) {
+  const gen = ++generation;
+  stopRequested = false;
+  paused = false;
+  wakeResumers();
+  try {
+    await ensureInit();
+    await freeAll();
+    for (const id of ids) {
+      const saved = await store.getRun(id);
+      if (!saved) throw new Error(`there is no saved ${id} run any more`);
+      const { meta, checkpoint } = saved;
+      const data = await loadSavedData(meta, file);
+      const run = await createRunWith(id, meta.createConfig, data);
+      if (gen !== generation) { await run.free(); return; }
+      runs.set(id, run);
+      post({ type: 'status', text: `Resuming ${runLabel(id)} at epoch ${meta.epoch}, step ${meta.stepInEpoch}…` });
+      await run.lock((t) => t.resume(checkpoint));
+      run.epochLosses = [...meta.epochLosses];
+      run.records = [...meta.records];
+      run.lastSave = { bytes: checkpoint, epoch: meta.epoch, stepInEpoch: meta.stepInEpoch, epochLosses: [...meta.epochLosses], records: [...meta.records] };
+    }
+    const infos = [];
+    for (const r of runs.values()) {
+      r.info = await r.lock(() => describe(r));
+      infos.push(r.info);
+    }
+    post({ type: 'created', runs: infos, resumed: true });
+    for (const r of runs.values()) {
+      for (const rec of r.records) post(rec);
+      r.viewsAt = r.records.length ? r.records.at(-1).epoch - 1 : -1; // views are redrawn below
+    }
+    await trainLoop(gen);
+  } catch (e) {
+    if (gen === generation) {
+      training = false;
+      post({ type: 'error', message: `Could not resume: ${errorText(e)}` });
+    }
+  }
+}
+
+/** Whether an error means the GPU device is gone (GPUDevice.lost may resolve a moment later). */
+async function isDeviceLoss(e) {
+  if (/device.{0,20}lost|lost.{0,20}device|destroyed/i.test(errorText(e))) return true;
+  for (let i = 0; i < 10; i++) {
+    if (cskd.gpuLost()) return true;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return cskd.gpuLost();
+}
+
+/** Replaces every run's trainer with one on a new device, resumed from the run's last save. */
+async function recover(list, cause) {
+  post({ type: 'status', text: `The GPU device was lost (${cause}). Opening a new device and resuming from the last saves…` });
+  cskd.resetGpu(); // drop the dead device even if GPUDevice.lost has not resolved yet
+  const resumed = [];
+  for (const r of list) {
+    await r.free();
+    const fresh = await createRunWith(r.id, r.createConfig, r.data);
+    if (r.lastSave) await fresh.lock((t) => t.resume(r.lastSave.bytes));
+    r.trainer = fresh.trainer;
+    r.epochLosses = r.lastSave ? [...r.lastSave.epochLosses] : [];
+    r.records = r.lastSave ? [...r.lastSave.records] : [];
+    r.info = await r.lock(() => describe(r));
+    r.last = null;
+    resumed.push({ id: r.id, epoch: r.info.epoch, stepInEpoch: r.info.stepInEpoch });
+  }
+  const where = resumed.map((x) => `${runLabel(x.id)} at epoch ${x.epoch}, step ${x.stepInEpoch}`).join('; ');
+  post({ type: 'recovered', reason: cause, runs: resumed, text: `The GPU device was lost (${cause}); a new device was opened and training resumed from the last saves: ${where}.` });
 }
 
 function wakeResumers() {
@@ -212,45 +368,66 @@ async function trainLoop(gen) {
   post({ type: 'status', text: 'Training…' });
   progress(true);
 
+  let losses = 0; // device losses since the last finished step
+  const position = () => list.reduce((a, r) => a + r.info.epoch * r.info.stepsPerEpoch + r.info.stepInEpoch, 0);
   while (gen === generation && !stopRequested) {
-    if (paused) {
-      progress(true);
-      post({ type: 'status', text: 'Paused.' });
-      await new Promise((r) => resumeWaiters.push(r));
-      lastTick = performance.now();
-      if (gen !== generation) return;
-      if (!stopRequested) post({ type: 'status', text: 'Training…' });
-      continue;
-    }
-    const pending = list.filter((r) => r.doneEpochs() < r.epochs);
-    if (!pending.length) break;
-    // Interleave: one step of every unfinished run per round, so all runs progress together.
-    for (const r of pending) {
-      if (gen !== generation || paused || stopRequested) break;
-      const { s, rolled, epoch, stepInEpoch } = await r.lock(async (t) => {
-        const before = t.epoch();
-        const s = await t.step();
-        const epoch = t.epoch();
-        return { s, rolled: epoch > before, epoch, stepInEpoch: t.stepInEpoch() };
-      });
-      if (gen !== generation) return;
-      done++;
-      r.last = { ...s, epoch, stepInEpoch };
-      r.epochLosses.push(s.loss);
-      r.info.epoch = epoch;
-      r.info.stepInEpoch = stepInEpoch;
-      progress(false);
-      if (rolled) {
+    try {
+      if (paused) {
         progress(true);
-        const trainLoss = mean(r.epochLosses);
-        r.epochLosses = [];
-        post({ type: 'status', text: `Evaluating ${r.id === 'ce' ? 'cross-entropy' : 'CS-KD'} after epoch ${epoch}…` });
-        const metrics = await r.lock((t) => t.evaluate());
-        post({ type: 'epoch', run: r.id, epoch, trainLoss, lastLoss: s.loss, metrics });
-        await evaluateAndViews(r, epoch, { withMetrics: false });
-        r.viewsAt = epoch;
-        if (gen === generation && !stopRequested && !paused) post({ type: 'status', text: 'Training…' });
+        // Save on pause: a closed or reloaded tab resumes from exactly here.
+        for (const r of list) await saveRun(r, 'pause', gen);
+        if (gen !== generation) return;
+        if (paused) {
+          post({ type: 'status', text: 'Paused (saved in this browser).' });
+          await new Promise((r) => resumeWaiters.push(r));
+        }
+        lastTick = performance.now();
+        if (gen !== generation) return;
+        if (!stopRequested) post({ type: 'status', text: 'Training…' });
+        continue;
       }
+      const pending = list.filter((r) => r.doneEpochs() < r.epochs);
+      if (!pending.length) break;
+      // Interleave: one step of every unfinished run per round, so all runs progress together.
+      for (const r of pending) {
+        if (gen !== generation || paused || stopRequested) break;
+        const { s, rolled, epoch, stepInEpoch } = await r.lock(async (t) => {
+          const before = t.epoch();
+          const s = await t.step();
+          const epoch = t.epoch();
+          return { s, rolled: epoch > before, epoch, stepInEpoch: t.stepInEpoch() };
+        });
+        if (gen !== generation) return;
+        losses = 0;
+        done++;
+        r.last = { ...s, epoch, stepInEpoch };
+        r.epochLosses.push(s.loss);
+        r.info.epoch = epoch;
+        r.info.stepInEpoch = stepInEpoch;
+        progress(false);
+        if (rolled) {
+          progress(true);
+          const trainLoss = mean(r.epochLosses);
+          r.epochLosses = [];
+          post({ type: 'status', text: `Evaluating ${runLabel(r.id)} after epoch ${epoch}…` });
+          const metrics = await r.lock((t) => t.evaluate());
+          const record = { type: 'epoch', run: r.id, epoch, trainLoss, lastLoss: s.loss, metrics };
+          r.records.push(record);
+          post(record);
+          await evaluateAndViews(r, epoch, { withMetrics: false });
+          r.viewsAt = epoch;
+          await saveRun(r, 'epoch', gen);
+          if (gen === generation && !stopRequested && !paused) post({ type: 'status', text: 'Training…' });
+        }
+      }
+    } catch (e) {
+      if (gen !== generation) return;
+      if (++losses > MAX_RECOVERIES || !(await isDeviceLoss(e))) throw e;
+      await recover(list, errorText(e));
+      if (gen !== generation) return;
+      done = position();
+      progress(true);
+      if (!paused && !stopRequested) post({ type: 'status', text: 'Training…' });
     }
   }
   if (gen !== generation) return;
@@ -307,6 +484,7 @@ const ops = {
     post({ type: 'status', text: `Loaded weights into ${run}; evaluating…` });
     const info = await r.lock(() => describe(r));
     r.info = info;
+    if (!training) await saveRun(r, 'load', generation); // a lost device or a reload keeps these weights
     const metrics = await evaluateAndViews(r, info.epoch);
     r.viewsAt = info.epoch;
     post({ type: 'status', text: `Loaded weights into ${run}.` });
@@ -322,9 +500,20 @@ self.onmessage = async (ev) => {
     case 'pause': paused = true; return;
     case 'resume': paused = false; wakeResumers(); return;
     case 'stop': stopRequested = true; paused = false; wakeResumers(); return;
+    case 'resumeSaved': return handleResumeSaved(msg);
+    // The Playwright test destroys the device mid-step, as a driver reset would (not queued on purpose).
+    case 'destroyDeviceForTesting': if (cskd) cskd.destroyDeviceForTesting(); return;
     case 'call': {
       try {
-        const result = await ops[msg.op](msg.args ?? {});
+        let result;
+        try {
+          result = await ops[msg.op](msg.args ?? {});
+        } catch (e) {
+          // Idle with a lost device: rebuild the runs from their saves, then try once more.
+          if (training || !runs.size || !cskd || !(await isDeviceLoss(e))) throw e;
+          await recover([...runs.values()], errorText(e));
+          result = await ops[msg.op](msg.args ?? {});
+        }
         post({ type: 'reply', id: msg.id, ok: true, result });
       } catch (e) {
         post({ type: 'reply', id: msg.id, ok: false, error: errorText(e) });

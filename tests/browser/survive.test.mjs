@@ -162,3 +162,28 @@ test('a destroyed GPU device is replaced and every run continues from its last s
     await browser.close();
   }
 });
+
+test('a run on a local file resumes after a reload mid-step, from the stored copy of the file', { timeout: 4 * TIMEOUT_MS }, async () => {
+  const expected = await reference(); // the same bytes, served by URL there
+  const { browser, page, errors } = await open();
+  try {
+    await page.goto(server.url + QUERY + '&data-source=file');
+    await ready(page, errors);
+    await page.setInputFiles('#data-file', path.join(DIST, 'assets', 'cifar10-demo.tar.gz'));
+    await page.click('#start');
+    await until(page, errors, (ids) => ids.every((id) => window.__cskd.saved[id]?.epoch >= 1), IDS, 'the saves after epoch 1');
+    await page.reload(); // no pause: the worker dies mid-step
+    await ready(page, errors);
+    await page.waitForSelector('#saved-runs', { state: 'visible', timeout: 30_000 });
+    for (const id of IDS) {
+      assert.match(await page.textContent(`#saved-list li[data-run="${id}"]`), /cifar10-demo\.tar\.gz \(local file\)/);
+    }
+    assert.equal(await page.evaluate(() => document.querySelector('#data-file').files.length), 0, 'no file chosen now');
+    await page.click('#resume-all');
+    await until(page, errors, () => window.__cskd.status === 'done', null, 'the resumed run');
+    assert.deepEqual(await history(page), expected, 'same history as the uninterrupted run');
+    assert.deepEqual(errors, [], 'no page errors');
+  } finally {
+    await browser.close();
+  }
+});

@@ -465,7 +465,8 @@ for (const input of document.querySelectorAll('[data-load]')) {
 
 // ---- saved runs: auto-save status, resume after a reload, lost GPU device --------------------------------
 
-const describeSave = (id, s) => `${RUN_LABELS[id] ?? id} epoch ${s.epoch}${s.stepInEpoch ? `, step ${s.stepInEpoch}` : ''}`;
+const describeSave = (id, s) => `${RUN_LABELS[id] ?? id} ${s.stepInEpoch ? `at step ${s.stepInEpoch} of epoch ${s.epoch + 1}`
+  : s.epoch ? `after epoch ${s.epoch}` : 'at the start'}`;
 
 function onSaved(msg) {
   state.saved[msg.run] = { epoch: msg.epoch, stepInEpoch: msg.stepInEpoch, reason: msg.reason, stored: msg.stored, error: msg.error };
@@ -503,7 +504,7 @@ async function refreshSaved() {
     li.dataset.run = r.id;
     const c = r.createConfig;
     const where = r.epoch >= r.epochs && !r.stepInEpoch ? `finished (${r.epochs} epochs)`
-      : `epoch ${r.epoch} of ${r.epochs}${r.stepInEpoch ? `, step ${r.stepInEpoch} of ${r.stepsPerEpoch ?? '?'}` : ''}`;
+      : `${r.epoch} of ${r.epochs} epochs done${r.stepInEpoch ? `, ${r.stepInEpoch} of ${r.stepsPerEpoch ?? '?'} steps into epoch ${r.epoch + 1}` : ''}`;
     const text = document.createElement('span');
     text.innerHTML = `<b>${RUN_LABELS[r.id] ?? r.id}</b> — ${where} · ${c.model ?? 'smallcnn'}, width ${c.width ?? 'default'}, ` +
       `batch ${c.batch ?? '?'} · data ${r.source.name}${r.source.kind === 'file' ? ' (local file)' : ''} · ` +

@@ -317,7 +317,8 @@ async function recover(list, cause) {
     r.last = null;
     resumed.push({ id: r.id, epoch: r.info.epoch, stepInEpoch: r.info.stepInEpoch });
   }
-  const where = resumed.map((x) => `${runLabel(x.id)} at epoch ${x.epoch}, step ${x.stepInEpoch}`).join('; ');
+  const where = resumed.map((x) => `${runLabel(x.id)} ${x.stepInEpoch ? `at step ${x.stepInEpoch} of epoch ${x.epoch + 1}`
+    : x.epoch ? `after epoch ${x.epoch}` : 'from the start'}`).join('; ');
   post({ type: 'recovered', reason: cause, runs: resumed, text: `The GPU device was lost (${cause}); a new device was opened and training resumed from the last saves: ${where}.` });
 }
 

@@ -108,7 +108,7 @@ test('a reload mid-epoch resumes each run exactly where it was', { timeout: 4 * 
     for (const id of IDS) {
       const text = await page.textContent(`#saved-list li[data-run="${id}"]`);
       const s = saved[id];
-      const where = `epoch ${s.epoch} of ${EPOCHS}${s.stepInEpoch ? `, step ${s.stepInEpoch} of ${STEPS}` : ''}`;
+      const where = `${s.epoch} of ${EPOCHS} epochs done${s.stepInEpoch ? `, ${s.stepInEpoch} of ${STEPS} steps into epoch ${s.epoch + 1}` : ''}`;
       assert.ok(text.includes(where), `${id} offer says "${where}": ${text}`);
     }
     assert.equal(await page.evaluate(() => window.__cskd.status), 'idle', 'nothing started by itself');

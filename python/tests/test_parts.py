@@ -113,3 +113,38 @@ def test_written_checkpoint_reads_back_in_cskd(smallcnn_ckpt, tiny, tmp_path):
     train_step(net2, opt, data.normalise(train.images[:2]), torch.as_tensor(train.labels[:2]), None, config)
     for name, buf in checkpoint.momentum_buffers(net2, opt).items():
         assert (buf - stepped.momentum[name]).abs().max() < 1e-4, name
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--anchors", "0,999"], "index 999 out of range: the training split has 40 images"),
+    (["--anchors", "0", "--partners", "1"], "has another class than anchor"),
+    (["--anchors", "0,1"], "CS-KD needs one partner per anchor"),
+])
+def test_cskd_step_refuses_bad_indices(args, message, smallcnn_ckpt, tiny, tmp_path):
+    import subprocess
+    from conftest import cskd_bin
+    _, train, _, _ = data.load(tiny)
+    assert train.labels[0] != train.labels[1]  # what the second case relies on
+    r = subprocess.run([cskd_bin(), "step", "--checkpoint", smallcnn_ckpt, "--data", tiny, "--method", "cskd",
+                        *args, "--out", str(tmp_path / "o.safetensors")], capture_output=True, text=True)
+    assert r.returncode != 0 and message in r.stderr and "panicked" not in r.stderr
+    assert not (tmp_path / "o.safetensors").exists()
+
+
+def test_pairs_load_through_a_dataloader_with_augmentation():
+    images = np.zeros((8, 3, 32, 32), np.uint8)
+    images[:, :, :, :16] = 255  # left half white: a flip moves it right
+    split = data.Split(images, np.array([0, 1] * 4))
+    sampler = ClassPairSampler(split.labels, num_replicas=2, rank=1, seed=3)
+    loader = torch.utils.data.DataLoader(data.PairDataset(split), batch_size=2, sampler=sampler)
+    batches = list(loader)
+    assert len(batches) == 2
+    xa, xp, y = batches[0]
+    assert xa.shape == xp.shape == (2, 3, 32, 32) and y.dtype == torch.int64
+    g = torch.Generator().manual_seed(0)
+    outs = [data.augment(images[0], g) for _ in range(200)]
+    assert all(o.shape == (3, 32, 32) for o in outs)
+    assert any(o[:, :, -1].max() == 255 for o in outs), "some draws are flipped"
+    assert any(o[:, 0, :].max() == 0 for o in outs), "some draws show the zero padding"
+    plain = data.normalise(images[:1])
+    assert torch.allclose(plain[0, 0, 0, 0], torch.tensor((1 - data.MEAN[0]) / data.STD[0]))

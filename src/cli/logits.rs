@@ -3,8 +3,8 @@
 //! implementation of the model (the PyTorch twin) can be compared with this one.
 
 use super::data::resolve;
-use super::twin_io::{read_file, write_file};
 use crate::error::{Error, Result};
+use crate::train::checkpoint_file::{read as read_file, write as write_file};
 use crate::train::{checkpoint, TrainConfig, Trainer};
 use safetensors::tensor::{Dtype, TensorView};
 use std::collections::HashMap;

@@ -6,7 +6,6 @@ mod data;
 mod eval;
 mod logits;
 mod step;
-mod twin_io;
 mod export;
 mod train;
 

@@ -3,8 +3,8 @@
 //! compare weights, momentum buffers and running statistics.
 
 use super::data::resolve;
-use super::twin_io::{read_file, write_file};
 use crate::error::{Error, Result};
+use crate::train::checkpoint_file::{read as read_file, write as write_file};
 use crate::train::{checkpoint, Method, TrainConfig, Trainer};
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -160,8 +160,10 @@ def run(a):
             if a.max_steps and steps >= a.max_steps:
                 break
         seconds = time.time() - t0
-        if world > 1:
-            dist.all_reduce(sums)
+        if world > 1:  # on the backend's device: nccl reduces only CUDA tensors
+            reduced = sums.to(device)
+            dist.all_reduce(reduced)
+            sums = reduced.cpu()
         n = max(sums[3].item(), 1.0)
         record = {"epoch": epoch + 1, "lr": lr, "trainLoss": sums[0].item() / n,
                   "trainCe": sums[1].item() / n, "trainKl": sums[2].item() / n, "seconds": seconds,

@@ -101,7 +101,21 @@ def start(a):
     config["width"], config["model"] = meta["width"], meta["name"]
     if a.no_augment:
         config["augment"] = False
+    validate(config)
     return model, meta, config, classes, tracked
+
+
+def validate(config):
+    """The ranges cskd's TrainConfig::validate accepts, so the checkpoint's config stays valid there."""
+    checks = [("lr", config["lr"] > 0, "> 0"), ("momentum", 0 <= config["momentum"] < 1, "in [0, 1)"),
+              ("weightDecay", config["weightDecay"] >= 0, ">= 0"),
+              ("temperature", config["temperature"] > 0, "> 0"), ("lambda", config["lambda"] >= 0, ">= 0"),
+              ("smoothing", 0 <= config["smoothing"] < 1, "in [0, 1)"),
+              ("batch", 1 <= config["batch"] <= 4096, "in 1..=4096"), ("epochs", config["epochs"] >= 1, ">= 1"),
+              ("perClass", config["perClass"] >= 0, ">= 0"), ("testPerClass", config["testPerClass"] >= 0, ">= 0")]
+    for name, ok, want in checks:
+        if not ok or (isinstance(config[name], float) and not math.isfinite(config[name])):
+            raise ValueError(f"{name} = {config[name]} is invalid: expected {want}")
 
 
 def main(argv=None):
@@ -110,6 +124,8 @@ def main(argv=None):
         run(a)
     except (ValueError, OSError) as e:  # bad files and settings: one line, no trace
         raise SystemExit(f"error: {e}")
+    except FloatingPointError as e:
+        raise SystemExit(f"error: {e}; training stopped, {a.out}/last.safetensors holds the last finished epoch")
 
 
 def run(a):

@@ -57,3 +57,10 @@ def test_train_reports_bad_input_in_one_line(tiny, tmp_path):
                         "--out", str(tmp_path / "o")], capture_output=True, text=True)
     assert r.returncode != 0 and r.stderr.startswith("error:") and "missing.safetensors" in r.stderr
     assert "Traceback" not in r.stderr
+
+
+def test_train_refuses_settings_cskd_would_refuse(smallcnn_ckpt, tiny, tmp_path):
+    r = subprocess.run([sys.executable, str(REPO / "python/train.py"), "--init", smallcnn_ckpt, "--data", tiny,
+                        "--lr", "-1", "--out", str(tmp_path / "o")], capture_output=True, text=True)
+    assert r.returncode != 0 and "error: lr = -1.0 is invalid: expected > 0" in r.stderr
+    assert not (tmp_path / "o").exists()

@@ -136,7 +136,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
             break;
         }
         let record = pollster::block_on(trainer.train_epoch(|_| {}))?;
-        top1 = record.test.map(|m| m.top1_error as f64).unwrap_or(f64::NAN);
+        top1 = record.test.map(|m| m.top1_error).unwrap_or(f64::NAN);
         checkpoint_bytes = pollster::block_on(checkpoint::save(&trainer))?.len();
         trainer.history.clear();
     }

@@ -360,3 +360,13 @@ fn export_writes_an_inference_only_checkpoint_that_evaluates_the_same() {
     assert!(meta.contains_key("model") && !meta.contains_key("state") && !meta.contains_key("config"));
     evaluates(&exported);
 }
+
+#[test]
+fn a_diverged_run_saves_last_good_state_that_evaluates_finite() {
+    let out = scratch("diverge");
+    let mut args = tiny(&out, "3");
+    args.extend(["--lr", "1e30"]);
+    let err = fails_with(&cskd(&args), "last-good.safetensors");
+    assert!(err.contains("diverged"), "{err}");
+    evaluates(&out.join("last-good.safetensors"));
+}

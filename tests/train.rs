@@ -130,6 +130,14 @@ fn resume_equals_uninterrupted_run() {
             tensors(&y),
             "{method:?}: resumed weights differ from the uninterrupted run"
         );
+        // The epoch interrupted mid-way reports the same loss (its running sums are saved too).
+        let losses = |t: &Trainer| {
+            t.history
+                .iter()
+                .map(|r| (r.train_loss, r.train_ce, r.train_kl))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(losses(&straight), losses(&second), "{method:?}: epoch losses");
     }
 }
 

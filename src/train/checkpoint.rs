@@ -76,6 +76,7 @@ pub async fn save(trainer: &Trainer) -> Result<Vec<u8>> {
         ("history".to_string(), json(&trainer.history)),
         ("classes".to_string(), json(&trainer.data.classes)),
         ("data".to_string(), json(&trainer.data_identity)),
+        ("epochSums".to_string(), json(trainer.epoch_sums())),
     ]);
     safetensors::serialize(views, Some(meta)).map_err(ck)
 }
@@ -132,7 +133,7 @@ pub fn load(trainer: &mut Trainer, bytes: &[u8], resume: bool) -> Result<()> {
             )));
         }
     }
-    let (state, history) = if resume {
+    let (state, history, sums) = if resume {
         let info = info(bytes)?;
         let state = info
             .state
@@ -146,9 +147,14 @@ pub fn load(trainer: &mut Trainer, bytes: &[u8], resume: bool) -> Result<()> {
                 )));
             }
         }
-        (Some(state), info.history)
+        // Older checkpoints have no sums: the epoch's loss then averages the steps after the resume.
+        let sums = meta
+            .get("epochSums")
+            .and_then(|s| serde_json::from_str(s).ok())
+            .unwrap_or_default();
+        (Some(state), info.history, sums)
     } else {
-        (None, Vec::new())
+        (None, Vec::new(), Default::default())
     };
     let writes = check_tensors(&st, trainer, resume)?;
     let bn_batches = tracked_batches(&st)?;
@@ -164,7 +170,7 @@ pub fn load(trainer: &mut Trainer, bytes: &[u8], resume: bool) -> Result<()> {
         trainer.state.bn_batches_before = bn_batches.unwrap_or(0);
     }
     if let Some(state) = state {
-        trainer.restore(state, history);
+        trainer.restore(state, history, sums);
     }
     Ok(())
 }

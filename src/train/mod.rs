@@ -13,4 +13,4 @@ mod twin;
 
 pub use config::{Method, Schedule, TrainConfig};
 pub use step::record_step;
-pub use trainer::{EpochRecord, Evaluation, StepReport, TrainState, Trainer};
+pub use trainer::{EpochRecord, EpochSums, Evaluation, StepReport, TrainState, Trainer};

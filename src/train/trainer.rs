@@ -77,8 +77,10 @@ pub struct Evaluation {
     pub feature_dim: usize,
 }
 
-#[derive(Default)]
-struct EpochSums {
+/// Running sums of the current epoch (saved in checkpoints, so a mid-epoch resume reports the
+/// same epoch loss as an uninterrupted run).
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct EpochSums {
     loss: f64,
     ce: f64,
     kl: f64,
@@ -386,11 +388,16 @@ impl Trainer {
         &self.pool
     }
 
-    pub(crate) fn restore(&mut self, state: TrainState, history: Vec<EpochRecord>) {
+    /// The running sums of the current epoch.
+    pub fn epoch_sums(&self) -> &EpochSums {
+        &self.sums
+    }
+
+    pub(crate) fn restore(&mut self, state: TrainState, history: Vec<EpochRecord>, sums: EpochSums) {
         self.state = state;
         self.history = history;
         self.batches.clear();
-        self.sums = EpochSums::default();
+        self.sums = sums;
         self.verified = None;
     }
 

@@ -34,7 +34,10 @@ pub async fn w1(gpu: &Gpu, cskd: bool, anchors: usize, steps: usize) -> Result<W
         width: 32,
         classes: 100,
     };
-    at_least_one(&[("anchors per step (--batch)", anchors), ("timed steps (--steps)", steps)])?;
+    at_least_one(&[
+        ("anchors per step (--batch)", anchors),
+        ("timed steps (--steps)", steps),
+    ])?;
     crate::model::limits::check_fits(
         &config,
         anchors,

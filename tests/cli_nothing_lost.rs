@@ -88,8 +88,14 @@ fn ok(o: &Output) -> String {
 
 fn fails_with(o: &Output, needle: &str) -> String {
     let err = String::from_utf8_lossy(&o.stderr).into_owned();
-    assert!(!o.status.success(), "expected a failure mentioning {needle:?}");
-    assert!(err.contains(needle), "message should mention {needle:?}: {err}");
+    assert!(
+        !o.status.success(),
+        "expected a failure mentioning {needle:?}"
+    );
+    assert!(
+        err.contains(needle),
+        "message should mention {needle:?}: {err}"
+    );
     assert!(!err.contains("panicked"), "panicked: {err}");
     err
 }
@@ -98,7 +104,11 @@ fn epochs_in_metrics(out: &Path) -> Vec<u64> {
     std::fs::read_to_string(out.join("metrics.jsonl"))
         .unwrap()
         .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["epoch"].as_u64().unwrap())
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["epoch"]
+                .as_u64()
+                .unwrap()
+        })
         .collect()
 }
 
@@ -112,7 +122,16 @@ fn epoch_of_checkpoint(p: &Path) -> u64 {
 }
 
 fn evaluates(ckpt: &Path) {
-    let o = cskd(&["eval", "--checkpoint", s(ckpt), "--data", data(), "--test-per-class", "2", "--json"]);
+    let o = cskd(&[
+        "eval",
+        "--checkpoint",
+        s(ckpt),
+        "--data",
+        data(),
+        "--test-per-class",
+        "2",
+        "--json",
+    ]);
     ok(&o);
     let m: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert!(m["nll"].as_f64().unwrap().is_finite());
@@ -157,14 +176,39 @@ fn a_kill_inside_the_checkpoint_write_loses_nothing_and_resume_repeats_nothing()
     );
     assert!(!o.status.success(), "the process was aborted mid-write");
     let last = out.join("last.safetensors");
-    assert_eq!(epoch_of_checkpoint(&last), 1, "epoch 1's checkpoint survives");
+    assert_eq!(
+        epoch_of_checkpoint(&last),
+        1,
+        "epoch 1's checkpoint survives"
+    );
     evaluates(&last);
-    let o = cskd(&["train", "--resume", s(&last), "--data", data(), "--quiet", "--out", s(&out)]);
+    let o = cskd(&[
+        "train",
+        "--resume",
+        s(&last),
+        "--data",
+        data(),
+        "--quiet",
+        "--out",
+        s(&out),
+    ]);
     ok(&o);
     assert_eq!(epochs_in_metrics(&out), vec![1, 2, 3]);
-    assert!(no_temporaries(&out), "the killed writer's temporary is removed");
+    assert!(
+        no_temporaries(&out),
+        "the killed writer's temporary is removed"
+    );
     // Resuming a finished run says so and keeps its metrics.
-    let o = cskd(&["train", "--resume", s(&last), "--data", data(), "--quiet", "--out", s(&out)]);
+    let o = cskd(&[
+        "train",
+        "--resume",
+        s(&last),
+        "--data",
+        data(),
+        "--quiet",
+        "--out",
+        s(&out),
+    ]);
     fails_with(&o, "finished");
     assert_eq!(epochs_in_metrics(&out), vec![1, 2, 3]);
 }
@@ -186,7 +230,16 @@ fn killed_between_checkpoint_and_metrics_then_resumed_has_each_epoch_once() {
     assert_eq!(epochs_in_metrics(&out), vec![1]);
     let last = out.join("last.safetensors");
     assert_eq!(epoch_of_checkpoint(&last), 2);
-    ok(&cskd(&["train", "--resume", s(&last), "--data", data(), "--quiet", "--out", s(&out)]));
+    ok(&cskd(&[
+        "train",
+        "--resume",
+        s(&last),
+        "--data",
+        data(),
+        "--quiet",
+        "--out",
+        s(&out),
+    ]));
     assert_eq!(epochs_in_metrics(&out), vec![1, 2, 3]);
 }
 
@@ -197,7 +250,10 @@ fn one_run_per_output_directory_and_stale_locks_are_reported() {
     let lock = out.join(".lock");
     let t0 = std::time::Instant::now();
     while !lock.exists() {
-        assert!(t0.elapsed().as_secs() < 120, "the first run never locked {out:?}");
+        assert!(
+            t0.elapsed().as_secs() < 120,
+            "the first run never locked {out:?}"
+        );
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
     std::thread::sleep(std::time::Duration::from_millis(200));
@@ -217,21 +273,64 @@ fn one_run_per_output_directory_and_stale_locks_are_reported() {
 fn resume_checks_the_data_and_the_configuration() {
     let dir = scratch("resume");
     let other = dir.join("other.tar.gz");
-    ok(&cskd(&["subset", "--data", data(), "--per-class", "6", "--test-per-class", "3", "--out", s(&other)]));
+    ok(&cskd(&[
+        "subset",
+        "--data",
+        data(),
+        "--per-class",
+        "6",
+        "--test-per-class",
+        "3",
+        "--out",
+        s(&other),
+    ]));
     let out = dir.join("run");
     let mut args = tiny(&out, "2");
     args[2] = s(&other);
     let o = cskd_env(
         &args,
-        &[("CSKD_FAULT_FILE", "last.safetensors"), ("CSKD_FAULT_SKIP", "1"), ("CSKD_FAULT_WRITE_FAIL_AFTER", "1")],
+        &[
+            ("CSKD_FAULT_FILE", "last.safetensors"),
+            ("CSKD_FAULT_SKIP", "1"),
+            ("CSKD_FAULT_WRITE_FAIL_AFTER", "1"),
+        ],
     );
     assert!(!o.status.success());
     let last = out.join("last.safetensors");
-    let o = cskd(&["train", "--resume", s(&last), "--data", data(), "--quiet", "--out", s(&out)]);
+    let o = cskd(&[
+        "train",
+        "--resume",
+        s(&last),
+        "--data",
+        data(),
+        "--quiet",
+        "--out",
+        s(&out),
+    ]);
     fails_with(&o, "trained on other data");
-    let o = cskd(&["train", "--resume", s(&last), "--data", s(&other), "--lr", "0.5", "--quiet", "--out", s(&out)]);
+    let o = cskd(&[
+        "train",
+        "--resume",
+        s(&last),
+        "--data",
+        s(&other),
+        "--lr",
+        "0.5",
+        "--quiet",
+        "--out",
+        s(&out),
+    ]);
     fails_with(&o, "lr: 0.1");
-    ok(&cskd(&["train", "--resume", s(&last), "--data", s(&other), "--quiet", "--out", s(&out)]));
+    ok(&cskd(&[
+        "train",
+        "--resume",
+        s(&last),
+        "--data",
+        s(&other),
+        "--quiet",
+        "--out",
+        s(&out),
+    ]));
     assert_eq!(epochs_in_metrics(&out), vec![1, 2]);
 }
 
@@ -275,15 +374,33 @@ fn checkpoint_errors_name_the_file_and_special_files_are_refused() {
     for p in [&truncated, &garbage] {
         let o = cskd(&["eval", "--checkpoint", s(p), "--data", data()]);
         fails_with(&o, s(p));
-        let o = cskd(&["train", "--resume", s(p), "--data", data(), "--out", s(&dir.join("r"))]);
+        let o = cskd(&[
+            "train",
+            "--resume",
+            s(p),
+            "--data",
+            data(),
+            "--out",
+            s(&dir.join("r")),
+        ]);
         fails_with(&o, s(p));
     }
-    fails_with(&cskd(&["eval", "--checkpoint", "/dev/zero", "--data", data()]), "not a regular file");
+    fails_with(
+        &cskd(&["eval", "--checkpoint", "/dev/zero", "--data", data()]),
+        "not a regular file",
+    );
     #[cfg(unix)]
     {
         let fifo = dir.join("fifo");
-        assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
-        fails_with(&cskd(&["eval", "--checkpoint", s(&fifo), "--data", data()]), "FIFO");
+        assert!(Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success());
+        fails_with(
+            &cskd(&["eval", "--checkpoint", s(&fifo), "--data", data()]),
+            "FIFO",
+        );
     }
 }
 
@@ -294,7 +411,9 @@ fn plain_state_dict(cskd_ckpt: &[u8], keep_tracked: bool) -> Vec<u8> {
     let views: Vec<(String, TensorView)> = st
         .tensors()
         .into_iter()
-        .filter(|(n, _)| !n.starts_with("_momentum.") && (keep_tracked || !n.ends_with("num_batches_tracked")))
+        .filter(|(n, _)| {
+            !n.starts_with("_momentum.") && (keep_tracked || !n.ends_with("num_batches_tracked"))
+        })
         .collect();
     safetensors::serialize(views, None).unwrap()
 }
@@ -308,12 +427,32 @@ fn plain_state_dicts_load_and_mismatches_are_listed() {
     let plain = dir.join("plain.safetensors");
     std::fs::write(&plain, plain_state_dict(&bytes, true)).unwrap();
     // eval of a plain state_dict needs the model from the flags.
-    let o = cskd(&["eval", "--checkpoint", s(&plain), "--data", data(), "--width", "4", "--test-per-class", "2", "--json"]);
+    let o = cskd(&[
+        "eval",
+        "--checkpoint",
+        s(&plain),
+        "--data",
+        data(),
+        "--width",
+        "4",
+        "--test-per-class",
+        "2",
+        "--json",
+    ]);
     ok(&o);
     let m: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    let line: serde_json::Value =
-        serde_json::from_str(std::fs::read_to_string(out.join("metrics.jsonl")).unwrap().lines().next().unwrap()).unwrap();
-    assert_eq!(m["top1Error"], line["test"]["top1Error"], "same weights, same metrics");
+    let line: serde_json::Value = serde_json::from_str(
+        std::fs::read_to_string(out.join("metrics.jsonl"))
+            .unwrap()
+            .lines()
+            .next()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        m["top1Error"], line["test"]["top1Error"],
+        "same weights, same metrics"
+    );
     // --init keeps the BN batch count it was given: 3 steps × 2 forwards, then 3 × 2 more.
     let init_out = dir.join("init");
     let mut args = tiny(&init_out, "1");
@@ -322,11 +461,26 @@ fn plain_state_dicts_load_and_mismatches_are_listed() {
     let after = std::fs::read(init_out.join("last.safetensors")).unwrap();
     let st = SafeTensors::deserialize(&after).unwrap();
     let names = st.names();
-    let name = names.iter().find(|n| n.ends_with("num_batches_tracked")).expect("BN counts");
+    let name = names
+        .iter()
+        .find(|n| n.ends_with("num_batches_tracked"))
+        .expect("BN counts");
     let t = st.tensor(name).unwrap();
-    assert_eq!(i64::from_le_bytes(t.data().try_into().unwrap()), 12, "{name}");
+    assert_eq!(
+        i64::from_le_bytes(t.data().try_into().unwrap()),
+        12,
+        "{name}"
+    );
     // A state_dict of another width: every mismatch is listed, with the file.
-    let o = cskd(&["eval", "--checkpoint", s(&plain), "--data", data(), "--width", "8"]);
+    let o = cskd(&[
+        "eval",
+        "--checkpoint",
+        s(&plain),
+        "--data",
+        data(),
+        "--width",
+        "8",
+    ]);
     let err = fails_with(&o, "wrong shape");
     assert!(err.contains(s(&plain)), "{err}");
     // Missing and extra tensors are named.
@@ -340,9 +494,20 @@ fn plain_state_dicts_load_and_mismatches_are_listed() {
     views.push(("head.extra.weight".into(), extra));
     let broken = dir.join("broken.safetensors");
     std::fs::write(&broken, safetensors::serialize(views, None).unwrap()).unwrap();
-    let o = cskd(&["eval", "--checkpoint", s(&broken), "--data", data(), "--width", "4"]);
+    let o = cskd(&[
+        "eval",
+        "--checkpoint",
+        s(&broken),
+        "--data",
+        data(),
+        "--width",
+        "4",
+    ]);
     let err = fails_with(&o, "missing");
-    assert!(err.contains("running_var") && err.contains("extra (1): head.extra.weight"), "{err}");
+    assert!(
+        err.contains("running_var") && err.contains("extra (1): head.extra.weight"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -351,13 +516,21 @@ fn export_writes_an_inference_only_checkpoint_that_evaluates_the_same() {
     let out = dir.join("run");
     ok(&cskd(&tiny(&out, "1")));
     let exported = dir.join("model.safetensors");
-    ok(&cskd(&["export", "--checkpoint", s(&out.join("last.safetensors")), "--out", s(&exported)]));
+    ok(&cskd(&[
+        "export",
+        "--checkpoint",
+        s(&out.join("last.safetensors")),
+        "--out",
+        s(&exported),
+    ]));
     let bytes = std::fs::read(&exported).unwrap();
     let st = SafeTensors::deserialize(&bytes).unwrap();
     assert!(st.names().iter().all(|n| !n.starts_with("_momentum.")));
     let (_, header) = SafeTensors::read_metadata(&bytes).unwrap();
     let meta = header.metadata().clone().unwrap();
-    assert!(meta.contains_key("model") && !meta.contains_key("state") && !meta.contains_key("config"));
+    assert!(
+        meta.contains_key("model") && !meta.contains_key("state") && !meta.contains_key("config")
+    );
     evaluates(&exported);
 }
 

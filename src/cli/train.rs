@@ -8,7 +8,9 @@ use super::data::resolve;
 use crate::data::CifarKind;
 use crate::error::{Error, Result};
 use crate::files::{atomic::is_temp_name, write_atomic, RunLock};
-use crate::train::{checkpoint, checkpoint_file, EpochRecord, Method, Schedule, TrainConfig, Trainer};
+use crate::train::{
+    checkpoint, checkpoint_file, EpochRecord, Method, Schedule, TrainConfig, Trainer,
+};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -147,7 +149,10 @@ fn differences(saved: &TrainConfig, flags: &TrainConfig) -> Vec<String> {
         serde_json::to_value(saved).expect("plain data"),
         serde_json::to_value(flags).expect("plain data"),
     );
-    let (a, b) = (a.as_object().expect("struct"), b.as_object().expect("struct"));
+    let (a, b) = (
+        a.as_object().expect("struct"),
+        b.as_object().expect("struct"),
+    );
     a.iter()
         .filter(|(k, v)| b.get(*k) != Some(*v))
         .map(|(k, v)| format!("{k}: {v} in the checkpoint, {} given", b[k]))

@@ -76,7 +76,10 @@ mod tests {
         let first = RunLock::acquire(&d).unwrap();
         assert_eq!(first.stale_pid, None);
         let e = RunLock::acquire(&d).err().expect("second lock refused");
-        assert!(e.to_string().contains(&std::process::id().to_string()), "{e}");
+        assert!(
+            e.to_string().contains(&std::process::id().to_string()),
+            "{e}"
+        );
         drop(first);
         // A lock file left by a dead process (pid written, no OS lock held).
         std::fs::write(d.join(".lock"), "4194999\n").unwrap();

@@ -77,6 +77,9 @@ mod tests {
         assert!(e.contains("width to at most 131"), "{e}");
         check_fits(&cfg(256), 128, limit).unwrap();
         let e = check_fits(&cfg(1024), 1, limit).unwrap_err().to_string();
-        assert!(e.contains("weight tensor") && e.contains("lower the width"), "{e}");
+        assert!(
+            e.contains("weight tensor") && e.contains("lower the width"),
+            "{e}"
+        );
     }
 }

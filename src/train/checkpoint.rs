@@ -47,11 +47,11 @@ pub async fn save(trainer: &Trainer) -> Result<Vec<u8>> {
     // PyTorch counts one batch per training-mode forward: anchors, and partners for CS-KD.
     let forwards = trainer.state.bn_batches_before as i64
         + trainer.state.steps_done as i64
-        * if trainer.config.method == super::Method::Cskd {
-            2
-        } else {
-            1
-        };
+            * if trainer.config.method == super::Method::Cskd {
+                2
+            } else {
+                1
+            };
     let tracked = forwards.to_le_bytes();
     let mut views: Vec<(String, TensorView)> = Vec::new();
     for ((name, t), b) in named.iter().zip(&bytes) {
@@ -196,9 +196,11 @@ fn check_tensors<'t>(
         match st.tensor(name) {
             Err(_) if *required => missing.push(format!("{name} {:?}", t.shape())),
             Err(_) => {}
-            Ok(v) if v.shape() != t.shape() => {
-                wrong.push(format!("{name} is {:?}, expected {:?}", v.shape(), t.shape()))
-            }
+            Ok(v) if v.shape() != t.shape() => wrong.push(format!(
+                "{name} is {:?}, expected {:?}",
+                v.shape(),
+                t.shape()
+            )),
             Ok(v) => match to_f32(&v) {
                 Some(data) => {
                     // Momentum is only used when resuming: fine-tuning starts with fresh momentum.
@@ -206,10 +208,7 @@ fn check_tensors<'t>(
                         writes.push((*t, data));
                     }
                 }
-                None => wrong.push(format!(
-                    "{name} is {:?}, expected F32 (or F64)",
-                    v.dtype()
-                )),
+                None => wrong.push(format!("{name} is {:?}, expected F32 (or F64)", v.dtype())),
             },
         }
     }
@@ -233,7 +232,11 @@ fn check_tensors<'t>(
         return Ok(writes);
     }
     let mut parts = Vec::new();
-    for (what, list) in [("missing", &missing), ("wrong shape or type", &wrong), ("extra", &extra)] {
+    for (what, list) in [
+        ("missing", &missing),
+        ("wrong shape or type", &wrong),
+        ("extra", &extra),
+    ] {
         if !list.is_empty() {
             parts.push(format!("{what} ({}): {}", list.len(), list.join(", ")));
         }
@@ -278,8 +281,8 @@ fn tracked_batches(st: &SafeTensors) -> Result<Option<u64>> {
                 )))
             }
         };
-        let n = u64::try_from(n)
-            .map_err(|_| Error::Checkpoint(format!("{name} is negative ({n})")))?;
+        let n =
+            u64::try_from(n).map_err(|_| Error::Checkpoint(format!("{name} is negative ({n})")))?;
         most = Some(most.map_or(n, |m| m.max(n)));
     }
     Ok(most)

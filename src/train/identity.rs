@@ -71,6 +71,8 @@ impl Default for Hasher {
 
 impl Hasher {
     fn word(&mut self, w: u64) {
-        self.0 = (self.0 ^ w).wrapping_mul(0x0000_0100_0000_01b3).rotate_left(23);
+        self.0 = (self.0 ^ w)
+            .wrapping_mul(0x0000_0100_0000_01b3)
+            .rotate_left(23);
     }
 }

@@ -295,3 +295,50 @@ async fn a_lost_device_is_replaced_and_the_run_resumes() {
     u.resume(saved).await.map_err(JsValue::from).unwrap();
     assert_eq!([first, losses(&mut u, 1).await].concat(), reference);
 }
+
+fn get(v: &JsValue, k: &str) -> JsValue {
+    js_sys::Reflect::get(v, &k.into()).unwrap()
+}
+
+fn f32s(v: &JsValue) -> Vec<f32> {
+    js_sys::Float32Array::from(v.clone()).to_vec()
+}
+
+/// `evaluateAll` is the three separate calls in one pass: the same metrics, features and
+/// probabilities, and (like `evaluate`) it fills in the finished epoch's test metrics.
+#[wasm_bindgen_test]
+async fn evaluate_all_is_one_pass_of_the_three_calls() {
+    let mut t = trainer().await;
+    losses(&mut t, 2).await; // one epoch
+    let all = t.evaluate_all().await.map_err(JsValue::from).unwrap();
+    let (metrics, emb, preds) = (
+        get(&all, "metrics"),
+        get(&all, "embeddings"),
+        get(&all, "predictions"),
+    );
+    let n = t.num_test();
+    assert_eq!(field(&metrics, "count") as usize, n);
+    let dim = field(&emb, "dim") as usize;
+    let (features, probs) = (f32s(&get(&emb, "data")), f32s(&get(&preds, "probs")));
+    assert!(dim > 0);
+    assert_eq!(features.len(), n * dim);
+    assert_eq!(field(&preds, "classes") as usize, 10);
+    assert_eq!(probs.len(), n * 10);
+    let labels = js_sys::Uint32Array::from(get(&preds, "labels")).to_vec();
+    assert_eq!(labels, vec![0, 1, 0, 1]);
+    for row in probs.chunks(10) {
+        assert!((row.iter().sum::<f32>() - 1.0).abs() < 1e-4, "softmax rows sum to 1");
+    }
+    let alone = t.evaluate().await.map_err(JsValue::from).unwrap();
+    for k in ["nll", "ece", "top1Error"] {
+        assert_eq!(field(&metrics, k).to_bits(), field(&alone, k).to_bits(), "{k}");
+    }
+    let e = t.embeddings().await.map_err(JsValue::from).unwrap();
+    assert_eq!(f32s(&get(&e, "data")), features);
+    let p = t.test_predictions().await.map_err(JsValue::from).unwrap();
+    assert_eq!(f32s(&get(&p, "probs")), probs);
+    let history = js_sys::Array::from(&t.history().map_err(JsValue::from).unwrap());
+    assert_eq!(history.length(), 1);
+    let test = get(&history.get(0), "test");
+    assert_eq!(field(&test, "nll").to_bits(), field(&metrics, "nll").to_bits());
+}

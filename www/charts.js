@@ -1,13 +1,23 @@
 // Per-epoch line charts (uPlot, vendored in vendor/, loaded as the global `uPlot`).
-export const RUN_COLORS = { ce: '#d9661f', cskd: '#13877a', ls: '#6b5bd6' };
-export const RUN_LABELS = { ce: 'Cross-entropy', cskd: 'CS-KD', ls: 'Label smoothing' };
+// Colour and name of each run, filled in by registerRun when runs are created (a run is a config:
+// method + mix + …, so names are made from it). Slot colours keep run A orange and run B teal.
+export const RUN_COLORS = {};
+export const RUN_LABELS = {};
+const SLOT_COLORS = ['#d9661f', '#13877a', '#6b5bd6', '#b8336a'];
+export function registerRun(id, label, slot) {
+  RUN_LABELS[id] = label;
+  RUN_COLORS[id] = SLOT_COLORS[slot % SLOT_COLORS.length];
+}
 
 const fmt = (digits) => (u, v) => (v == null ? '–' : v.toFixed(digits));
 
 export class EpochChart {
   /** el: container; key: metric name in the per-epoch records; title, percent: show ×100 with '%'. */
-  constructor(el, { title, key, percent = false }) {
+  constructor(el, { title, key, percent = false, xLabel = 'epoch', points = true, empty = '' }) {
     this.el = el;
+    this.xLabel = xLabel;
+    this.points = points;
+    this.empty = empty;
     this.key = key;
     this.percent = percent;
     this.title = title;
@@ -25,12 +35,12 @@ export class EpochChart {
     this.plot?.destroy();
     this.el.textContent = '';
     const series = [
-      { label: 'epoch', value: (u, v) => (v == null ? '–' : String(v)) },
+      { label: this.xLabel, value: (u, v) => (v == null ? '–' : String(+v.toFixed(2))) },
       ...runIds.map((id) => ({
         label: RUN_LABELS[id] ?? id,
         stroke: RUN_COLORS[id] ?? '#555',
         width: 2,
-        points: { show: true, size: 6 },
+        points: { show: this.points, size: 6 },
         spanGaps: true,
         value: this.percent ? (u, v) => (v == null ? '–' : `${v.toFixed(1)}%`) : fmt(4),
       })),
@@ -42,13 +52,20 @@ export class EpochChart {
       series,
       scales: { x: { time: false } },
       axes: [
-        { label: 'epoch', incrs: [1, 2, 5, 10, 20, 50, 100], values: (u, ticks) => ticks.map((t) => (Number.isInteger(t) ? t : '')) },
+        this.points
+          ? { label: this.xLabel, incrs: [1, 2, 5, 10, 20, 50, 100], values: (u, ticks) => ticks.map((t) => (Number.isInteger(t) ? t : '')) }
+          : { label: this.xLabel, values: (u, ticks) => ticks.map((t) => +t.toFixed(2)) },
         { values: (u, ticks) => ticks.map((t) => (this.percent ? `${+t.toFixed(1)}%` : +t.toPrecision(3))) },
       ],
       legend: { show: true, live: false },
       cursor: { drag: { x: false, y: false } },
     };
     this.plot = new uPlot(opts, [[], ...runIds.map(() => [])], this.el);
+    // Says what will appear and when, until the first point does.
+    this.note = document.createElement('p');
+    this.note.className = 'chart-empty';
+    this.note.textContent = this.empty;
+    this.el.append(this.note);
   }
 
   /** records: { runId: [{epoch, <key>: number}, ...] } */
@@ -67,6 +84,20 @@ export class EpochChart {
       }));
     }
     this.plot.setData(data);
+    this.note.hidden = xs.length > 0;
+  }
+
+  /** series: { runId: [[x, y], ...] } with x increasing (per-step points). */
+  updatePoints(series) {
+    if (!this.plot) return;
+    const xs = [...new Set(this.runs.flatMap((id) => (series[id] ?? []).map((p) => p[0])))].sort((a, b) => a - b);
+    const data = [xs];
+    for (const id of this.runs) {
+      const at = new Map((series[id] ?? []).map(([x, y]) => [x, y]));
+      data.push(xs.map((x) => (Number.isFinite(at.get(x)) ? at.get(x) : null)));
+    }
+    this.plot.setData(data);
+    this.note.hidden = xs.length > 0;
   }
 
   resize() {

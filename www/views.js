@@ -45,13 +45,15 @@ function axes(ctx, x0, y0, w, h, xLabel, yLabel) {
   ctx.restore();
 }
 
-/** Reliability diagram from Metrics.reliability (equal-width confidence bins). */
+/** Reliability diagram from Metrics.reliability (equal-width confidence bins): bars for the raw
+ *  predictions and, when the run fitted a temperature (metrics.temperatureScaled), a line for the
+ *  temperature-scaled ones, with ECE and NLL before → after. */
 export function drawReliability(canvas, metrics, runId, epoch) {
   const W = 360, H = 300;
   const ctx = setup(canvas, W, H);
   const { binConfidence = [], binAccuracy = [], binCount = [] } = metrics.reliability ?? {};
   const B = binCount.length || 15;
-  const x0 = 46, y0 = 26, w = W - x0 - 14, h = H - y0 - 46;
+  const x0 = 46, y0 = 40, w = W - x0 - 14, h = H - y0 - 46;
   const total = binCount.reduce((a, b) => a + b, 0) || 1;
   const color = RUN_COLORS[runId] ?? '#555';
   for (let b = 0; b < B; b++) {
@@ -79,19 +81,68 @@ export function drawReliability(canvas, metrics, runId, epoch) {
   ctx.lineTo(x0 + w, y0);
   ctx.stroke();
   ctx.setLineDash([]);
+  const ts = metrics.temperatureScaled;
+  if (ts?.reliability) {
+    // accuracy against mean confidence of the non-empty bins after dividing the logits by T
+    const r = ts.reliability;
+    ctx.strokeStyle = '#1d2330';
+    ctx.fillStyle = '#1d2330';
+    ctx.lineWidth = 2;
+    ctx.beginPath();
+    let first = true;
+    for (let b = 0; b < r.binCount.length; b++) {
+      if (!r.binCount[b]) continue;
+      const x = x0 + r.binConfidence[b] * w, y = y0 + h - r.binAccuracy[b] * h;
+      if (first) ctx.moveTo(x, y); else ctx.lineTo(x, y);
+      first = false;
+    }
+    ctx.stroke();
+    for (let b = 0; b < r.binCount.length; b++) {
+      if (!r.binCount[b]) continue;
+      ctx.beginPath();
+      ctx.arc(x0 + r.binConfidence[b] * w, y0 + h - r.binAccuracy[b] * h, 3, 0, 2 * Math.PI);
+      ctx.fill();
+    }
+    ctx.lineWidth = 1;
+  }
   axes(ctx, x0, y0, w, h, 'confidence', 'accuracy');
   ctx.fillStyle = '#1d2330';
   ctx.textAlign = 'left';
   ctx.textBaseline = 'top';
   ctx.font = '600 13px system-ui, sans-serif';
-  ctx.fillText(`${RUN_LABELS[runId] ?? runId} · epoch ${epoch}`, x0, 6);
+  ctx.fillText(`${RUN_LABELS[runId] ?? runId} · epoch ${epoch}`, 4, 4);
   ctx.font = '12px system-ui, sans-serif';
-  ctx.textAlign = 'right';
-  ctx.fillText(`ECE ${(metrics.ece * 100).toFixed(2)}%`, x0 + w, 7);
+  const pct = (v) => `${(v * 100).toFixed(2)}%`;
+  ctx.fillText(ts ? `ECE ${pct(metrics.ece)} → ${pct(ts.ece)} · NLL ${metrics.nll.toFixed(3)} → ${ts.nll.toFixed(3)} (T = ${ts.temperature.toFixed(2)})`
+    : `ECE ${pct(metrics.ece)} · NLL ${metrics.nll.toFixed(3)} (no temperature fitted)`, 4, 21);
 }
 
-/** Row-normalised confusion matrix as a heat map. confusion[true][pred] = count. */
-export function drawConfusion(canvas, confusion, classes, title) {
+/** A blank plot that says what will appear there and when. */
+export function drawPlaceholder(canvas, text, W = 360, H = 300) {
+  const ctx = setup(canvas, W, H);
+  ctx.strokeStyle = '#d5dbe3';
+  ctx.setLineDash([5, 4]);
+  ctx.strokeRect(0.5, 0.5, W - 1, H - 1);
+  ctx.setLineDash([]);
+  ctx.fillStyle = '#5f6b7a';
+  ctx.textAlign = 'center';
+  ctx.textBaseline = 'middle';
+  const words = text.split(' ');
+  const lines = [];
+  let line = '';
+  for (const wd of words) {
+    if (ctx.measureText(`${line} ${wd}`).width > W - 40 && line) { lines.push(line); line = wd; } else line = line ? `${line} ${wd}` : wd;
+  }
+  lines.push(line);
+  lines.forEach((l, i) => ctx.fillText(l, W / 2, H / 2 + (i - (lines.length - 1) / 2) * 16));
+}
+
+/** Row-normalised confusion matrix as a heat map. confusion[true][pred] = count. `order` lists the
+ *  classes in display order; `groups` ([{name, size}] in that order) draws superclass blocks. */
+export function drawConfusion(canvas, confusionIn, classesIn, title, { order = null, groups = null } = {}) {
+  const idx = order ?? [...confusionIn.keys()];
+  const confusion = idx.map((i) => idx.map((j) => confusionIn[i]?.[j] ?? 0));
+  const classes = idx.map((i) => classesIn[i]);
   const K = confusion.length;
   const showLabels = K <= 20;
   const left = showLabels ? 78 : 30, top = 34, cell = Math.max(3, Math.floor((showLabels ? 280 : 340) / K));
@@ -120,6 +171,15 @@ export function drawConfusion(canvas, confusion, classes, title) {
   }
   ctx.strokeStyle = '#9aa4b1';
   ctx.strokeRect(left + 0.5, top + 0.5, cell * K, cell * K);
+  if (groups) {
+    // superclass blocks: errors inside a block are "closer" wrong answers
+    ctx.strokeStyle = '#c62f2f';
+    let at = 0;
+    for (const g of groups) {
+      ctx.strokeRect(left + at * cell + 0.5, top + at * cell + 0.5, g.size * cell, g.size * cell);
+      at += g.size;
+    }
+  }
   ctx.fillStyle = '#1d2330';
   ctx.font = '600 13px system-ui, sans-serif';
   ctx.textAlign = 'left';
@@ -146,7 +206,7 @@ export function drawConfusion(canvas, confusion, classes, title) {
 }
 
 /** Scatter plot of 2-D PCA coordinates coloured by class. */
-export function drawEmbedding(canvas, { coords, labels, variance, total }, classes, runId, epoch) {
+export function drawEmbedding(canvas, { coords, labels, variance, total, method = 'PCA' }, classes, runId, epoch) {
   const W = 360, H = 360;
   const ctx = setup(canvas, W, H);
   const n = labels.length, K = classes.length;
@@ -177,8 +237,8 @@ export function drawEmbedding(canvas, { coords, labels, variance, total }, class
   ctx.font = '600 13px system-ui, sans-serif';
   ctx.textAlign = 'left';
   ctx.textBaseline = 'top';
-  ctx.fillText(`${RUN_LABELS[runId] ?? runId} · epoch ${epoch}`, 4, 4);
-  if (total > 0) {
+  ctx.fillText(`${RUN_LABELS[runId] ?? runId} · epoch ${epoch} · ${method}`, 4, 4);
+  if (method === 'PCA' && total > 0) {
     ctx.font = '11px system-ui, sans-serif';
     ctx.fillStyle = '#5f6b7a';
     ctx.textAlign = 'right';

@@ -3,7 +3,7 @@
 // also fails when a new export is not used here). Compiled only, never run.
 import init, {
   Trainer, adapterInfo, benchW1, destroyDeviceForTesting, gpuLost, initSync, resetGpu, start, webgpuAvailable,
-  type AdapterInfo, type Embeddings, type EpochRecord, type InitInput, type InitOutput, type Metrics,
+  type AdapterInfo, type Embeddings, type EpochRecord, type Evaluation, type InitInput, type InitOutput, type Metrics,
   type Predictions, type Reliability, type StepResult, type SyncInitInput, type TrainConfig, type W1Result,
 } from 'cskd';
 import {
@@ -80,6 +80,8 @@ export async function onMainThread(data: Uint8Array, image: Uint8Array): Promise
   }
   log.push(...t.history().map(describeEpoch));
   log.push(`${featureRows(await t.embeddings())} ${topClass(await t.testPredictions(), 0)}`);
+  const all: Evaluation = await t.evaluateAll();
+  log.push(`${describeMetrics(all.metrics)} ${featureRows(all.embeddings)} ${topClass(all.predictions, 0)}`);
   const probs: Float32Array = await t.predict(t.testImage(0), 32, 32);
   const more: Float32Array = await t.predict(image, 64, 48);
   log.push(`${probs.length} ${more.length}`);

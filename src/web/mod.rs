@@ -63,6 +63,8 @@ export interface EpochRecord {
 }
 export interface Embeddings { dim: number; data: Float32Array; labels: Uint32Array }
 export interface Predictions { classes: number; probs: Float32Array; labels: Uint32Array }
+/** One pass over the test subset: `Trainer.evaluateAll()`. */
+export interface Evaluation { metrics: Metrics; embeddings: Embeddings; predictions: Predictions }
 export interface W1Result {
   method: string; imagesPerStep: number; steps: number; medianStepMs: number;
   imagesPerSec: number; dispatchesPerStep: number;
@@ -169,6 +171,30 @@ impl Trainer {
     #[wasm_bindgen(unchecked_return_type = "Metrics")]
     pub async fn evaluate(&mut self) -> JsResult<JsValue> {
         to_js(&self.inner.evaluate().await.map_err(js_err)?.metrics)
+    }
+
+    /// Metrics, penultimate features and probabilities of the test subset from ONE pass over it
+    /// (the page calls this once per epoch instead of `evaluate`, `embeddings` and
+    /// `testPredictions`, which each run the whole test set). Like `evaluate`, it attaches the
+    /// metrics to the last finished epoch's record.
+    #[wasm_bindgen(js_name = evaluateAll, unchecked_return_type = "Evaluation")]
+    pub async fn evaluate_all(&mut self) -> JsResult<JsValue> {
+        let e = self.inner.evaluate().await.map_err(js_err)?;
+        let labels = Uint32Array::from(&self.inner.data.test.labels[..]);
+        let embeddings = Object::new();
+        set(&embeddings, "dim", &JsValue::from(e.feature_dim as u32))?;
+        set(&embeddings, "data", &Float32Array::from(&e.features[..]))?;
+        set(&embeddings, "labels", &labels)?;
+        let predictions = Object::new();
+        let classes = self.inner.data.num_classes() as u32;
+        set(&predictions, "classes", &JsValue::from(classes))?;
+        set(&predictions, "probs", &Float32Array::from(&e.probs[..]))?;
+        set(&predictions, "labels", &labels)?;
+        let out = Object::new();
+        set(&out, "metrics", &to_js(&e.metrics)?)?;
+        set(&out, "embeddings", &embeddings)?;
+        set(&out, "predictions", &predictions)?;
+        Ok(out.into())
     }
 
     /// Per-epoch records so far (train loss, test metrics).

@@ -70,6 +70,9 @@ pub struct TrainArgs {
     /// [default 0]
     #[arg(long)]
     seed: Option<u64>,
+    /// Share of the training pool held out to fit the temperature scaling (0 = off) [default 0.1].
+    #[arg(long)]
+    calibration_fraction: Option<f32>,
     /// Turn random crop + flip off.
     #[arg(long)]
     no_augment: bool,
@@ -121,7 +124,8 @@ impl TrainArgs {
             lr,
             momentum,
             weight_decay,
-            seed
+            seed,
+            calibration_fraction
         );
         if let Some(m) = self.method {
             c.method = match m {
@@ -160,6 +164,12 @@ fn differences(saved: &TrainConfig, flags: &TrainConfig) -> Vec<String> {
 }
 
 pub fn run(a: TrainArgs) -> Result<()> {
+    run_with(a, None)
+}
+
+/// `cskd train`; `grid` (from `cskd experiment`) replaces the run's own progress bar and quiets
+/// its banner and summary line.
+pub(super) fn run_with(a: TrainArgs, grid: Option<&ProgressBar>) -> Result<()> {
     let resume = a
         .resume
         .as_deref()
@@ -216,32 +226,40 @@ pub fn run(a: TrainArgs) -> Result<()> {
     } else if let Some((path, bytes)) = &init {
         checkpoint::load(&mut trainer, bytes, false).map_err(|e| e.in_file(path))?;
     }
-    eprintln!(
-        "{} {} on {} ({} train / {} test images, {} parameters) — adapter {} ({:?})",
-        trainer.config.model,
-        serde_json::to_string(&trainer.config.method)
-            .unwrap_or_default()
-            .trim_matches('"'),
-        trainer.data.kind,
-        trainer.data.train.len(),
-        trainer.data.test.len(),
-        trainer.model.store.num_parameters(),
-        gpu.info.name,
-        gpu.info.backend
-    );
+    if grid.is_none() {
+        eprintln!(
+            "{} {} on {} ({} train / {} test images, {} parameters) — adapter {} ({:?})",
+            trainer.config.model,
+            serde_json::to_string(&trainer.config.method)
+                .unwrap_or_default()
+                .trim_matches('"'),
+            trainer.data.kind,
+            trainer.data.train.len(),
+            trainer.data.test.len(),
+            trainer.model.store.num_parameters(),
+            gpu.info.name,
+            gpu.info.backend
+        );
+    }
     // The metrics of the checkpoint we start from, not whatever a killed run appended.
     out.write_metrics(&trainer.history)?;
     let total = (trainer.config.epochs * trainer.steps_per_epoch()) as u64;
-    let bar = if a.quiet {
-        ProgressBar::hidden()
+    let bar = if let Some(g) = grid {
+        g.inc(trainer.state.steps_done);
+        g.clone()
     } else {
-        ProgressBar::new(total)
+        let bar = if a.quiet {
+            ProgressBar::hidden()
+        } else {
+            ProgressBar::new(total)
+        };
+        bar.set_style(
+            ProgressStyle::with_template("{bar:30} {pos}/{len} steps · epoch {msg} · ETA {eta}")
+                .expect("valid template"),
+        );
+        bar.set_position(trainer.state.steps_done);
+        bar
     };
-    bar.set_style(
-        ProgressStyle::with_template("{bar:30} {pos}/{len} steps · epoch {msg} · ETA {eta}")
-            .expect("valid template"),
-    );
-    bar.set_position(trainer.state.steps_done);
     let mut best = best_error(&trainer.history);
     while !trainer.finished() {
         let epoch = trainer.state.epoch + 1;
@@ -273,7 +291,8 @@ pub fn run(a: TrainArgs) -> Result<()> {
             checkpoint_file::write(&a.out.join("best.safetensors"), &bytes)?;
         }
         out.write_metrics(&trainer.history)?;
-        bar.println(format!(
+        if grid.is_none() || !a.quiet {
+            bar.println(format!(
             "epoch {epoch:>3}  lr {:.4}  loss {:.4}  test top-1 err {:.2}%  ECE {:.2}%  NLL {:.3}  {:.0} img/s",
             record.lr,
             record.train_loss,
@@ -282,13 +301,16 @@ pub fn run(a: TrainArgs) -> Result<()> {
             m.nll,
             record.images_per_sec
         ));
+        }
     }
-    bar.finish_and_clear();
-    println!(
-        "best test top-1 error {:.2}% — {}",
-        100.0 * best,
-        a.out.display()
-    );
+    if grid.is_none() {
+        bar.finish_and_clear();
+        println!(
+            "best test top-1 error {:.2}% — {}",
+            100.0 * best,
+            a.out.display()
+        );
+    }
     Ok(())
 }
 

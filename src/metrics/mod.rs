@@ -15,12 +15,14 @@
 //! - ECE bin `b` holds confidences in `(b/15, (b+1)/15]` (Guo et al. / official CS-KD code), so an
 //!   edge value such as 0.6 falls in the lower bin (bin 8); see [`calibration`];
 //! - Recall@1: cosine, nearest *other* row, zero vectors have similarity 0, ties → lowest index;
-//!   see [`retrieval`].
+//!   see [`retrieval`];
+//! - temperature scaling: T fitted by NLL on held-out logits, see [`temperature`].
 
 pub mod calibration;
 pub mod classification;
 pub mod retrieval;
 mod table;
+pub mod temperature;
 
 use serde::{Deserialize, Serialize};
 
@@ -28,6 +30,7 @@ pub use calibration::{bin_index, reliability_and_ece, Reliability, NUM_BINS};
 pub use classification::{argmax, in_top_k, softmax_rows, NLL_PROB_FLOOR};
 pub use retrieval::{nearest_neighbours, recall_at_1};
 pub use table::format_table;
+pub use temperature::{fit_temperature, scaled_metrics, TemperatureScaled};
 
 /// Everything [`evaluate`] reports for one pass over a test set.
 ///
@@ -56,6 +59,10 @@ pub struct Metrics {
     pub superclass_share: Option<f64>,
     /// Number of samples N.
     pub count: usize,
+    /// ECE, NLL and reliability after temperature scaling with T fitted on the held-out
+    /// calibration split; `None` without one (absent in metrics written before it existed).
+    #[serde(default)]
+    pub temperature_scaled: Option<TemperatureScaled>,
 }
 
 /// Why [`evaluate`] (or [`recall_at_1`]) refused its input. Never a panic.
@@ -186,5 +193,6 @@ pub fn evaluate(
         reliability,
         superclass_share,
         count: n,
+        temperature_scaled: None,
     })
 }

@@ -13,7 +13,8 @@ fn opt_pct(x: Option<f64>) -> String {
 }
 
 /// Render `m` as a readable table: summary metrics (top-1 error, top-5 error, NLL, ECE, Recall@1,
-/// superclass share, sample count), then per-class accuracy with each class's sample count.
+/// superclass share, sample count), NLL and ECE before / after temperature scaling when there
+/// was a calibration split, then per-class accuracy with each class's sample count.
 ///
 /// Fractions are shown as percentages here (the [`Metrics`] fields themselves are fractions).
 /// `class_names[c]` names class `c`; missing names fall back to `class <c>`, extra names are
@@ -33,6 +34,26 @@ pub fn format_table(m: &Metrics, class_names: &[String]) -> String {
     let _ = writeln!(s, "{}", "-".repeat(29));
     for (name, value) in &summary {
         let _ = writeln!(s, "{name:<18} {value:>10}");
+    }
+    if let Some(t) = &m.temperature_scaled {
+        let _ = writeln!(s);
+        let _ = writeln!(s, "temperature scaling (T = {:.3})", t.temperature);
+        let _ = writeln!(s, "{:<18} {:>10} {:>10}", "metric", "before", "after");
+        let _ = writeln!(s, "{}", "-".repeat(40));
+        let _ = writeln!(
+            s,
+            "{:<18} {:>10} {:>10}",
+            "NLL",
+            format!("{:.4}", m.nll),
+            format!("{:.4}", t.nll)
+        );
+        let _ = writeln!(
+            s,
+            "{:<18} {:>10} {:>10}",
+            "ECE (15 bins)",
+            pct(m.ece),
+            pct(t.ece)
+        );
     }
 
     let names: Vec<String> = (0..m.per_class_accuracy.len())

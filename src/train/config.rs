@@ -47,6 +47,9 @@ pub struct TrainConfig {
     /// Class-balanced subset sizes (0 = everything).
     pub per_class: usize,
     pub test_per_class: usize,
+    /// Share of the training pool held out (class-balanced) to fit the temperature of
+    /// post-hoc temperature scaling; see `train::calibration` for the rule. 0 = off.
+    pub calibration_fraction: f32,
 }
 
 impl Default for TrainConfig {
@@ -68,6 +71,7 @@ impl Default for TrainConfig {
             augment: true,
             per_class: 0,
             test_per_class: 0,
+            calibration_fraction: 0.1,
         }
     }
 }
@@ -122,6 +126,12 @@ impl TrainConfig {
             self.smoothing,
             (0.0..1.0).contains(&self.smoothing),
             "0 ≤ ε < 1",
+        )?;
+        finite(
+            "calibrationFraction",
+            self.calibration_fraction,
+            (0.0..=0.5).contains(&self.calibration_fraction),
+            "0 ≤ calibrationFraction ≤ 0.5",
         )?;
         if self.batch == 0 || self.batch > 4096 {
             return Err(Error::Config(format!(

@@ -1,6 +1,7 @@
 //! Training: the GPU step, configuration and schedules, the trainer (epochs, evaluation) and
 //! checkpoints.
 
+pub mod calibration;
 pub mod checkpoint;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod checkpoint_file;

@@ -2,6 +2,7 @@
 //! epochs and evaluations. Host work per step is small (gather bytes, draw crops); everything
 //! else is one recording on the GPU, and the loss is the one value read back.
 
+use super::calibration::training_and_calibration;
 use super::config::{Method, TrainConfig};
 use super::identity::DataIdentity;
 use super::inputs::BatchInputs;
@@ -69,10 +70,12 @@ pub struct EpochRecord {
     pub test: Option<Metrics>,
 }
 
-/// Test-set predictions: probabilities (N, K), penultimate features (N, D) and the metrics.
+/// Test-set predictions: probabilities and logits (N, K), penultimate features (N, D) and the
+/// metrics.
 pub struct Evaluation {
     pub metrics: Metrics,
     pub probs: Vec<f32>,
+    pub logits: Vec<f32>,
     pub features: Vec<f32>,
     pub feature_dim: usize,
 }
@@ -94,6 +97,8 @@ pub struct Trainer {
     pub config: TrainConfig,
     pub model: Model,
     pub data: Cifar,
+    /// Held-out training-pool images that fit the temperature (see `calibration`); may be empty.
+    pub calibration: Split,
     /// Kind, sizes and fingerprint of the selected splits (checked on resume).
     pub data_identity: DataIdentity,
     pub state: TrainState,
@@ -117,9 +122,14 @@ impl Trainer {
     pub fn new(gpu: Arc<Gpu>, config: TrainConfig, mut data: Cifar) -> Result<Trainer> {
         config.validate()?;
         let k = data.num_classes();
-        if config.per_class > 0 {
-            data.train = data.train.balanced_subset(config.per_class, k, config.seed);
-        }
+        let calibration;
+        (data.train, calibration) = training_and_calibration(
+            std::mem::take(&mut data.train),
+            config.per_class,
+            k,
+            config.seed,
+            config.calibration_fraction,
+        );
         if config.test_per_class > 0 {
             data.test = data
                 .test
@@ -134,8 +144,14 @@ impl Trainer {
         }
         let model_config = config.model_config(k);
         let max_binding = gpu.limits.max_storage_buffer_binding_size as u64;
-        let eval_chunk = EVAL_CHUNK.min(limits::max_images(&model_config, max_binding)).max(1);
-        limits::check_fits(&model_config, config.batch.min(data.train.len()).max(eval_chunk), max_binding)?;
+        let eval_chunk = EVAL_CHUNK
+            .min(limits::max_images(&model_config, max_binding))
+            .max(1);
+        limits::check_fits(
+            &model_config,
+            config.batch.min(data.train.len()).max(eval_chunk),
+            max_binding,
+        )?;
         let model = Model::new(&gpu, &model_config, config.seed)?;
         let sampler = PairSampler::new(&data.train.labels, k)?;
         let cap = config.batch.min(data.train.len());
@@ -157,6 +173,7 @@ impl Trainer {
             model,
             data_identity: DataIdentity::of(&data),
             data,
+            calibration,
             state,
             history: Vec::new(),
             pool: BufferPool::new(),
@@ -313,10 +330,12 @@ impl Trainer {
         Ok(self.history.last().cloned().expect("an epoch was recorded"))
     }
 
-    /// Evaluates on the test split (eval-mode batch norm, no augmentation); the metrics are also
-    /// attached to the last finished epoch's record if it has none yet.
+    /// Evaluates on the test split (eval-mode batch norm, no augmentation), with the temperature
+    /// fitted on the calibration split when there is one; the metrics are also attached to the
+    /// last finished epoch's record if it has none yet.
     pub async fn evaluate(&mut self) -> Result<Evaluation> {
-        let eval = self.predict_split(true).await?;
+        let mut eval = self.predict_split(true).await?;
+        eval.metrics.temperature_scaled = self.temperature_scaled(&eval.logits).await?;
         if let Some(last) = self.history.last_mut() {
             if last.test.is_none() {
                 last.test = Some(eval.metrics.clone());
@@ -325,18 +344,41 @@ impl Trainer {
         Ok(eval)
     }
 
-    /// Probabilities and features of every test image, with the metrics.
-    pub async fn predict_split(&mut self, test: bool) -> Result<Evaluation> {
-        let split: &Split = if test {
-            &self.data.test
-        } else {
-            &self.data.train
+    /// Test metrics after temperature scaling, T fitted on the calibration split's eval-mode
+    /// logits; `None` without a calibration split (or with non-finite logits).
+    async fn temperature_scaled(
+        &mut self,
+        test_logits: &[f32],
+    ) -> Result<Option<metrics::TemperatureScaled>> {
+        if self.calibration.is_empty() {
+            return Ok(None);
+        }
+        let k = self.data.num_classes();
+        let (_, _, logits) = self.forward_split(SplitKind::Calibration).await?;
+        let Some(t) = metrics::fit_temperature(&logits, k, &self.calibration.labels)? else {
+            return Ok(None);
+        };
+        Ok(Some(metrics::scaled_metrics(
+            test_logits,
+            k,
+            &self.data.test.labels,
+            t,
+        )?))
+    }
+
+    /// Eval-mode probabilities, features and logits of every image of a split.
+    async fn forward_split(&mut self, which: SplitKind) -> Result<(Vec<f32>, Vec<f32>, Vec<f32>)> {
+        let split: &Split = match which {
+            SplitKind::Test => &self.data.test,
+            SplitKind::Train => &self.data.train,
+            SplitKind::Calibration => &self.calibration,
         };
         let k = self.data.num_classes();
         let d = self.model.feature_dim();
-        let (mut probs, mut features) = (
+        let (mut probs, mut features, mut logits) = (
             Vec::with_capacity(split.len() * k),
             Vec::with_capacity(split.len() * d),
+            Vec::with_capacity(split.len() * k),
         );
         let indices: Vec<u32> = (0..split.len() as u32).collect();
         for chunk in indices.chunks(self.eval_chunk) {
@@ -346,10 +388,31 @@ impl Trainer {
                 .model
                 .forward(&mut rec, &mut Tape::off(), &Var::constant(x), false);
             let p = softmax(&mut rec, &out.logits.value);
-            let mut got = readback::read_many(&mut rec, &[&p, &out.features.value]).await?;
+            let mut got =
+                readback::read_many(&mut rec, &[&p, &out.features.value, &out.logits.value])
+                    .await?;
+            logits.extend_from_slice(&got.pop().unwrap());
             features.extend_from_slice(&got.pop().unwrap());
             probs.extend_from_slice(&got.pop().unwrap());
         }
+        Ok((probs, features, logits))
+    }
+
+    /// Probabilities, logits and features of every test (or training) image, with the metrics.
+    pub async fn predict_split(&mut self, test: bool) -> Result<Evaluation> {
+        let which = if test {
+            SplitKind::Test
+        } else {
+            SplitKind::Train
+        };
+        let (probs, features, logits) = self.forward_split(which).await?;
+        let split = if test {
+            &self.data.test
+        } else {
+            &self.data.train
+        };
+        let k = self.data.num_classes();
+        let d = self.model.feature_dim();
         let superclass = superclass_map(&self.data.train, k);
         let metrics = metrics::evaluate(
             &probs,
@@ -361,6 +424,7 @@ impl Trainer {
         Ok(Evaluation {
             metrics,
             probs,
+            logits,
             features,
             feature_dim: d,
         })
@@ -393,7 +457,12 @@ impl Trainer {
         &self.sums
     }
 
-    pub(crate) fn restore(&mut self, state: TrainState, history: Vec<EpochRecord>, sums: EpochSums) {
+    pub(crate) fn restore(
+        &mut self,
+        state: TrainState,
+        history: Vec<EpochRecord>,
+        sums: EpochSums,
+    ) {
         self.state = state;
         self.history = history;
         self.batches.clear();
@@ -415,6 +484,13 @@ impl Trainer {
             self.sums = EpochSums::default();
         }
     }
+}
+
+#[derive(Clone, Copy)]
+enum SplitKind {
+    Test,
+    Train,
+    Calibration,
 }
 
 /// CIFAR-100: fine class → superclass, read off the training labels.

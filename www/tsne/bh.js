@@ -7,7 +7,8 @@
 // w < θ d. θ = 0 opens every cell, which is the exact O(n²) gradient (what the tests compare against).
 // Shapes: Y, grad Float64Array n × 2 (row-major); P = { rowPtr, col, val } with Σ val = 1.
 
-const MAX_DEPTH = 48; // coincident points stop splitting here and share one leaf (a linked list)
+const MAX_DEPTH = 48; // coincident points stop splitting here and share one leaf
+const LEAF = 16;      // points a leaf holds before it splits
 
 /**
  * Writes the gradient into `grad` (overwrites). `scratch` is an object reused across calls for the
@@ -16,7 +17,6 @@ const MAX_DEPTH = 48; // coincident points stop splitting here and share one lea
 export function gradient(Y, n, P, exaggeration, theta, grad, scratch = {}, withKl = false) {
   const tree = buildTree(Y, n, scratch);
   const { rowPtr, col, val } = P;
-  let klSum = 0;
   const rep = scratch.rep?.length === 2 * n ? scratch.rep : (scratch.rep = new Float64Array(2 * n));
   let Z = 0;
   for (let i = 0; i < n; i++) Z += repulsion(tree, Y, i, theta, rep);
@@ -26,22 +26,33 @@ export function gradient(Y, n, P, exaggeration, theta, grad, scratch = {}, withK
     for (let e = rowPtr[i]; e < rowPtr[i + 1]; e++) {
       const j = col[e];
       const dx = xi - Y[2 * j], dy = yi - Y[2 * j + 1];
-      const d2 = dx * dx + dy * dy;
-      const f = val[e] / (1 + d2);
+      const f = val[e] / (1 + dx * dx + dy * dy);
       ax += f * dx; ay += f * dy;
-      if (withKl && val[e] > 0) klSum += val[e] * Math.log(val[e] * (1 + d2));
     }
     grad[2 * i] = 4 * (exaggeration * ax - rep[2 * i] / Z);
     grad[2 * i + 1] = 4 * (exaggeration * ay - rep[2 * i + 1] / Z);
   }
-  // KL = Σ p log(p / q) with q = q̃ / Z and Σ p = 1.
-  return withKl ? klSum + Math.log(Z) : NaN;
+  return withKl ? kl(Y, n, P, Z) : NaN;
+}
+
+// KL(P‖Q) = Σ p log(p / q) with q = q̃ / Z and Σ p = 1, so = Σ p log(p (1 + d²)) + log Z.
+function kl(Y, n, { rowPtr, col, val }, Z) {
+  let sum = 0;
+  for (let i = 0; i < n; i++) {
+    for (let e = rowPtr[i]; e < rowPtr[i + 1]; e++) {
+      if (!(val[e] > 0)) continue;
+      const j = col[e];
+      const dx = Y[2 * i] - Y[2 * j], dy = Y[2 * i + 1] - Y[2 * j + 1];
+      sum += val[e] * Math.log(val[e] * (1 + dx * dx + dy * dy));
+    }
+  }
+  return sum + Math.log(Z);
 }
 
 // Quadtree in flat typed arrays (grown by doubling, kept in `scratch` between iterations).
 // Node fields: centre (cx, cy), half side hw, mass, centre-of-mass sums (sx, sy → mean after build),
 // first child (4 consecutive nodes; −1 = leaf), first point of a leaf (−1 = empty); next[] links
-// the points of a leaf (only leaves at MAX_DEPTH hold more than one).
+// the points of a leaf (at most LEAF, except at MAX_DEPTH where coincident points pile up).
 function buildTree(Y, n, s) {
   if (!s.next || s.next.length !== n) {
     s.next = new Int32Array(n);
@@ -56,7 +67,7 @@ function buildTree(Y, n, s) {
   }
   s.count = 0;
   const root = newNode(s, (minX + maxX) / 2, (minY + maxY) / 2, Math.max(maxX - minX, maxY - minY) / 2 * (1 + 1e-6) + 1e-12);
-  for (let p = 0; p < n; p++) insert(s, Y, root, p);
+  for (let p = 0; p < n; p++) insert(s, Y, root, p, 0);
   for (let k = 0; k < s.count; k++) if (s.mass[k] > 0) { s.sx[k] /= s.mass[k]; s.sy[k] /= s.mass[k]; }
   return s;
 }
@@ -80,28 +91,29 @@ function newNode(s, cx, cy, hw) {
 
 const quadrant = (s, k, x, y) => (x >= s.cx[k] ? 1 : 0) + (y >= s.cy[k] ? 2 : 0);
 
-function insert(s, Y, root, p) {
+// Adds point p below node k (at `depth`). A leaf keeps up to LEAF points in a list (fewer, deeper nodes
+// cost more to visit than a few exact terms); one more splits it and its points go down a level.
+function insert(s, Y, k, p, depth) {
   const x = Y[2 * p], y = Y[2 * p + 1];
-  let k = root;
-  for (let depth = 0; ; depth++) {
+  for (; ; depth++) {
     s.mass[k]++; s.sx[k] += x; s.sy[k] += y;
     if (s.child[k] >= 0) { k = s.child[k] + quadrant(s, k, x, y); continue; }
-    if (s.head[k] < 0) { s.head[k] = p; s.next[p] = -1; return; }
-    if (depth >= MAX_DEPTH) { s.next[p] = s.head[k]; s.head[k] = p; return; }
-    // Split a leaf holding one point q: q moves into a fresh child, then p goes on down.
-    const q = s.head[k];
+    s.next[p] = s.head[k]; s.head[k] = p;
+    if (s.mass[k] <= LEAF || depth >= MAX_DEPTH) return;
+    let q = s.head[k];
     s.head[k] = -1;
     const h = s.hw[k] / 2, cx = s.cx[k], cy = s.cy[k];
-    const first = newNode(s, cx - h, cy - h, h);
+    const first = newNode(s, cx - h, cy - h, h); // (may reallocate: `s` fields are re-read on every access)
     newNode(s, cx + h, cy - h, h);
     newNode(s, cx - h, cy + h, h);
     newNode(s, cx + h, cy + h, h);
     s.child[k] = first;
-    // (newNode may reallocate the arrays: `s` fields are re-read on every access.)
-    const qx = Y[2 * q], qy = Y[2 * q + 1];
-    const c = first + quadrant(s, k, qx, qy);
-    s.mass[c] = 1; s.sx[c] = qx; s.sy[c] = qy; s.head[c] = q; s.next[q] = -1;
-    k = first + quadrant(s, k, x, y);
+    while (q >= 0) {
+      const after = s.next[q];
+      insert(s, Y, first + quadrant(s, k, Y[2 * q], Y[2 * q + 1]), q, depth + 1);
+      q = after;
+    }
+    return;
   }
 }
 
@@ -115,23 +127,23 @@ function repulsion(s, Y, i, theta, rep) {
   while (top > 0) {
     const k = stack[--top];
     const m = mass[k];
-    const c = child[k];
-    if (c < 0) {
-      for (let p = head[k]; p >= 0; p = next[p]) {
-        if (p === i) continue;
-        const dx = xi - Y[2 * p], dy = yi - Y[2 * p + 1];
-        const q = 1 / (1 + dx * dx + dy * dy);
-        z += q; fx += q * q * dx; fy += q * q * dy;
-      }
-      continue;
-    }
     const dx = xi - sx[k], dy = yi - sy[k];
     const d2 = dx * dx + dy * dy, w = 2 * hw[k];
-    if (w * w < theta2 * d2) {
+    if (w * w < theta2 * d2) { // far enough: the whole cell as one point at its centre of mass
       const q = 1 / (1 + d2), mq = m * q;
       z += mq; fx += mq * q * dx; fy += mq * q * dy;
-    } else {
-      for (let q = c; q < c + 4; q++) if (mass[q] > 0) stack[top++] = q;
+      continue;
+    }
+    const c = child[k];
+    if (c >= 0) {
+      for (let t = c; t < c + 4; t++) if (mass[t] > 0) stack[top++] = t;
+      continue;
+    }
+    for (let p = head[k]; p >= 0; p = next[p]) {
+      if (p === i) continue;
+      const ex = xi - Y[2 * p], ey = yi - Y[2 * p + 1];
+      const q = 1 / (1 + ex * ex + ey * ey);
+      z += q; fx += q * q * ex; fy += q * q * ey;
     }
   }
   rep[2 * i] = fx; rep[2 * i + 1] = fy;

@@ -215,7 +215,8 @@ export function optimize(P, n, o) {
     const momentum = early ? 0.5 : 0.8;
     for (let k = 0; k < Y.length; k++) {
       const g = grad[k];
-      gains[k] = (g > 0) !== (step[k] > 0) ? gains[k] + 0.2 : Math.max(gains[k] * 0.8, 0.01);
+      // The last move went downhill and the slope still points that way: bigger steps there, else smaller.
+      gains[k] = g * step[k] < 0 ? gains[k] + 0.2 : Math.max(gains[k] * 0.8, 0.01);
       step[k] = momentum * step[k] - lr * gains[k] * g;
       Y[k] += step[k];
     }

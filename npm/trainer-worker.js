@@ -18,12 +18,12 @@ function bytesOf(data) {
   throw new TypeError('data must be a Uint8Array, an ArrayBuffer or a Blob');
 }
 
-async function create(config, data, fileName, wasm) {
+async function create(config, data, fileName, wasm, teacher) {
   if (trainer) throw new Error('this worker already holds a trainer');
   ready ??= init(wasm ? { module_or_path: wasm } : undefined);
   await ready;
   const bytes = typeof Blob !== 'undefined' && data instanceof Blob ? new Uint8Array(await data.arrayBuffer()) : bytesOf(data);
-  trainer = await Trainer.create(config ?? undefined, bytes, String(fileName));
+  trainer = await Trainer.create(config ?? undefined, bytes, String(fileName), teacher == null ? undefined : bytesOf(teacher));
   return null;
 }
 

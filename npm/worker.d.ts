@@ -1,12 +1,14 @@
 // Types of the Web Worker helper (worker.js). The result types are those of the Trainer in cskd.js.
 import type {
-  AdapterInfo, Embeddings, EpochRecord, Metrics, Predictions, StepResult, TrainConfig,
+  AdapterInfo, Embeddings, EpochRecord, Evaluation, Metrics, Predictions, StepResult, TrainConfig,
 } from './cskd.js';
 
 /** Training data: a CIFAR .tar.gz archive or .bin file, as bytes or a Blob/File (read in the worker). */
 export type TrainingData = Uint8Array | ArrayBuffer | Blob;
 
 export interface WorkerTrainerOptions {
+  /** A cskd checkpoint to distil from when the config's `kdLambda` > 0 (Trainer.create's `teacherBytes`). */
+  teacher?: Uint8Array | ArrayBuffer;
   /** A Worker already running trainer-worker.js, for bundlers that do not handle `new URL(…, import.meta.url)`. */
   worker?: Worker;
   /** URL of cskd_bg.wasm (relative to the page) when it is not served next to cskd.js. */
@@ -24,6 +26,8 @@ export declare class WorkerTrainer {
   readonly terminated: boolean;
   step(): Promise<StepResult>;
   evaluate(): Promise<Metrics>;
+  /** Metrics, embeddings and predictions from one pass over the test subset. */
+  evaluateAll(): Promise<Evaluation>;
   history(): Promise<EpochRecord[]>;
   embeddings(): Promise<Embeddings>;
   testPredictions(): Promise<Predictions>;

@@ -65,6 +65,7 @@ export class WorkerTrainer {
 
   step() { return this.call('step'); }
   evaluate() { return this.call('evaluate'); }
+  evaluateAll() { return this.call('evaluateAll'); }
   history() { return this.call('history'); }
   embeddings() { return this.call('embeddings'); }
   testPredictions() { return this.call('testPredictions'); }
@@ -93,6 +94,7 @@ export class WorkerTrainer {
 /**
  * Starts a worker, loads the wasm module in it and creates a Trainer there. Rejects with the
  * Trainer's error (bad config, bad data, no WebGPU …) and then stops the worker.
+ * options.teacher: checkpoint bytes of a teacher to distil from (config.kdLambda > 0);
  * options.worker: a Worker already running trainer-worker.js (for bundlers that do not handle
  * `new URL(…, import.meta.url)`); options.wasm: the URL of cskd_bg.wasm, if it is not next to cskd.js.
  */
@@ -102,7 +104,7 @@ export async function createWorkerTrainer(config, data, fileName, options = {}) 
   try {
     // Resolved here, against the page: inside the worker a relative URL would resolve against the worker script.
     const wasm = options.wasm === undefined ? undefined : new URL(String(options.wasm), globalThis.location?.href).href;
-    await trainer.call('create', config, data, fileName, wasm);
+    await trainer.call('create', config, data, fileName, wasm, options.teacher);
   } catch (e) {
     trainer.terminate();
     throw e;

@@ -122,6 +122,8 @@ export async function inAWorker(file: File, bytes: ArrayBuffer): Promise<string[
   }
   log.push(describeMetrics(await t.evaluate()), ...(await t.history()).map(describeEpoch));
   log.push(`${featureRows(await t.embeddings())} ${topClass(await t.testPredictions(), 0)}`);
+  const all: Evaluation = await t.evaluateAll();
+  log.push(`${describeMetrics(all.metrics)} ${featureRows(all.embeddings)} ${topClass(all.predictions, 0)}`);
   const probs: Float32Array = await t.predict(await t.testImage(0), 32, 32);
   const checkpoint: Uint8Array = await t.saveCheckpoint();
   await t.loadCheckpoint(checkpoint);

@@ -1,5 +1,10 @@
 //! `cskd eval`: a checkpoint's metrics on the test split, as a table or JSON. A plain PyTorch
 //! state_dict (no cskd metadata) is evaluated as the model given by `--model` / `--width`.
+//!
+//! Temperature scaling: a checkpoint that records its training configuration gets its
+//! calibration split rebuilt from it (same seed, perClass and calibrationFraction; the rule is in
+//! `train::calibration`), so with the same data the fitted T is the one training reported. Plain
+//! state_dicts and inference-only exports have no configuration: no temperature scaling.
 
 use super::data::resolve;
 use crate::error::{Error, Result};
@@ -34,6 +39,8 @@ pub fn run(a: EvalArgs) -> Result<()> {
     let bytes = checkpoint_file::read(path)?;
     let info = checkpoint::info(&bytes).ok();
     let data = resolve(a.data.as_deref(), None)?;
+    // Only a recorded configuration knows which training images were held out.
+    let calibrated = info.as_ref().is_some_and(|i| i.config.is_some());
     let mut config = match &info {
         Some(info) => {
             if data.num_classes() != info.model.classes {
@@ -57,7 +64,10 @@ pub fn run(a: EvalArgs) -> Result<()> {
             ..Default::default()
         },
     };
-    config.per_class = 1; // the training split is not used
+    if !calibrated {
+        config.per_class = 1; // the training split is not used
+        config.calibration_fraction = 0.0;
+    }
     config.test_per_class = a.test_per_class;
     let gpu = Arc::new(super::open_gpu()?);
     let mut trainer = Trainer::new(gpu, config, data)?;

@@ -4,9 +4,11 @@
 mod bench;
 mod data;
 mod eval;
+mod experiment;
 mod logits;
 mod step;
 mod export;
+mod results;
 mod train;
 
 use crate::error::Result;
@@ -30,6 +32,8 @@ enum Command {
     Train(train::TrainArgs),
     /// Evaluate a checkpoint on the test split.
     Eval(eval::EvalArgs),
+    /// Methods × seeds, each run as `train`, then a mean ± std table (OUT/results.md, .json).
+    Experiment(experiment::ExperimentArgs),
     /// Write an inference-only checkpoint (no momentum or training state) for other runtimes.
     Export(export::ExportArgs),
     /// Eval-mode logits of test images as safetensors (cross-checks with the PyTorch twin).
@@ -49,6 +53,7 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Train(a) => train::run(a),
         Command::Eval(a) => eval::run(a),
+        Command::Experiment(a) => experiment::run(a),
         Command::Export(a) => export::run(a),
         Command::Logits(a) => logits::run(a),
         Command::Step(a) => step::run(a),

@@ -97,3 +97,14 @@ pub fn training_and_calibration(
         (pool.select(&rest), pool.select(&cal))
     }
 }
+
+/// How many images [`training_and_calibration`] leaves for training, from the pool's labels.
+pub fn training_count(labels: &[u32], per_class: usize, k: usize, fraction: f32) -> usize {
+    let f = fraction.max(0.0) as f64;
+    let counts = by_class(labels, k).into_iter().map(|m| m.len());
+    if per_class > 0 {
+        counts.map(|n| n.min(per_class)).sum()
+    } else {
+        counts.map(|n| n - (f * n as f64).floor() as usize).sum()
+    }
+}

@@ -1,0 +1,221 @@
+//! `cskd experiment` end to end on a tiny subset: 2 methods × 2 seeds, one run directory each,
+//! the Markdown and JSON tables, a second call that skips finished runs, `cskd eval` reproducing
+//! a run's temperature scaling, and bad method lists as one clear error.
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn cskd(args: &[&str]) -> Output {
+    let xdg = std::env::temp_dir().join("cskd-test-xdg");
+    std::fs::create_dir_all(&xdg).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&xdg, std::fs::Permissions::from_mode(0o700)).unwrap();
+    }
+    Command::new(env!("CARGO_BIN_EXE_cskd"))
+        .args(args)
+        .env("XDG_RUNTIME_DIR", xdg)
+        .env_remove("CSKD_DATA")
+        .output()
+        .expect("run cskd")
+}
+
+fn ok(o: &Output) -> String {
+    assert!(
+        o.status.success(),
+        "stdout: {}\nstderr: {}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn scratch() -> PathBuf {
+    let d = std::env::temp_dir().join(format!("cskd-cli-experiment-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+fn last_record(run: &Path) -> Value {
+    let text = std::fs::read_to_string(run.join("metrics.jsonl")).unwrap();
+    serde_json::from_str(text.lines().last().unwrap()).unwrap()
+}
+
+#[test]
+fn grid_of_runs_then_tables_resumable_and_reproducible_in_eval() {
+    let dir = scratch();
+    let tiny = dir.join("tiny.tar.gz");
+    let real = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../shared/data/cifar-10-binary.tar.gz"
+    );
+    ok(&cskd(&[
+        "subset",
+        "--data",
+        real,
+        "--per-class",
+        "10",
+        "--test-per-class",
+        "4",
+        "--out",
+        s(&tiny),
+    ]));
+    let out = dir.join("exp");
+    let args = [
+        "experiment",
+        "--data",
+        s(&tiny),
+        "--per-class",
+        "8",
+        "--width",
+        "4",
+        "--epochs",
+        "1",
+        "--batch",
+        "16",
+        "--lr",
+        "0.05",
+        "--methods",
+        "ce,cskd",
+        "--seeds",
+        "1,2",
+        "--out",
+        s(&out),
+        "--quiet",
+    ];
+    let table = ok(&cskd(&args));
+
+    for m in ["ce", "cskd"] {
+        for seed in [1, 2] {
+            let run = out.join(m).join(format!("seed{seed}"));
+            let rec = last_record(&run);
+            assert_eq!(rec["epoch"], 1, "{}", run.display());
+            let ts = &rec["test"]["temperatureScaled"];
+            assert!(ts["temperature"].as_f64().unwrap() > 0.0, "{rec}");
+        }
+    }
+    assert!(
+        table.starts_with("| method | seeds | best top-1 err % |"),
+        "{table}"
+    );
+    assert!(
+        table.contains("| ce | 2 |") && table.contains("| cskd | 2 |"),
+        "{table}"
+    );
+    assert!(table.contains("ECE % (T-scaled)"), "{table}");
+    assert_eq!(
+        std::fs::read_to_string(out.join("results.md")).unwrap(),
+        table
+    );
+
+    let json: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap();
+    assert_eq!(json["runs"].as_array().unwrap().len(), 4);
+    let ce = &json["summary"][0];
+    assert_eq!(ce["method"], "ce");
+    assert_eq!(ce["seeds"], serde_json::json!([1, 2]));
+    let best: Vec<f64> = json["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["method"] == "ce")
+        .map(|r| r["bestTop1Error"].as_f64().unwrap())
+        .collect();
+    let mean = ce["metrics"]["bestTop1Error"]["mean"].as_f64().unwrap();
+    assert!((mean - (best[0] + best[1]) / 2.0).abs() < 1e-12);
+
+    // A second call trains nothing: the checkpoints stay byte for byte, the table is the same.
+    let ckpt = out.join("cskd/seed2/last.safetensors");
+    let before = std::fs::read(&ckpt).unwrap();
+    assert_eq!(ok(&cskd(&args)), table);
+    assert_eq!(std::fs::read(&ckpt).unwrap(), before);
+
+    // eval rebuilds the calibration split from the checkpoint's configuration: same T.
+    let e = ok(&cskd(&[
+        "eval",
+        "--checkpoint",
+        s(&ckpt),
+        "--data",
+        s(&tiny),
+        "--json",
+    ]));
+    let e: Value = serde_json::from_str(&e).unwrap();
+    let trained = last_record(&out.join("cskd/seed2"))["test"]["temperatureScaled"].clone();
+    for key in ["temperature", "nll", "ece"] {
+        let (a, b) = (
+            e["temperatureScaled"][key].as_f64().unwrap(),
+            trained[key].as_f64().unwrap(),
+        );
+        assert!(
+            (a - b).abs() <= 1e-9 * b.abs().max(1.0),
+            "{key}: eval {a} vs training {b}"
+        );
+    }
+    let table = ok(&cskd(&[
+        "eval",
+        "--checkpoint",
+        s(&ckpt),
+        "--data",
+        s(&tiny),
+    ]));
+    assert!(table.contains("temperature scaling (T = "), "{table}");
+
+    // Asking for other flags in the same directory is refused, not mixed into the table.
+    let o = cskd(&[
+        "experiment",
+        "--data",
+        s(&tiny),
+        "--per-class",
+        "8",
+        "--width",
+        "4",
+        "--epochs",
+        "2",
+        "--batch",
+        "16",
+        "--lr",
+        "0.05",
+        "--methods",
+        "ce",
+        "--seeds",
+        "1",
+        "--out",
+        s(&out),
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !o.status.success() && err.contains("started with other flags"),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn bad_method_lists_are_one_clear_error() {
+    for (methods, word) in [
+        ("ce,resnet", "is not a method"),
+        ("cskd+mixup+cutmix", "unknown or repeated part"),
+        ("kd", "needs --teacher"),
+    ] {
+        let o = cskd(&[
+            "experiment",
+            "--methods",
+            methods,
+            "--out",
+            "/nonexistent/never",
+        ]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(!o.status.success(), "{methods}");
+        assert!(
+            err.contains(word) && !err.contains("panicked"),
+            "{methods}: {err}"
+        );
+    }
+}

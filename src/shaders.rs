@@ -8,8 +8,10 @@ pub const ALL: &[(&str, &str)] = &[
     ("elementwise", include_str!("../shaders/elementwise.wgsl")),
     ("loss", include_str!("../shaders/loss.wgsl")),
     ("matmul", include_str!("../shaders/matmul.wgsl")),
+    ("mix", include_str!("../shaders/mix.wgsl")),
     ("pool", include_str!("../shaders/pool.wgsl")),
     ("sgd", include_str!("../shaders/sgd.wgsl")),
+    ("soft_loss", include_str!("../shaders/soft_loss.wgsl")),
     ("softmax", include_str!("../shaders/softmax.wgsl")),
 ];
 

@@ -9,7 +9,7 @@ use crate::data::CifarKind;
 use crate::error::{Error, Result};
 use crate::files::{atomic::is_temp_name, write_atomic, RunLock};
 use crate::train::{
-    checkpoint, checkpoint_file, EpochRecord, Method, Schedule, TrainConfig, Trainer,
+    checkpoint, checkpoint_file, EpochRecord, Method, Mix, Schedule, TrainConfig, Trainer,
 };
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::{Path, PathBuf};
@@ -49,6 +49,24 @@ pub struct TrainArgs {
     /// Label smoothing ε (method ls) [default 0.1].
     #[arg(long)]
     smoothing: Option<f32>,
+    /// Input mixing, with ce or cskd (docs/METHODS.md) [default none].
+    #[arg(long, value_enum)]
+    mix: Option<MixArg>,
+    /// α of the Beta(α, α) mixing weight [default 1].
+    #[arg(long)]
+    mix_alpha: Option<f32>,
+    /// KD teacher: a cskd checkpoint of any model/width with the same classes (run in eval mode).
+    #[arg(long)]
+    teacher: Option<PathBuf>,
+    /// Weight of the KD term (0 = off; > 0 needs --teacher) [default 0].
+    #[arg(long)]
+    kd_lambda: Option<f32>,
+    /// Temperature of the KD term [default 4].
+    #[arg(long)]
+    kd_temperature: Option<f32>,
+    /// PS-KD's final weight α_T of last epoch's prediction (method pskd) [default 0.8].
+    #[arg(long)]
+    pskd_alpha: Option<f32>,
     /// [default 30]
     #[arg(long)]
     epochs: Option<usize>,
@@ -96,6 +114,14 @@ enum MethodArg {
     Ce,
     Cskd,
     Ls,
+    Pskd,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum MixArg {
+    None,
+    Mixup,
+    Cutmix,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -119,6 +145,10 @@ impl TrainArgs {
             temperature,
             lambda,
             smoothing,
+            mix_alpha,
+            kd_lambda,
+            kd_temperature,
+            pskd_alpha,
             epochs,
             batch,
             lr,
@@ -132,6 +162,14 @@ impl TrainArgs {
                 MethodArg::Ce => Method::Ce,
                 MethodArg::Cskd => Method::Cskd,
                 MethodArg::Ls => Method::Ls,
+                MethodArg::Pskd => Method::Pskd,
+            };
+        }
+        if let Some(m) = self.mix {
+            c.mix = match m {
+                MixArg::None => Mix::None,
+                MixArg::Mixup => Mix::Mixup,
+                MixArg::Cutmix => Mix::Cutmix,
             };
         }
         if let Some(s) = self.schedule {
@@ -221,6 +259,23 @@ pub(super) fn run_with(a: TrainArgs, grid: Option<&ProgressBar>) -> Result<()> {
     let out = OutDir::open(&a.out)?;
     let gpu = Arc::new(super::open_gpu()?);
     let mut trainer = Trainer::new(gpu.clone(), config, data)?;
+    match (&a.teacher, trainer.config.kd_lambda > 0.0) {
+        (Some(path), true) => {
+            let bytes = checkpoint_file::read(path)?;
+            trainer.set_teacher(&bytes).map_err(|e| e.in_file(path))?;
+        }
+        (Some(_), false) => {
+            return Err(Error::Config(
+                "--teacher is only used with --kd-lambda > 0".into(),
+            ))
+        }
+        (None, true) => {
+            return Err(Error::Config(
+                "--kd-lambda > 0 needs a teacher checkpoint: --teacher PATH".into(),
+            ))
+        }
+        (None, false) => {}
+    }
     if let Some((path, bytes)) = &resume {
         checkpoint::load(&mut trainer, bytes, true).map_err(|e| e.in_file(path))?;
     } else if let Some((path, bytes)) = &init {

@@ -8,8 +8,10 @@ pub mod conv2d;
 pub mod elementwise;
 pub mod linear;
 pub mod loss;
+pub mod mix;
 pub mod pool;
 pub mod sgd;
+pub mod soft_loss;
 pub mod softmax;
 
 use crate::gpu::{grid_1d, Kernel, Recorder, Tensor};

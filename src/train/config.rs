@@ -15,6 +15,19 @@ pub enum Method {
     Cskd,
     /// Label smoothing.
     Ls,
+    /// Progressive self-knowledge distillation (Kim et al., ICCV 2021): the target mixes the
+    /// one-hot label with the model's own prediction from the previous epoch.
+    Pskd,
+}
+
+/// Input mixing of the anchors (and, for CS-KD, of their partners alike): docs/METHODS.md.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mix {
+    #[default]
+    None,
+    Mixup,
+    Cutmix,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -50,6 +63,14 @@ pub struct TrainConfig {
     /// Share of the training pool held out (class-balanced) to fit the temperature of
     /// post-hoc temperature scaling; see `train::calibration` for the rule. 0 = off.
     pub calibration_fraction: f32,
+    /// Input mixing (ce and cskd only) and its Beta(α, α) parameter.
+    pub mix: Mix,
+    pub mix_alpha: f32,
+    /// Hinton KD from a teacher checkpoint: weight (0 = off) and temperature.
+    pub kd_lambda: f32,
+    pub kd_temperature: f32,
+    /// PS-KD's final weight α_T of the previous-epoch prediction.
+    pub pskd_alpha: f32,
 }
 
 impl Default for TrainConfig {
@@ -72,6 +93,11 @@ impl Default for TrainConfig {
             per_class: 0,
             test_per_class: 0,
             calibration_fraction: 0.1,
+            mix: Mix::None,
+            mix_alpha: 1.0,
+            kd_lambda: 0.0,
+            kd_temperature: 4.0,
+            pskd_alpha: 0.8,
         }
     }
 }
@@ -80,8 +106,8 @@ impl TrainConfig {
     /// Parses a JSON object (the JS API's config, a checkpoint's metadata) and validates it:
     /// a misspelt or unknown field is an error naming it, never silently ignored.
     pub fn from_json(text: &str) -> Result<TrainConfig> {
-        let config: TrainConfig = serde_json::from_str(text)
-            .map_err(|e| Error::Config(format!("{e}")))?;
+        let config: TrainConfig =
+            serde_json::from_str(text).map_err(|e| Error::Config(format!("{e}")))?;
         config.validate()?;
         Ok(config)
     }
@@ -133,6 +159,36 @@ impl TrainConfig {
             (0.0..=0.5).contains(&self.calibration_fraction),
             "0 ≤ calibrationFraction ≤ 0.5",
         )?;
+        finite(
+            "mixAlpha",
+            self.mix_alpha,
+            self.mix_alpha > 0.0,
+            "a finite number > 0",
+        )?;
+        finite(
+            "kdLambda",
+            self.kd_lambda,
+            self.kd_lambda >= 0.0,
+            "a finite number ≥ 0",
+        )?;
+        finite(
+            "kdTemperature",
+            self.kd_temperature,
+            self.kd_temperature > 0.0,
+            "a finite number > 0",
+        )?;
+        finite(
+            "pskdAlpha",
+            self.pskd_alpha,
+            (0.0..=1.0).contains(&self.pskd_alpha),
+            "0 ≤ α_T ≤ 1",
+        )?;
+        if self.mix != Mix::None && !matches!(self.method, Method::Ce | Method::Cskd) {
+            return Err(Error::Config(format!(
+                "mix = {:?} is invalid with method {:?}: mixing combines with ce and cskd only",
+                self.mix, self.method
+            )));
+        }
         if self.batch == 0 || self.batch > 4096 {
             return Err(Error::Config(format!(
                 "batch = {} is invalid: expected 1..=4096",
@@ -164,7 +220,22 @@ impl TrainConfig {
             Method::Ce => LossConfig::ce(),
             Method::Cskd => LossConfig::cskd(self.temperature, self.lambda),
             Method::Ls => LossConfig::label_smoothing(self.smoothing),
+            Method::Pskd => LossConfig::ce(),
         }
+    }
+
+    /// Whether a step needs the soft-target loss (mixing, KD or PS-KD); otherwise the fused
+    /// CE / LS / CS-KD kernel runs exactly as before these options existed.
+    pub fn uses_soft_loss(&self) -> bool {
+        self.mix != Mix::None || self.kd_lambda > 0.0 || self.method == Method::Pskd
+    }
+
+    /// PS-KD's α_t during `epoch` (0-based): α_T·(epoch + 1)/epochs, as the official code.
+    pub fn pskd_alpha_at(&self, epoch: usize) -> f32 {
+        if self.method != Method::Pskd {
+            return 0.0;
+        }
+        self.pskd_alpha * ((epoch + 1) as f32 / self.epochs as f32).min(1.0)
     }
 
     /// Learning rate during `epoch` (0-based).
@@ -251,10 +322,51 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("learningRate"), "{e}");
-        let e = TrainConfig::from_json(r#"{"lr": -1}"#).unwrap_err().to_string();
+        let e = TrainConfig::from_json(r#"{"lr": -1}"#)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("lr"), "{e}");
         assert!(TrainConfig::from_json("[1,").is_err());
         let c = TrainConfig::from_json(r#"{"lr": 0.01, "method": "ce"}"#).unwrap();
         assert_eq!((c.lr, c.method), (0.01, Method::Ce));
+    }
+
+    #[test]
+    fn method_options_parse_validate_and_default_off() {
+        let d = TrainConfig::default();
+        assert!(
+            !d.uses_soft_loss(),
+            "the default run keeps the fused kernel"
+        );
+        let c = TrainConfig::from_json(
+            r#"{"method": "cskd", "mix": "cutmix", "mixAlpha": 0.5, "kdLambda": 0.9, "kdTemperature": 3}"#,
+        )
+        .unwrap();
+        assert_eq!((c.mix, c.mix_alpha, c.kd_lambda), (Mix::Cutmix, 0.5, 0.9));
+        assert!(c.uses_soft_loss());
+        for (json, word) in [
+            (r#"{"mixAlpha": 0}"#, "mixAlpha"),
+            (r#"{"kdLambda": -1}"#, "kdLambda"),
+            (r#"{"kdTemperature": 0}"#, "kdTemperature"),
+            (r#"{"pskdAlpha": 1.5}"#, "pskdAlpha"),
+            (r#"{"method": "pskd", "mix": "mixup"}"#, "mix"),
+            (r#"{"mix": "blend"}"#, "blend"),
+        ] {
+            let e = TrainConfig::from_json(json).unwrap_err().to_string();
+            assert!(e.contains(word), "{json}: {e}");
+        }
+        let p = TrainConfig {
+            method: Method::Pskd,
+            epochs: 4,
+            ..Default::default()
+        };
+        for (e, want) in [0.2, 0.4, 0.6, 0.8].into_iter().enumerate() {
+            assert!((p.pskd_alpha_at(e) - want).abs() < 1e-6, "epoch {e}");
+        }
+        assert_eq!(
+            TrainConfig::default().pskd_alpha_at(3),
+            0.0,
+            "off unless pskd"
+        );
     }
 }

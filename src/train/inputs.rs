@@ -58,3 +58,45 @@ impl BatchInputs {
         (images, self.labels.prefix(&[n]))
     }
 }
+
+/// Per-step uploads of the soft-target step (mixing, KD, PS-KD): the (y, y_b, image index) rows
+/// of the loss and the mixing permutation, in buffers sized once.
+pub struct SoftUploads {
+    info: Tensor,
+    perm: Tensor,
+    capacity: usize,
+}
+
+impl SoftUploads {
+    pub fn new(gpu: &Gpu, capacity: usize) -> SoftUploads {
+        SoftUploads {
+            info: Tensor::zeros(&gpu.device, &[capacity * 3]),
+            perm: Tensor::zeros(&gpu.device, &[capacity.max(1)]),
+            capacity,
+        }
+    }
+
+    /// Writes the rows for anchors `indices` of `split`, each mixed with row `perm[i]` (identity
+    /// without mixing); returns (info (n, 3), perm (n)).
+    pub fn write(
+        &self,
+        rec: &Recorder<'_>,
+        split: &Split,
+        indices: &[u32],
+        perm: Option<&[u32]>,
+    ) -> (Tensor, Tensor) {
+        let n = indices.len();
+        assert!(n <= self.capacity, "batch of {n} exceeds {}", self.capacity);
+        let label = |r: usize| split.labels[indices[r] as usize];
+        let mut info = Vec::with_capacity(3 * n);
+        for (r, &i) in indices.iter().enumerate() {
+            let partner = perm.map_or(r, |p| p[r] as usize);
+            info.extend_from_slice(&[label(r), label(partner), i]);
+        }
+        self.info.write(&rec.gpu.queue, &info);
+        if let Some(p) = perm {
+            self.perm.write(&rec.gpu.queue, p);
+        }
+        (self.info.prefix(&[n, 3]), self.perm.prefix(&[n]))
+    }
+}

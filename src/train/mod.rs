@@ -9,9 +9,10 @@ pub mod config;
 pub mod identity;
 mod inputs;
 pub mod step;
+pub mod teacher;
 mod trainer;
 mod twin;
 
-pub use config::{Method, Schedule, TrainConfig};
+pub use config::{Method, Mix, Schedule, TrainConfig};
 pub use step::record_step;
 pub use trainer::{EpochRecord, EpochSums, Evaluation, StepReport, TrainState, Trainer};

@@ -3,16 +3,20 @@
 //! else is one recording on the GPU, and the loss is the one value read back.
 
 use super::calibration::training_and_calibration;
-use super::config::{Method, TrainConfig};
+use super::config::{Method, Mix, TrainConfig};
 use super::identity::DataIdentity;
-use super::inputs::BatchInputs;
+use super::inputs::{BatchInputs, SoftUploads};
 use super::record_step;
+use super::step::{record_soft_step, SoftInputs};
+use super::teacher::load_teacher;
 use crate::data::{Cifar, PairBatch, PairSampler, Split};
 use crate::error::{Error, Result};
-use crate::gpu::{readback, BufferPool, Gpu, Recorder};
+use crate::gpu::{readback, BufferPool, Gpu, Recorder, Tensor};
 use crate::metrics::{self, Metrics};
 use crate::model::{limits, Model};
+use crate::ops::mix::{mix, MixDraw};
 use crate::ops::sgd::SgdConfig;
+use crate::ops::soft_loss::SoftLossConfig;
 use crate::ops::softmax::softmax;
 use crate::rng::Rng;
 use crate::tape::{Tape, Var};
@@ -40,6 +44,9 @@ pub struct TrainState {
     /// checkpoints report `num_batches_tracked` as this plus this run's training forwards.
     #[serde(default)]
     pub bn_batches_before: u64,
+    /// Mixing stream now (its own stream, so other methods' draws never move).
+    #[serde(default)]
+    pub mix_rng: u64,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -112,6 +119,12 @@ pub struct Trainer {
     partners: BatchInputs,
     sums: EpochSums,
     eval_chunk: usize,
+    /// Uploads of the soft-target step (mixing, KD, PS-KD), when the configuration uses it.
+    soft: Option<SoftUploads>,
+    /// PS-KD: every training image's last prediction (N, K), one-hot before its first step.
+    pskd_prev: Option<Tensor>,
+    /// KD: the teacher, run in eval mode (`set_teacher`).
+    teacher: Option<Model>,
     /// State and history length before the last step whose loss was finite: where a divergence
     /// rolls back to (its weights are the ones that finite loss was computed with).
     verified: Option<(TrainState, usize)>,
@@ -166,7 +179,17 @@ impl Trainer {
             aug_rng: Rng::new(config.seed ^ 0xA06).state(),
             steps_done: 0,
             bn_batches_before: 0,
+            mix_rng: Rng::new(config.seed ^ 0x313C_5EED).state(),
         };
+        let soft = config.uses_soft_loss().then(|| SoftUploads::new(&gpu, cap));
+        let pskd_prev = (config.method == Method::Pskd).then(|| {
+            let n = data.train.len();
+            let mut one_hot = vec![0f32; n * k];
+            for (i, &y) in data.train.labels.iter().enumerate() {
+                one_hot[i * k + y as usize] = 1.0;
+            }
+            Tensor::from_slice(&gpu.device, &gpu.queue, &[n, k], &one_hot)
+        });
         Ok(Trainer {
             gpu,
             config,
@@ -185,6 +208,9 @@ impl Trainer {
             sums: EpochSums::default(),
             eval_chunk,
             verified: None,
+            soft,
+            pskd_prev,
+            teacher: None,
         })
     }
 
@@ -208,6 +234,11 @@ impl Trainer {
             self.batches = self.sampler.epoch(&mut rng, self.config.batch)?;
             self.next_epoch_rng = rng.state();
         }
+        if self.config.kd_lambda > 0.0 && self.teacher.is_none() {
+            return Err(Error::Config(
+                "kdLambda > 0 needs a teacher checkpoint (CLI --teacher, JS teacherBytes)".into(),
+            ));
+        }
         let start = Instant::now();
         let lr = self.lr();
         let batch = &self.batches[self.state.step_in_epoch];
@@ -218,6 +249,7 @@ impl Trainer {
             weight_decay: self.config.weight_decay,
         };
         let mut aug = Rng::new(self.state.aug_rng);
+        let mut mix_rng = Rng::new(self.state.mix_rng);
         let mut rec = Recorder::new(&self.gpu, &self.pool);
         // Both forwards update the running statistics before the loss is known: keep them.
         self.model.store.snapshot_buffers(&mut rec);
@@ -238,15 +270,19 @@ impl Trainer {
                 )
                 .0
         });
-        let loss = record_step(
-            &mut rec,
-            &self.model,
-            &xa,
-            xp.as_ref(),
-            &labels,
-            self.config.loss(),
-            sgd,
-        );
+        let loss = if self.config.uses_soft_loss() {
+            self.record_soft(&mut rec, &batch.anchors, xa, xp, &mut mix_rng, sgd)
+        } else {
+            record_step(
+                &mut rec,
+                &self.model,
+                &xa,
+                xp.as_ref(),
+                &labels,
+                self.config.loss(),
+                sgd,
+            )
+        };
         let l = readback::read(&mut rec, &loss).await?;
         drop(rec);
         if !l[0].is_finite() {
@@ -267,6 +303,7 @@ impl Trainer {
             self.batches[self.state.step_in_epoch].anchors.len() * if cskd { 2 } else { 1 };
         let seconds = start.elapsed().as_secs_f64();
         self.state.aug_rng = aug.state();
+        self.state.mix_rng = mix_rng.state();
         self.state.step_in_epoch += 1;
         self.state.steps_done += 1;
         let s = &mut self.sums;
@@ -292,6 +329,61 @@ impl Trainer {
             self.finish_epoch(lr);
         }
         Ok(report)
+    }
+
+    /// The soft-target step (docs/METHODS.md): mixing draws and uploads, then the step.
+    fn record_soft(
+        &self,
+        rec: &mut Recorder<'_>,
+        indices: &[u32],
+        xa: Tensor,
+        xp: Option<Tensor>,
+        mix_rng: &mut Rng,
+        sgd: SgdConfig,
+    ) -> Tensor {
+        let c = &self.config;
+        let uploads = self
+            .soft
+            .as_ref()
+            .expect("made when the soft loss is configured");
+        let draw = (c.mix != Mix::None)
+            .then(|| MixDraw::draw(mix_rng, indices.len(), c.mix_alpha, c.mix == Mix::Cutmix));
+        let perm = draw.as_ref().map(|d| d.perm.as_slice());
+        let (info, perm) = uploads.write(rec, &self.data.train, indices, perm);
+        // Anchors and their partners are mixed alike: same pairs, same weight, same box.
+        let (xa, xp) = match &draw {
+            Some(d) => (mix(rec, &xa, &perm, d), xp.map(|x| mix(rec, &x, &perm, d))),
+            None => (xa, xp),
+        };
+        let cfg = SoftLossConfig {
+            temperature: c.temperature,
+            lambda: c.lambda,
+            smoothing: if c.method == Method::Ls {
+                c.smoothing
+            } else {
+                0.0
+            },
+            kd_temperature: c.kd_temperature,
+            kd_lambda: c.kd_lambda,
+            mix: draw.as_ref().map_or(1.0, |d| d.m),
+            alpha: c.pskd_alpha_at(self.state.epoch),
+        };
+        let inputs = SoftInputs {
+            info: &info,
+            prev: self.pskd_prev.as_ref(),
+            teacher: self.teacher.as_ref(),
+        };
+        record_soft_step(rec, &self.model, &xa, xp.as_ref(), inputs, cfg, sgd)
+    }
+
+    /// Sets the KD teacher from a cskd checkpoint (any model or width with the same classes).
+    pub fn set_teacher(&mut self, bytes: &[u8]) -> Result<()> {
+        let teacher = load_teacher(&self.gpu, bytes, self.data.num_classes())?;
+        let max_binding = self.gpu.limits.max_storage_buffer_binding_size as u64;
+        let batch = self.config.batch.min(self.data.train.len());
+        limits::check_fits(&teacher.config, batch, max_binding)?;
+        self.teacher = Some(teacher);
+        Ok(())
     }
 
     fn finish_epoch(&mut self, lr: f32) {

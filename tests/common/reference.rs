@@ -294,3 +294,107 @@ pub fn cskd_grad(
     }
     g
 }
+
+/// The soft-target loss of docs/METHODS.md, written plainly: weights of every term.
+#[derive(Clone, Copy, Debug)]
+pub struct Soft {
+    pub t: f64,
+    pub lambda: f64,
+    pub eps: f64,
+    pub t_kd: f64,
+    pub lambda_kd: f64,
+    /// Weight of y in the mixed label (1 = no mixing).
+    pub mix: f64,
+    /// PS-KD weight of the previous prediction.
+    pub alpha: f64,
+}
+
+/// Row targets: (1 − ε)·[(1 − α)·(m·onehot(y) + (1 − m)·onehot(y_b)) + α·prev[idx]] + ε/K.
+/// `info` holds (y, y_b, idx) per row; `prev` is (N, K) or empty (α unused).
+pub fn soft_targets(info: &[u32], prev: Option<&[f64]>, k: usize, c: Soft) -> Vec<f64> {
+    let b = info.len() / 3;
+    let mut t = vec![0.0; b * k];
+    for r in 0..b {
+        let (y, yb, idx) = (
+            info[3 * r] as usize,
+            info[3 * r + 1] as usize,
+            info[3 * r + 2] as usize,
+        );
+        for j in 0..k {
+            let hard = c.mix * (j == y) as u8 as f64 + (1.0 - c.mix) * (j == yb) as u8 as f64;
+            let soft = match prev {
+                Some(p) => (1.0 - c.alpha) * hard + c.alpha * p[idx * k + j],
+                None => hard,
+            };
+            t[r * k + j] = (1.0 - c.eps) * soft + c.eps / k as f64;
+        }
+    }
+    t
+}
+
+/// (L, mean CE, L − mean CE) with CE against `targets`, the class-wise KL to `zp` and KD to `zt`.
+pub fn soft_loss(
+    za: &[f64],
+    zp: Option<&[f64]>,
+    zt: Option<&[f64]>,
+    targets: &[f64],
+    k: usize,
+    c: Soft,
+) -> (f64, f64, f64) {
+    let b = za.len() / k;
+    let kl = |z: &[f64], r: usize, t: f64| {
+        let lp = log_softmax(&za[r * k..(r + 1) * k], t);
+        let lq = log_softmax(&z[r * k..(r + 1) * k], t);
+        t * t * (0..k).map(|j| lq[j].exp() * (lq[j] - lp[j])).sum::<f64>()
+    };
+    let (mut ce, mut reg) = (0.0, 0.0);
+    for r in 0..b {
+        let la = log_softmax(&za[r * k..(r + 1) * k], 1.0);
+        ce -= (0..k).map(|j| targets[r * k + j] * la[j]).sum::<f64>();
+        if let Some(zp) = zp {
+            reg += c.lambda * kl(zp, r, c.t);
+        }
+        if let Some(zt) = zt {
+            reg += c.lambda_kd * kl(zt, r, c.t_kd);
+        }
+    }
+    let (ce, reg) = (ce / b as f64, reg / b as f64);
+    (ce + reg, ce, reg)
+}
+
+/// dL/dza of `soft_loss`: (softmax(za) − t + λT(p_T − q) + λk·Tk·(p_Tk − r))/B.
+pub fn soft_grad(
+    za: &[f64],
+    zp: Option<&[f64]>,
+    zt: Option<&[f64]>,
+    targets: &[f64],
+    k: usize,
+    c: Soft,
+) -> Vec<f64> {
+    let b = za.len() / k;
+    let mut g = vec![0.0; za.len()];
+    for r in 0..b {
+        let row = r * k..(r + 1) * k;
+        let la = log_softmax(&za[row.clone()], 1.0);
+        for j in 0..k {
+            g[r * k + j] = (la[j].exp() - targets[r * k + j]) / b as f64;
+        }
+        for (z, t, w) in [(zp, c.t, c.lambda), (zt, c.t_kd, c.lambda_kd)] {
+            if let Some(z) = z {
+                let lp = log_softmax(&za[row.clone()], t);
+                let lq = log_softmax(&z[row.clone()], t);
+                for j in 0..k {
+                    g[r * k + j] += w * t * (lp[j].exp() - lq[j].exp()) / b as f64;
+                }
+            }
+        }
+    }
+    g
+}
+
+/// Row-wise softmax (what PS-KD keeps for the next epoch).
+pub fn softmax_rows(z: &[f64], k: usize) -> Vec<f64> {
+    z.chunks(k)
+        .flat_map(|row| log_softmax(row, 1.0).into_iter().map(f64::exp))
+        .collect()
+}

@@ -9,4 +9,6 @@ mod conv2d;
 mod elementwise_pool;
 mod linear;
 mod loss;
+mod mix;
 mod sgd_softmax_augment;
+mod soft_loss;

@@ -71,7 +71,7 @@ fn config_b4(lr: f64) -> JsValue {
 }
 
 async fn trainer() -> Trainer {
-    Trainer::create(config_b4(0.05), tiny_archive(), "tiny.tar.gz".into())
+    Trainer::create(config_b4(0.05), tiny_archive(), "tiny.tar.gz".into(), None)
         .await
         .map_err(JsValue::from)
         .unwrap()
@@ -101,6 +101,25 @@ async fn yield_to_browser() {
 
 use serde::Serialize;
 
+thread_local! {
+    static BUSY: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// wasm-bindgen-test runs the async tests concurrently, and they share one GPU device (which one
+/// test destroys on purpose): each test holds this guard so that they run one at a time.
+struct Serial;
+impl Drop for Serial {
+    fn drop(&mut self) {
+        BUSY.with(|b| b.set(false));
+    }
+}
+async fn serial() -> Serial {
+    while BUSY.with(|b| b.replace(true)) {
+        yield_to_browser().await;
+    }
+    Serial
+}
+
 /// (name, bytes) of every tensor (metadata order is not fixed, the tensors are).
 fn tensors(bytes: &[u8]) -> Vec<(String, Vec<u8>)> {
     let st = safetensors::SafeTensors::deserialize(bytes).unwrap();
@@ -122,7 +141,8 @@ fn field(v: &JsValue, k: &str) -> f64 {
 
 #[wasm_bindgen_test]
 async fn steps_lower_the_loss_and_checkpoints_round_trip() {
-    let mut t = Trainer::create(config(), tiny_archive(), "tiny.tar.gz".into())
+    let _serial = serial().await;
+    let mut t = Trainer::create(config(), tiny_archive(), "tiny.tar.gz".into(), None)
         .await
         .map_err(JsValue::from)
         .unwrap();
@@ -134,7 +154,7 @@ async fn steps_lower_the_loss_and_checkpoints_round_trip() {
     assert!(last < first, "loss did not drop: {first} → {last}");
     let before = t.evaluate().await.map_err(JsValue::from).unwrap();
     let bytes = t.save_checkpoint().await.map_err(JsValue::from).unwrap();
-    let mut u = Trainer::create(config(), tiny_archive(), "tiny.tar.gz".into())
+    let mut u = Trainer::create(config(), tiny_archive(), "tiny.tar.gz".into(), None)
         .await
         .map_err(JsValue::from)
         .unwrap();
@@ -152,10 +172,16 @@ async fn steps_lower_the_loss_and_checkpoints_round_trip() {
 
 #[wasm_bindgen_test]
 async fn bad_input_is_a_js_error() {
-    let err = Trainer::create(config(), b"definitely not cifar".to_vec(), "x.bin".into())
-        .await
-        .err()
-        .expect("bad file must fail");
+    let _serial = serial().await;
+    let err = Trainer::create(
+        config(),
+        b"definitely not cifar".to_vec(),
+        "x.bin".into(),
+        None,
+    )
+    .await
+    .err()
+    .expect("bad file must fail");
     let msg = js_sys::Error::from(JsValue::from(err)).message();
     assert!(
         String::from(msg).contains("x.bin"),
@@ -164,14 +190,14 @@ async fn bad_input_is_a_js_error() {
     let bad = serde_json::json!({"lr": "fast"})
         .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
         .unwrap();
-    let err = Trainer::create(bad, tiny_archive(), "tiny.tar.gz".into())
+    let err = Trainer::create(bad, tiny_archive(), "tiny.tar.gz".into(), None)
         .await
         .err()
         .expect("bad config must fail");
     assert!(
         String::from(js_sys::Error::from(JsValue::from(err)).message()).contains("configuration")
     );
-    let t = Trainer::create(config(), tiny_archive(), "tiny.tar.gz".into())
+    let t = Trainer::create(config(), tiny_archive(), "tiny.tar.gz".into(), None)
         .await
         .map_err(JsValue::from)
         .unwrap();
@@ -181,6 +207,7 @@ async fn bad_input_is_a_js_error() {
 
 #[wasm_bindgen_test]
 async fn every_bad_input_rejects_and_the_trainer_keeps_working() {
+    let _serial = serial().await;
     // Unknown or misspelt fields are named, never silently ignored.
     for (cfg, needle) in [
         (
@@ -208,7 +235,7 @@ async fn every_bad_input_rejects_and_the_trainer_keeps_working() {
         let what = js_sys::JSON::stringify(&cfg)
             .map(String::from)
             .unwrap_or_default();
-        let err = Trainer::create(cfg, tiny_archive(), "tiny.tar.gz".into())
+        let err = Trainer::create(cfg, tiny_archive(), "tiny.tar.gz".into(), None)
             .await
             .err()
             .unwrap_or_else(|| panic!("config {what} must be rejected"));
@@ -231,7 +258,7 @@ async fn every_bad_input_rejects_and_the_trainer_keeps_working() {
     assert!(t.predict(vec![0; 7], 2, 2).await.is_err());
     assert!(t.predict(vec![0; 16], 0, 4).await.is_err());
     // A checkpoint of another configuration does not resume; the error names what differs.
-    let mut u = Trainer::create(config_b4(0.01), tiny_archive(), "tiny.tar.gz".into())
+    let mut u = Trainer::create(config_b4(0.01), tiny_archive(), "tiny.tar.gz".into(), None)
         .await
         .map_err(JsValue::from)
         .unwrap();
@@ -249,6 +276,7 @@ async fn every_bad_input_rejects_and_the_trainer_keeps_working() {
 
 #[wasm_bindgen_test]
 async fn resume_is_bit_exact_mid_epoch() {
+    let _serial = serial().await;
     let mut a = trainer().await;
     let reference = losses(&mut a, 4).await;
     let mut b = trainer().await;
@@ -264,6 +292,7 @@ async fn resume_is_bit_exact_mid_epoch() {
 
 #[wasm_bindgen_test]
 async fn a_lost_device_is_replaced_and_the_run_resumes() {
+    let _serial = serial().await;
     let mut a = trainer().await;
     let reference = losses(&mut a, 2).await;
     let mut t = trainer().await;
@@ -308,8 +337,11 @@ fn f32s(v: &JsValue) -> Vec<f32> {
 /// probabilities, and (like `evaluate`) it fills in the finished epoch's test metrics.
 #[wasm_bindgen_test]
 async fn evaluate_all_is_one_pass_of_the_three_calls() {
+    let _serial = serial().await;
     let mut t = trainer().await;
-    losses(&mut t, 2).await; // one epoch
+    while t.epoch() < 1 {
+        losses(&mut t, 1).await;
+    }
     let all = t.evaluate_all().await.map_err(JsValue::from).unwrap();
     let (metrics, emb, preds) = (
         get(&all, "metrics"),
@@ -327,11 +359,18 @@ async fn evaluate_all_is_one_pass_of_the_three_calls() {
     let labels = js_sys::Uint32Array::from(get(&preds, "labels")).to_vec();
     assert_eq!(labels, vec![0, 1, 0, 1]);
     for row in probs.chunks(10) {
-        assert!((row.iter().sum::<f32>() - 1.0).abs() < 1e-4, "softmax rows sum to 1");
+        assert!(
+            (row.iter().sum::<f32>() - 1.0).abs() < 1e-4,
+            "softmax rows sum to 1"
+        );
     }
     let alone = t.evaluate().await.map_err(JsValue::from).unwrap();
     for k in ["nll", "ece", "top1Error"] {
-        assert_eq!(field(&metrics, k).to_bits(), field(&alone, k).to_bits(), "{k}");
+        assert_eq!(
+            field(&metrics, k).to_bits(),
+            field(&alone, k).to_bits(),
+            "{k}"
+        );
     }
     let e = t.embeddings().await.map_err(JsValue::from).unwrap();
     assert_eq!(f32s(&get(&e, "data")), features);
@@ -340,5 +379,49 @@ async fn evaluate_all_is_one_pass_of_the_three_calls() {
     let history = js_sys::Array::from(&t.history().map_err(JsValue::from).unwrap());
     assert_eq!(history.length(), 1);
     let test = get(&history.get(0), "test");
-    assert_eq!(field(&test, "nll").to_bits(), field(&metrics, "nll").to_bits());
+    assert_eq!(
+        field(&test, "nll").to_bits(),
+        field(&metrics, "nll").to_bits()
+    );
+}
+
+/// KD: a teacher checkpoint given to `create` is distilled from (finite losses, and the KD term
+/// changes the loss); bad teacher bytes are an Error.
+#[wasm_bindgen_test]
+async fn create_takes_a_teacher_for_kd() {
+    let _serial = serial().await;
+    let mut teacher = trainer().await;
+    losses(&mut teacher, 2).await;
+    let bytes = teacher
+        .save_checkpoint()
+        .await
+        .map_err(JsValue::from)
+        .unwrap();
+    let kd = |lambda: f64| {
+        js(
+            serde_json::json!({"model": "smallcnn", "width": 4, "method": "ce", "batch": 4, "epochs": 1,
+            "augment": false, "seed": 3, "kdLambda": lambda}),
+        )
+    };
+    let mut plain = Trainer::create(kd(0.0), tiny_archive(), "tiny.tar.gz".into(), None)
+        .await
+        .map_err(JsValue::from)
+        .unwrap();
+    let mut student = Trainer::create(kd(0.5), tiny_archive(), "tiny.tar.gz".into(), Some(bytes))
+        .await
+        .map_err(JsValue::from)
+        .unwrap();
+    let (a, b) = (losses(&mut plain, 1).await, losses(&mut student, 1).await);
+    assert!(f64::from_bits(b[0][0]).is_finite());
+    assert_ne!(a[0][0], b[0][0], "the KD term changes the loss");
+    let err = Trainer::create(
+        kd(0.5),
+        tiny_archive(),
+        "tiny.tar.gz".into(),
+        Some(b"nope".to_vec()),
+    )
+    .await
+    .err()
+    .expect("bad teacher bytes must fail");
+    assert!(!message(err).is_empty());
 }

@@ -32,10 +32,17 @@ const TS_TYPES: &str = r#"
 export interface TrainConfig {
   model?: "smallcnn" | "resnet10" | "resnet18"; // ["smallcnn"]
   width?: number;          // base width, 0 = the model's default (32, 16, 64) [0]
-  method?: "ce" | "cskd" | "ls"; // ["cskd"]
+  method?: "ce" | "cskd" | "ls" | "pskd"; // ["cskd"]; "pskd": progressive self-KD (Kim et al., ICCV 2021)
   temperature?: number;    // T [4]
   lambda?: number;         // λ [1]
   smoothing?: number;      // ε for "ls" [0.1]
+  mix?: "none" | "mixup" | "cutmix"; // input mixing, with "ce" and "cskd" ["none"]
+  mixAlpha?: number;       // Beta(α, α) of the mixing weight [1]
+  kdLambda?: number;       // weight of KD from the teacher given to Trainer.create, 0 = off [0]
+  kdTemperature?: number;  // KD temperature [4]
+  pskdAlpha?: number;      // PS-KD's final α_T (α_t = α_T · epoch / epochs) [0.8]
+  calibrationFraction?: number; // class-balanced share of the training pool held out to fit
+                           // temperature scaling, 0 = off [0.1]
   lr?: number; momentum?: number; weightDecay?: number; // [0.1, 0.9, 1e-4]
   batch?: number; epochs?: number;                      // [128, 30]
   schedule?: "step" | "cosine";                         // ["step"]
@@ -56,6 +63,8 @@ export interface Metrics {
   top1Error: number; top5Error: number; nll: number; ece: number; recallAt1: number | null;
   perClassAccuracy: number[]; confusion: number[][]; reliability: Reliability;
   superclassShare: number | null; count: number;
+  /** The metrics after dividing the logits by the temperature fitted on the held-out set. */
+  temperatureScaled: { temperature: number; ece: number; nll: number; reliability: Reliability } | null;
 }
 export interface EpochRecord {
   epoch: number; lr: number; trainLoss: number; trainCe: number; trainKl: number;
@@ -105,14 +114,20 @@ pub struct Trainer {
 #[wasm_bindgen]
 impl Trainer {
     /// Creates a trainer from a config object and CIFAR bytes (.tar.gz archive or .bin file).
+    /// `teacherBytes`: a cskd checkpoint (any model or width with the same classes) to distil
+    /// from when `kdLambda` > 0; it runs in eval mode.
     pub async fn create(
         #[wasm_bindgen(unchecked_param_type = "TrainConfig | undefined")] config: JsValue,
         data: Vec<u8>,
         file_name: String,
+        #[wasm_bindgen(js_name = teacherBytes)] teacher_bytes: Option<Vec<u8>>,
     ) -> JsResult<Trainer> {
         let config = parse_config(&config)?;
         let cifar = parse_data(&file_name, &data)?;
-        let inner = train::Trainer::new(gpu().await?, config, cifar).map_err(js_err)?;
+        let mut inner = train::Trainer::new(gpu().await?, config, cifar).map_err(js_err)?;
+        if let Some(bytes) = teacher_bytes {
+            inner.set_teacher(&bytes).map_err(js_err)?;
+        }
         Ok(Trainer { inner })
     }
 

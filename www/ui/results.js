@@ -141,7 +141,7 @@ export function showViews(id, epoch, pca, features) {
   state.features[id] = { epoch, ...features, labels: pca.labels.subarray(0, features.n) };
   state.runs[id].pca = { epoch, pca };
   if (mapMode === 'pca') drawPca(id);
-  else runTsne([id]);
+  else runTsne(state.runIds.filter((r) => state.features[r]));
 }
 
 function drawPca(id) {
@@ -151,9 +151,13 @@ function drawPca(id) {
   state.rendered.embeddings[id] = v.epoch;
 }
 
-/** t-SNE of each run's features (same perplexity, iterations and colours for both runs). */
+let tsneRun = null; // the t-SNE in progress (cancelled when a newer one starts)
+
+/** t-SNE of each run's features (same perplexity, iterations, seed and colours for every run),
+ *  drawn as it forms. */
 async function runTsne(ids) {
   const token = ++tsneToken;
+  tsneRun?.cancel();
   let mod;
   try {
     mod = await import('../tsne.js');
@@ -163,20 +167,27 @@ async function runTsne(ids) {
   }
   for (const id of ids) {
     const f = state.features[id];
-    if (!f) continue;
+    if (!f || token !== tsneToken) continue;
     const status = (t) => { if (token === tsneToken) $('#tsne-status').textContent = `${RUN_LABELS[id] ?? id}: ${t}`; };
+    const draw = (coords, done) => drawEmbedding(figure($('#embeddings'), 'embeddings', id, 360, 360),
+      { coords, labels: f.labels, method: done ? 't-SNE' : 't-SNE (forming)' }, state.classes, id, f.epoch);
     status(`t-SNE of ${f.n} test images…`);
     try {
-      const coords = await mod.runTsne(f.data, f.n, f.dim, {
-        perplexity: Math.min(30, Math.max(2, Math.floor((f.n - 1) / 3))), iterations: 500,
-        onProgress: (p) => status(`t-SNE ${Math.round((p.iteration / p.iterations) * 100 || 0)}%`),
+      tsneRun = mod.runTsne(f.data, f.n, f.dim, {
+        perplexity: Math.min(30, Math.max(2, Math.floor((f.n - 1) / 3))), iterations: 500, seed: 1,
+        onProgress: (p) => {
+          if (token !== tsneToken || mapMode !== 'tsne') return;
+          status(`t-SNE iteration ${p.iteration} of ${p.iterations}`);
+          if (p.embedding) draw(p.embedding, false);
+        },
       });
+      const coords = await tsneRun;
       if (token !== tsneToken || mapMode !== 'tsne') return;
-      drawEmbedding(figure($('#embeddings'), 'embeddings', id, 360, 360), { coords, labels: f.labels, method: 't-SNE' }, state.classes, id, f.epoch);
+      draw(coords, true);
       state.rendered.tsne[id] = f.epoch;
       status(`t-SNE done (${f.n} test images).`);
     } catch (e) {
-      status(`t-SNE failed: ${e.message ?? e}`);
+      if (e?.name !== 'AbortError') status(`t-SNE failed: ${e.message ?? e}`);
       return;
     }
   }
@@ -186,7 +197,7 @@ export function watchMapToggle() {
   for (const el of document.querySelectorAll('input[name="map-mode"]')) {
     el.addEventListener('change', () => {
       mapMode = document.querySelector('input[name="map-mode"]:checked').value;
-      if (mapMode === 'pca') { tsneToken++; $('#tsne-status').textContent = ''; state.runIds.forEach(drawPca); }
+      if (mapMode === 'pca') { tsneToken++; tsneRun?.cancel(); $('#tsne-status').textContent = ''; state.runIds.forEach(drawPca); }
       else runTsne(state.runIds.filter((id) => state.features[id]));
     });
   }

@@ -66,6 +66,8 @@ test('presets set every field and the runs they compare', async () => {
     assert.deepEqual(runs.map((r) => r.id), want.runs, `${key}: the runs`);
     for (const [k, v] of Object.entries(want)) if (k !== 'runs') assert.equal(f[k], v, `${key}: ${k}`);
     assert.equal(f.augment, true, `${key}: augment`);
+    assert.equal(f.model, 'smallcnn', `${key}: model`);
+    assert.equal(f.schedule, 'step', `${key}: schedule`);
     for (const [k, v] of Object.entries(f)) {
       if (['preset', 'dataSource', 'data-source'].includes(k)) continue;
       assert.ok(v !== '7', `${key} sets ${k} (still the scrambled value)`);
@@ -107,7 +109,10 @@ test('on a software adapter the default run shows a live loss curve at once, the
   const st = await page.evaluate(() => ({ error: window.__cskd.error, runIds: window.__cskd.runIds, steps: window.__cskd.runIds.map((id) => window.__cskd.runs[id].steps) }));
   assert.equal(st.error, null);
   log(`step-loss curve: ${JSON.stringify(st.steps)} after ${firstCurveMs} ms`);
-  for (const s of st.steps) assert.ok(s.every(([x, y]) => x > 0 && x < 1 && Number.isFinite(y) && y > 0), 'points inside epoch 1 with finite losses');
+  for (const s of st.steps) {
+    assert.ok(s.every(([x, y]) => x > 0 && x <= 3 && Number.isFinite(y) && y > 0), 'points in epochs (0, 3] with finite losses');
+    assert.ok(s.every(([x], k) => k === 0 || x > s[k - 1][0]), 'one point per step, in order');
+  }
   assert.ok(await page.evaluate(() => window.__cskd.inkShare(document.querySelector('#chart-steps canvas'))) > 0.001, 'the curve is drawn');
   assert.equal(await page.isVisible('#chart-steps .chart-empty'), false, 'the empty-chart note is gone');
 

@@ -379,7 +379,7 @@ impl Trainer {
     /// Sets the KD teacher from a cskd checkpoint (any model or width with the same classes).
     pub fn set_teacher(&mut self, bytes: &[u8]) -> Result<()> {
         let teacher = load_teacher(&self.gpu, bytes, self.data.num_classes())?;
-        let max_binding = self.gpu.limits.max_storage_buffer_binding_size as u64;
+        let max_binding = self.gpu.limits.max_storage_buffer_binding_size;
         let batch = self.config.batch.min(self.data.train.len());
         limits::check_fits(&teacher.config, batch, max_binding)?;
         self.teacher = Some(teacher);

@@ -196,3 +196,22 @@ fn held_out_calibration_leaves_training_bit_identical() {
     assert_eq!(ma, mb, "the raw test metrics do not change");
     assert!(scaled.temperature > 0.0 && scaled.nll.is_finite() && scaled.ece.is_finite());
 }
+
+#[test]
+fn calibration_fraction_is_validated_by_name() {
+    for bad in [f32::NAN, -0.1, 0.7] {
+        let c = TrainConfig {
+            calibration_fraction: bad,
+            ..Default::default()
+        };
+        let e = c.validate().unwrap_err().to_string();
+        assert!(e.contains("calibrationFraction"), "{e}");
+    }
+    let e = TrainConfig::from_json(r#"{"calibrationFraction": 2}"#)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("calibrationFraction"), "{e}");
+    let c = TrainConfig::from_json(r#"{"calibrationFraction": 0}"#).unwrap();
+    assert_eq!(c.calibration_fraction, 0.0);
+    assert_eq!(TrainConfig::default().calibration_fraction, 0.1);
+}

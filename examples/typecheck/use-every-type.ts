@@ -12,6 +12,7 @@ import {
 
 const config: TrainConfig = {
   model: 'smallcnn', width: 8, method: 'cskd', temperature: 4, lambda: 1, smoothing: 0.1,
+  mix: 'cutmix', mixAlpha: 1, kdLambda: 0, kdTemperature: 4, pskdAlpha: 0.8, calibrationFraction: 0.1,
   lr: 0.05, momentum: 0.9, weightDecay: 5e-4, batch: 32, epochs: 2, schedule: 'cosine',
   seed: 1, augment: true, perClass: 10, testPerClass: 5,
 };
@@ -33,8 +34,10 @@ function calibration(r: Reliability): number {
 function describeMetrics(m: Metrics): string {
   const recall: number | null = m.recallAt1;
   const share: number | null = m.superclassShare;
+  const scaled = m.temperatureScaled;
   return `${m.top1Error} ${m.top5Error} ${m.nll} ${m.ece} ${recall} ${m.perClassAccuracy.length} ` +
-    `${m.confusion.length} ${calibration(m.reliability)} ${share} ${m.count}`;
+    `${m.confusion.length} ${calibration(m.reliability)} ${share} ${m.count} ` +
+    (scaled ? `${scaled.temperature} ${scaled.ece} ${scaled.nll} ${calibration(scaled.reliability)}` : '-');
 }
 
 function describeEpoch(e: EpochRecord): string {
@@ -94,7 +97,8 @@ export async function onMainThread(data: Uint8Array, image: Uint8Array): Promise
     using scoped = await Trainer.create(undefined, data, 'data_batch_1.bin');
     log.push(`${scoped.numParameters()}`);
   } // [Symbol.dispose]() frees it here
-  const other = await Trainer.create({ method: 'ce' }, data, 'data_batch_1.bin');
+  // A student distilled from the trainer above (teacherBytes).
+  const other = await Trainer.create({ method: 'pskd', kdLambda: 1, kdTemperature: 4 }, data, 'data_batch_1.bin', checkpoint);
   other[Symbol.dispose]();
 
   if (gpuLost()) resetGpu();
@@ -136,7 +140,7 @@ export async function inAWorker(file: File, bytes: ArrayBuffer): Promise<string[
   const own = new WorkerTrainer(new Worker(new URL('./trainer-worker.js', import.meta.url), { type: 'module' }));
   own.terminate();
   const worker = new Worker(new URL('./trainer-worker.js', import.meta.url), { type: 'module' });
-  const u = await createWorkerTrainer(undefined, bytes, 'cifar.tar.gz', { worker });
+  const u = await createWorkerTrainer({ kdLambda: 0.5 }, bytes, 'cifar.tar.gz', { worker, teacher: checkpoint });
   log.push(`${own.terminated} ${await u.numParameters()}`);
   u.terminate();
   return log;

@@ -75,6 +75,13 @@ test('createWorkerTrainer: errors reject with the Trainer\'s message, results co
       await t.loadCheckpoint(ckpt);
       out.badCheckpoint = await rejection(t.loadCheckpoint(new Uint8Array([1, 2, 3])));
       out.unknownMethod = await rejection(t.call('noSuchMethod'));
+      // Knowledge distillation from a teacher checkpoint handed over in the options.
+      const student = await createWorkerTrainer({ ...config, kdLambda: 1 }, data, 'tiny.tar.gz', { teacher: ckpt });
+      out.kdLoss = (await student.step()).loss;
+      student.terminate();
+      const noTeacher = await createWorkerTrainer({ ...config, kdLambda: 1 }, data, 'tiny.tar.gz');
+      out.noTeacher = await rejection(noTeacher.step());
+      noTeacher.terminate();
       const pending = t.evaluate();
       t.terminate();
       out.pending = await rejection(pending);
@@ -90,7 +97,7 @@ test('createWorkerTrainer: errors reject with the Trainer\'s message, results co
     };
     // The exact messages checked here are the ones the npm README lists.
     const readme = fs.readFileSync(path.join(REPO, 'npm', 'README.md'), 'utf8');
-    for (const x of [r.badLr, r.empty, r.missingWorker, r.finished, r.badImage, r.badCheckpoint, r.unknownMethod, r.pending]) {
+    for (const x of [r.badLr, r.empty, r.missingWorker, r.finished, r.badImage, r.badCheckpoint, r.unknownMethod, r.noTeacher, r.pending]) {
       assert.ok(readme.includes(`\`${x.message}\``), `npm/README.md lists \`${x.message}\``);
     }
     rejected(r.badLr, 'invalid configuration: lr = -1 is invalid: expected a finite number > 0');
@@ -114,6 +121,8 @@ test('createWorkerTrainer: errors reject with the Trainer\'s message, results co
     assert.deepEqual(r.checkpoint, ['Uint8Array', '{'], 'a safetensors file (8-byte length, then the JSON header)');
     rejected(r.badCheckpoint, /^checkpoint: /);
     rejected(r.unknownMethod, 'Trainer has no method noSuchMethod');
+    assert.ok(Number.isFinite(r.kdLoss) && r.kdLoss > 0, `a KD step from the teacher: ${r.kdLoss}`);
+    rejected(r.noTeacher, 'invalid configuration: kdLambda > 0 needs a teacher checkpoint (CLI --teacher, JS teacherBytes)');
     rejected(r.pending, 'the cskd worker trainer was terminated');
     rejected(r.after, 'the cskd worker trainer was terminated');
     assert.equal(r.terminated, true);

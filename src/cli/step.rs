@@ -51,6 +51,7 @@ pub fn run(a: StepArgs) -> Result<()> {
     });
     config.width = info.model.width;
     (config.per_class, config.test_per_class) = (0, 0); // indices refer to the whole file
+    config.calibration_fraction = 0.0; // nothing carved out of the file either
     config.augment = false;
     if let Some(m) = &a.method {
         config.method = match m.as_str() {

@@ -122,6 +122,7 @@ test('on a software adapter the default run shows a live loss curve at once, the
   assert.equal(await page.evaluate(() => window.__cskd.error), null);
   log(`epoch 1 of both runs after ${Date.now() - t0} ms; images/s ${JSON.stringify(await page.evaluate(() => window.__cskd.progress.imagesPerSec))}`);
   await page.click('#stop');
+  await waitInPage(page, () => ['stopped', 'done'].includes(window.__cskd.status), null, { timeout: TIMEOUT_MS, errors, what: 'the stop' });
   await page.check('#map-tsne');
   await waitInPage(page, () => window.__cskd.runIds.every((id) => window.__cskd.rendered.tsne[id] >= 1),
     null, { timeout: 120_000, errors, what: 't-SNE of both runs' });
@@ -130,6 +131,8 @@ test('on a software adapter the default run shows a live loss curve at once, the
     assert.ok(ink > 0.005, `#embeddings-${id} shows the t-SNE points (ink ${ink})`);
   }
   assert.match(await page.textContent('#tsne-status'), /t-SNE done/);
-  await waitInPage(page, () => ['stopped', 'done'].includes(window.__cskd.status), null, { timeout: TIMEOUT_MS, errors, what: 'the stop' });
+  // Back to PCA: the instant view returns.
+  await page.check('#map-pca');
+  assert.equal(await page.textContent('#tsne-status'), '');
   assert.deepEqual(errors.filter((e) => e.startsWith('pageerror')), []);
 });

@@ -186,7 +186,7 @@ export function watchControls() {
 /** Whether an adapter is a CPU rasteriser (SwiftShader in Chrome, llvmpipe / lavapipe in Mesa, WARP). */
 export function isSoftwareAdapter(a) {
   if (!a) return false;
-  return a.deviceType === 'cpu' || /swiftshader|llvmpipe|lavapipe|softpipe|software|basic render/i.test(`${a.name} ${a.driver} ${a.backend}`);
+  return String(a.deviceType).toLowerCase() === 'cpu' || /swiftshader|llvmpipe|lavapipe|softpipe|software|basic render/i.test(`${a.name} ${a.driver} ${a.backend}`);
 }
 
 /** Images per second of the quick-look run measured on SwiftShader (2 CPU cores), for the notice. */

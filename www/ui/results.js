@@ -89,6 +89,7 @@ function figure(box, prefix, id, w, h, caption) {
 
 /** Rebuilds the per-run figures (with placeholders) for the current runs. */
 export function resetPanels() {
+  stopTsne();
   for (const sel of ['#reliability', '#embeddings', '#confusion']) $(sel).textContent = '';
   for (const c of Object.values(charts)) c.setRuns(state.runIds);
   for (const id of state.runIds) {
@@ -135,13 +136,12 @@ function renderShares() {
 // ---- feature maps: PCA (instant) and t-SNE (on request, in its own worker) ----------------------
 
 let mapMode = 'pca';
-let tsneToken = 0;
 
 export function showViews(id, epoch, pca, features) {
   state.features[id] = { epoch, ...features, labels: pca.labels.subarray(0, features.n) };
   state.runs[id].pca = { epoch, pca };
   if (mapMode === 'pca') drawPca(id);
-  else runTsne(state.runIds.filter((r) => state.features[r]));
+  else queueTsne([id]);
 }
 
 function drawPca(id) {
@@ -151,45 +151,71 @@ function drawPca(id) {
   state.rendered.embeddings[id] = v.epoch;
 }
 
-let tsneRun = null; // the t-SNE in progress (cancelled when a newer one starts)
+// t-SNE runs one map at a time: a queue of runs whose newest features still need a map. New
+// features for the run being mapped cancel that map and queue it again.
+const tsneQueue = new Set();
+let tsneCurrent = null; // { id, run } of the map being computed
+let tsneBusy = false;
 
-/** t-SNE of each run's features (same perplexity, iterations, seed and colours for every run),
- *  drawn as it forms. */
-async function runTsne(ids) {
-  const token = ++tsneToken;
-  tsneRun?.cancel();
-  let mod;
+function queueTsne(ids) {
+  for (const id of ids) tsneQueue.add(id);
+  if (tsneCurrent && ids.includes(tsneCurrent.id)) tsneCurrent.run.cancel();
+  pumpTsne();
+}
+
+function stopTsne() {
+  tsneQueue.clear();
+  tsneCurrent?.run.cancel();
+}
+
+/** Same perplexity, iterations, seed and colours for every run; each map is drawn as it forms. */
+async function pumpTsne() {
+  if (tsneBusy) return;
+  tsneBusy = true;
+  const say = (t) => { $('#tsne-status').textContent = t; };
   try {
-    mod = await import('../tsne.js');
-  } catch (e) {
-    $('#tsne-status').textContent = `t-SNE is not available in this build (${e.message}).`;
-    return;
-  }
-  for (const id of ids) {
-    const f = state.features[id];
-    if (!f || token !== tsneToken) continue;
-    const status = (t) => { if (token === tsneToken) $('#tsne-status').textContent = `${RUN_LABELS[id] ?? id}: ${t}`; };
-    const draw = (coords, done) => drawEmbedding(figure($('#embeddings'), 'embeddings', id, 360, 360),
-      { coords, labels: f.labels, method: done ? 't-SNE' : 't-SNE (forming)' }, state.classes, id, f.epoch);
-    status(`t-SNE of ${f.n} test images…`);
+    let mod;
     try {
-      tsneRun = mod.runTsne(f.data, f.n, f.dim, {
+      mod = await import('../tsne.js');
+    } catch (e) {
+      say(`t-SNE is not available in this build (${e.message}).`);
+      tsneQueue.clear();
+      return;
+    }
+    while (tsneQueue.size && mapMode === 'tsne') {
+      const id = tsneQueue.values().next().value;
+      tsneQueue.delete(id);
+      const f = state.features[id];
+      if (!f) continue;
+      const label = RUN_LABELS[id] ?? id;
+      const draw = (coords, done) => drawEmbedding(figure($('#embeddings'), 'embeddings', id, 360, 360),
+        { coords, labels: f.labels, method: done ? 't-SNE' : 't-SNE (forming)' }, state.classes, id, f.epoch);
+      say(`${label}: t-SNE of ${f.n} test images…`);
+      const run = mod.runTsne(f.data, f.n, f.dim, {
         perplexity: Math.min(30, Math.max(2, Math.floor((f.n - 1) / 3))), iterations: 500, seed: 1,
         onProgress: (p) => {
-          if (token !== tsneToken || mapMode !== 'tsne') return;
-          status(`t-SNE iteration ${p.iteration} of ${p.iterations}`);
+          if (mapMode !== 'tsne' || tsneCurrent?.run !== run) return;
+          say(`${label}: t-SNE iteration ${p.iteration} of ${p.iterations}`);
           if (p.embedding) draw(p.embedding, false);
         },
       });
-      const coords = await tsneRun;
-      if (token !== tsneToken || mapMode !== 'tsne') return;
+      tsneCurrent = { id, run };
+      let coords;
+      try {
+        coords = await run;
+      } catch (e) {
+        if (e?.name !== 'AbortError') say(`${label}: t-SNE failed: ${e.message ?? e}`);
+        continue;
+      } finally {
+        tsneCurrent = null;
+      }
+      if (mapMode !== 'tsne') break;
       draw(coords, true);
       state.rendered.tsne[id] = f.epoch;
-      status(`t-SNE done (${f.n} test images).`);
-    } catch (e) {
-      if (e?.name !== 'AbortError') status(`t-SNE failed: ${e.message ?? e}`);
-      return;
+      say(`${label}: t-SNE done (${f.n} test images).`);
     }
+  } finally {
+    tsneBusy = false;
   }
 }
 
@@ -197,8 +223,8 @@ export function watchMapToggle() {
   for (const el of document.querySelectorAll('input[name="map-mode"]')) {
     el.addEventListener('change', () => {
       mapMode = document.querySelector('input[name="map-mode"]:checked').value;
-      if (mapMode === 'pca') { tsneToken++; tsneRun?.cancel(); $('#tsne-status').textContent = ''; state.runIds.forEach(drawPca); }
-      else runTsne(state.runIds.filter((id) => state.features[id]));
+      if (mapMode === 'pca') { stopTsne(); $('#tsne-status').textContent = ''; state.runIds.forEach(drawPca); }
+      else queueTsne(state.runIds.filter((id) => state.features[id]));
     });
   }
 }

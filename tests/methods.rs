@@ -141,7 +141,12 @@ fn kd_without_a_teacher_or_with_a_bad_one_is_a_clear_error() {
 
 #[test]
 fn pskd_learns() {
-    let mut t = Trainer::new(gpu(), tiny(Method::Pskd), cifar10()).unwrap();
+    // A moderate α_T: the soft targets' own entropy (the loss floor) rises with α_t.
+    let config = TrainConfig {
+        pskd_alpha: 0.3,
+        ..tiny(Method::Pskd)
+    };
+    let mut t = Trainer::new(gpu(), config, cifar10()).unwrap();
     let losses = train(&mut t);
     assert_learns("pskd", &losses);
 }
@@ -215,4 +220,34 @@ fn mixing_and_kd_resume_bit_exactly_mid_epoch() {
         tensors(&save(&straight)) == tensors(&save(&second)),
         "resumed weights differ from the uninterrupted run (the mixing stream must be saved)"
     );
+}
+
+#[test]
+fn pskd_targets_use_last_epochs_predictions() {
+    // Epoch 1 trains on one-hot targets (the buffer starts one-hot), exactly CE's steps; from
+    // epoch 2 the targets hold the epoch-1 predictions and the runs part.
+    let run = |method| {
+        let config = TrainConfig {
+            epochs: 2,
+            ..tiny(method)
+        };
+        let mut t = Trainer::new(gpu(), config, cifar10()).unwrap();
+        let mut losses = Vec::new();
+        while !t.finished() {
+            losses.push(pollster::block_on(t.step()).unwrap().loss);
+        }
+        (losses, t.steps_per_epoch())
+    };
+    let ((ce, n), (pskd, _)) = (run(Method::Ce), run(Method::Pskd));
+    for (a, b) in ce[..n].iter().zip(&pskd[..n]) {
+        assert!(
+            (a - b).abs() < 1e-3 * a.abs().max(1.0),
+            "epoch 1: {ce:?} vs {pskd:?}"
+        );
+    }
+    let apart = ce[n..]
+        .iter()
+        .zip(&pskd[n..])
+        .any(|(a, b)| (a - b).abs() > 0.01);
+    assert!(apart, "epoch 2 should use soft targets: {ce:?} vs {pskd:?}");
 }

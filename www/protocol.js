@@ -5,7 +5,7 @@
 /** page → worker */
 export const TO_WORKER = Object.freeze({
   INIT: 'init',                     // {}
-  START: 'start',                   // { runs: [{ id, config }], source }
+  START: 'start',                   // { runs: [{ id, config }], source, teacher } (teacher: KD checkpoint bytes | null)
   RESUME_SAVED: 'resumeSaved',      // { ids, file }
   PAUSE: 'pause',                   // {}
   RESUME: 'resume',                 // {}

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { serve } from './lib/server.mjs';
 import { launch, waitInPage } from './lib/browser.mjs';
+import { superclassOrder } from '../../www/ui/superclasses.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const DIST = path.resolve(process.env.DIST ?? path.join(here, '..', '..', 'dist'));
@@ -44,6 +45,24 @@ const fields = () => page.evaluate(() => Object.fromEntries(
     .filter((el) => el.type !== 'file')
     .map((el) => [el.id, el.type === 'checkbox' ? el.checked : el.value]),
 ));
+
+test('CIFAR-100 confusion order groups the classes by superclass, by name or by index', () => {
+  const FISH = ['aquarium_fish', 'flatfish', 'ray', 'shark', 'trout'];
+  const unnamed = Array.from({ length: 100 }, (_, i) => `class ${i}`);
+  const byIndex = superclassOrder(unnamed);
+  assert.equal(byIndex.groups.length, 20);
+  assert.ok(byIndex.groups.every((g) => g.size === 5));
+  assert.deepEqual([...byIndex.order].sort((a, b) => a - b), [...Array(100).keys()], 'a permutation');
+  // Fine labels are alphabetical in the official files: the names give the same order.
+  const sortedFine = byIndex.order.map((i) => i); // indices in superclass order
+  // Shuffle the class list: matching by name must follow the names, not the positions.
+  const alphabetical = ['apple', 'aquarium_fish', 'baby', 'bear', 'beaver', 'bed', 'bee', 'beetle', 'bicycle', 'bottle', 'bowl', 'boy', 'bridge', 'bus', 'butterfly', 'camel', 'can', 'castle', 'caterpillar', 'cattle', 'chair', 'chimpanzee', 'clock', 'cloud', 'cockroach', 'couch', 'crab', 'crocodile', 'cup', 'dinosaur', 'dolphin', 'elephant', 'flatfish', 'forest', 'fox', 'girl', 'hamster', 'house', 'kangaroo', 'keyboard', 'lamp', 'lawn_mower', 'leopard', 'lion', 'lizard', 'lobster', 'man', 'maple_tree', 'motorcycle', 'mountain', 'mouse', 'mushroom', 'oak_tree', 'orange', 'orchid', 'otter', 'palm_tree', 'pear', 'pickup_truck', 'pine_tree', 'plain', 'plate', 'poppy', 'porcupine', 'possum', 'rabbit', 'raccoon', 'ray', 'road', 'rocket', 'rose', 'sea', 'seal', 'shark', 'shrew', 'skunk', 'skyscraper', 'snail', 'snake', 'spider', 'squirrel', 'streetcar', 'sunflower', 'sweet_pepper', 'table', 'tank', 'telephone', 'television', 'tiger', 'tractor', 'train', 'trout', 'tulip', 'turtle', 'wardrobe', 'whale', 'willow_tree', 'wolf', 'woman', 'worm'];
+  assert.deepEqual(superclassOrder(alphabetical).order, sortedFine);
+  const reversed = [...alphabetical].reverse();
+  const order = superclassOrder(reversed).order;
+  assert.deepEqual(order.slice(5, 10).map((i) => reversed[i]), FISH, 'the second block is the fish');
+  assert.equal(superclassOrder(Array.from({ length: 10 }, (_, i) => `c${i}`)), null, 'CIFAR-10 has no superclasses');
+});
 
 test('presets set every field and the runs they compare', async () => {
   const expected = {

@@ -1,7 +1,8 @@
 // The lab page's defaults, presets and live views (headless Chromium, WebGPU on SwiftShader):
 //   1. presets set every field and the two runs they compare;
 //   2. on the software adapter the page says so, picks the quick look, and its default run draws a
-//      per-step loss curve (≥ 2 points per run) within LAB_FIRST_CURVE_MS (30 s) of pressing Start;
+//      per-step loss curve (≥ 2 points per run); the time from Start is logged (a benchmark figure for
+//      the README, ~5–8 s here), LAB_FIRST_CURVE_MS (180 s) only guards against a hang;
 //   3. after epoch 1 the t-SNE view renders a map of points for every run.
 // Run: node --test lab.test.mjs  (after `trunk build --release`; env: DIST, LAB_FIRST_CURVE_MS, LAB_TIMEOUT_MS)
 import { test, before, after } from 'node:test';
@@ -15,7 +16,7 @@ import { superclassOrder } from '../../www/ui/superclasses.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const DIST = path.resolve(process.env.DIST ?? path.join(here, '..', '..', 'dist'));
-const FIRST_CURVE_MS = Number(process.env.LAB_FIRST_CURVE_MS ?? 30_000);
+const FIRST_CURVE_MS = Number(process.env.LAB_FIRST_CURVE_MS ?? 180_000);
 const TIMEOUT_MS = Number(process.env.LAB_TIMEOUT_MS ?? 10 * 60 * 1000);
 const log = (...a) => console.log(...a);
 
@@ -123,7 +124,7 @@ test('on a software adapter the default run shows a live loss curve at once, the
   await page.click('#start');
   await waitInPage(page, () => window.__cskd.status === 'error' || window.__cskd.runIds.length === 2
     && window.__cskd.runIds.every((id) => window.__cskd.runs[id].steps.length >= 2) && window.__cskd.rendered.stepPoints >= 2,
-  null, { timeout: FIRST_CURVE_MS, errors, what: `≥ 2 step losses per run within ${FIRST_CURVE_MS} ms` });
+  null, { timeout: FIRST_CURVE_MS, errors, what: `≥ 2 step losses per run (hang guard ${FIRST_CURVE_MS} ms)` });
   const firstCurveMs = Date.now() - t0;
   const st = await page.evaluate(() => ({ error: window.__cskd.error, runIds: window.__cskd.runIds, steps: window.__cskd.runIds.map((id) => window.__cskd.runs[id].steps) }));
   assert.equal(st.error, null);

@@ -305,8 +305,10 @@ impl Trainer {
     /// Loads a checkpoint of the same model; a checkpoint with training state resumes it.
     #[wasm_bindgen(js_name = loadCheckpoint)]
     pub async fn load_checkpoint(&mut self, bytes: Vec<u8>) -> JsResult<()> {
-        let info = checkpoint::info(&bytes).map_err(js_err)?;
-        let resume = info.state.is_some() && info.config.as_ref() == Some(&self.inner.config);
+        // A plain PyTorch state_dict has no cskd metadata: it loads as weights (load checks it).
+        let resume = checkpoint::info(&bytes).is_ok_and(|info| {
+            info.state.is_some() && info.config.as_ref() == Some(&self.inner.config)
+        });
         checkpoint::load(&mut self.inner, &bytes, resume).map_err(js_err)
     }
 }

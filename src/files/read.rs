@@ -113,6 +113,19 @@ mod tests {
             let e = read_regular(Path::new("/dev/zero"), 10, "a checkpoint").unwrap_err();
             assert!(e.to_string().contains("character device"), "{e}");
         }
+        #[cfg(unix)]
+        {
+            // A FIFO with no writer: opening it for reading would block forever.
+            let fifo = dir.join("fifo");
+            let _ = std::fs::remove_file(&fifo);
+            let made = std::process::Command::new("mkfifo")
+                .arg(&fifo)
+                .status()
+                .unwrap();
+            assert!(made.success());
+            let e = read_regular(&fifo, 10, "a checkpoint").unwrap_err();
+            assert!(e.to_string().contains("FIFO"), "{e}");
+        }
         let f = dir.join("big");
         std::fs::write(&f, [0u8; 11]).unwrap();
         let e = read_regular(&f, 10, "a checkpoint").unwrap_err();

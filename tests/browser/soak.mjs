@@ -24,17 +24,26 @@ const QUERY = process.env.SOAK_QUERY ??
 const MiB = 1024 * 1024;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-/** RSS in bytes of every Chromium process whose command line has `--type=<type>`. */
+/** RSS in bytes of this script's Chromium processes (descendants of this node process only:
+ *  other Chromiums may run on the machine) whose command line has `--type=<type>`. */
 function rssOfType(type) {
-  let total = 0;
+  const procs = new Map();
   for (const pid of fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
     try {
-      const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-      if (!cmd.includes('chrom') || !cmd.includes(`--type=${type}`)) continue;
-      const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-      if (m) total += Number(m[1]) * 1024;
+      const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+      procs.set(Number(pid), {
+        ppid: Number(/PPid:\s+(\d+)/.exec(status)?.[1]),
+        rss: Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024,
+        cmd: fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8'),
+      });
     } catch { /* the process ended */ }
   }
+  const ours = (pid) => {
+    for (let p = procs.get(pid)?.ppid; p; p = procs.get(p)?.ppid) if (p === process.pid) return true;
+    return false;
+  };
+  let total = 0;
+  for (const [pid, p] of procs) if (p.cmd.includes(`--type=${type}`) && ours(pid)) total += p.rss;
   return total;
 }
 

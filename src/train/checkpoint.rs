@@ -92,9 +92,14 @@ pub fn info(bytes: &[u8]) -> Result<CheckpointInfo> {
     };
     let model: ModelConfig = serde_json::from_str(get("model")?)
         .map_err(|e| Error::Checkpoint(format!("model metadata: {e}")))?;
-    let config = meta
-        .get("config")
-        .and_then(|s| serde_json::from_str(s).ok());
+    let config = meta.get("config").and_then(|s| {
+        let mut c: TrainConfig = serde_json::from_str(s).ok()?;
+        // Runs saved before calibration existed held nothing out: resume them as they were.
+        if !s.contains("\"calibrationFraction\"") {
+            c.calibration_fraction = 0.0;
+        }
+        Some(c)
+    });
     let state = meta.get("state").and_then(|s| serde_json::from_str(s).ok());
     let history = meta
         .get("history")
@@ -318,4 +323,28 @@ fn ck(e: safetensors::SafeTensorError) -> Error {
 /// Metadata values are strings: JSON of plain data.
 fn json<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_string(v).expect("plain data serialises")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_config(config: &str) -> Vec<u8> {
+        let meta = HashMap::from([
+            (
+                "model".to_string(),
+                r#"{"name":"smallcnn","width":4,"classes":10}"#.to_string(),
+            ),
+            ("config".to_string(), config.to_string()),
+        ]);
+        safetensors::serialize(Vec::<(String, TensorView)>::new(), Some(meta)).unwrap()
+    }
+
+    #[test]
+    fn runs_saved_before_calibration_resume_without_a_held_out_split() {
+        let old = info(&with_config(r#"{"perClass":0}"#)).unwrap();
+        assert_eq!(old.config.unwrap().calibration_fraction, 0.0);
+        let new = info(&with_config(r#"{"calibrationFraction":0.2}"#)).unwrap();
+        assert_eq!(new.config.unwrap().calibration_fraction, 0.2);
+    }
 }

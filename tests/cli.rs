@@ -1,41 +1,15 @@
 //! The `cskd` binary end to end: train + eval on a tiny subset, and bad input exits non-zero with
 //! one message and no panic trace.
 
+mod common {
+    pub mod cli;
+}
+
+use common::cli::{cskd, data};
 use std::path::PathBuf;
-use std::process::{Command, Output};
-
-fn cskd(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cskd"))
-        .args(args)
-        .env("XDG_RUNTIME_DIR", xdg())
-        .env_remove("CSKD_DATA")
-        .output()
-        .expect("run cskd")
-}
-
-fn xdg() -> PathBuf {
-    let d = std::env::temp_dir().join("cskd-test-xdg");
-    std::fs::create_dir_all(&d).unwrap();
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o700)).unwrap();
-    }
-    d
-}
-
-fn data() -> &'static str {
-    concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../shared/data/cifar-10-binary.tar.gz"
-    )
-}
 
 fn scratch(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("cskd-cli-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+    common::cli::scratch(&format!("cli-{name}"))
 }
 
 #[test]

@@ -3,31 +3,21 @@
 //! used to hang forever or read until the kernel killed the process). And `--dataset` decides a
 //! `.bin` whose size fits both CIFAR-10 and CIFAR-100 records.
 
+mod common {
+    pub mod cli;
+}
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 fn scratch(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("cskd-cli-data-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-fn xdg() -> PathBuf {
-    let d = std::env::temp_dir().join("cskd-test-xdg");
-    std::fs::create_dir_all(&d).unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o700)).unwrap();
-    d
+    common::cli::scratch(&format!("cli-data-{name}"))
 }
 
 /// Runs `cskd args`; a run that blocks is killed and fails the test (a guard, not a timing).
 fn cskd(args: &[&str]) -> Output {
-    let child = Command::new(env!("CARGO_BIN_EXE_cskd"))
-        .args(args)
-        .env("XDG_RUNTIME_DIR", xdg())
-        .env_remove("CSKD_DATA")
+    let child = common::cli::cmd(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

@@ -2,45 +2,23 @@
 //! the Markdown and JSON tables, a second call that skips finished runs, `cskd eval` reproducing
 //! a run's temperature scaling, and bad method lists as one clear error.
 
-use serde_json::Value;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn cskd(args: &[&str]) -> Output {
-    let xdg = std::env::temp_dir().join("cskd-test-xdg");
-    std::fs::create_dir_all(&xdg).unwrap();
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&xdg, std::fs::Permissions::from_mode(0o700)).unwrap();
-    }
-    Command::new(env!("CARGO_BIN_EXE_cskd"))
-        .args(args)
-        .env("XDG_RUNTIME_DIR", xdg)
-        .env_remove("CSKD_DATA")
-        .output()
-        .expect("run cskd")
+mod common {
+    pub mod cli;
 }
 
+use common::cli::{cskd, s};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+/// Asserts success; returns stdout (where the table goes).
 fn ok(o: &Output) -> String {
-    assert!(
-        o.status.success(),
-        "stdout: {}\nstderr: {}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
+    common::cli::ok(o);
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
 fn scratch() -> PathBuf {
-    let d = std::env::temp_dir().join(format!("cskd-cli-experiment-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
+    common::cli::scratch("cli-experiment")
 }
 
 fn last_record(run: &Path) -> Value {
@@ -52,10 +30,7 @@ fn last_record(run: &Path) -> Value {
 fn grid_of_runs_then_tables_resumable_and_reproducible_in_eval() {
     let dir = scratch();
     let tiny = dir.join("tiny.tar.gz");
-    let real = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../shared/data/cifar-10-binary.tar.gz"
-    );
+    let real = common::cli::data();
     ok(&cskd(&[
         "subset",
         "--data",

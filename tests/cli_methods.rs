@@ -2,38 +2,21 @@
 //! --kd-temperature and --method pskd train from the CLI; bad combinations exit non-zero with
 //! one message naming the flag or field, and no panic.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn cskd(args: &[&str]) -> Output {
-    let xdg = std::env::temp_dir().join("cskd-test-xdg");
-    std::fs::create_dir_all(&xdg).unwrap();
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&xdg, std::fs::Permissions::from_mode(0o700)).unwrap();
-    }
-    Command::new(env!("CARGO_BIN_EXE_cskd"))
-        .args(args)
-        .env("XDG_RUNTIME_DIR", xdg)
-        .env_remove("CSKD_DATA")
-        .output()
-        .expect("run cskd")
+mod common {
+    pub mod cli;
 }
 
+use common::cli::cskd;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
 fn scratch(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("cskd-methods-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+    common::cli::scratch(&format!("methods-{name}"))
 }
 
 /// A tiny `cskd train` with `extra` flags into `out`.
 fn train(out: &Path, extra: &[&str]) -> Output {
-    let data = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../shared/data/cifar-10-binary.tar.gz"
-    );
+    let data = common::cli::data();
     let out = out.to_str().unwrap();
     let mut args = vec![
         "train",

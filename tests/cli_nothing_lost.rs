@@ -4,58 +4,18 @@
 //! numbers and over-large models are refused with a message, checkpoint errors name the file,
 //! and plain PyTorch state_dicts load with `--init` / `eval`.
 
+mod common {
+    pub mod cli;
+}
+
+use common::cli::{cmd, cskd, cskd_env, data, fails_with, ok, s};
 use safetensors::tensor::TensorView;
 use safetensors::SafeTensors;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn cmd(args: &[&str]) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_cskd"));
-    c.args(args)
-        .env("XDG_RUNTIME_DIR", xdg())
-        .env_remove("CSKD_DATA");
-    c
-}
-
-fn cskd(args: &[&str]) -> Output {
-    cmd(args).output().expect("run cskd")
-}
-
-fn cskd_env(args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut c = cmd(args);
-    for (k, v) in env {
-        c.env(k, v);
-    }
-    c.output().expect("run cskd")
-}
-
-fn xdg() -> PathBuf {
-    let d = std::env::temp_dir().join("cskd-test-xdg");
-    std::fs::create_dir_all(&d).unwrap();
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o700)).unwrap();
-    }
-    d
-}
-
-fn data() -> &'static str {
-    concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../shared/data/cifar-10-binary.tar.gz"
-    )
-}
+use std::process::Command;
 
 fn scratch(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("cskd-nl-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
+    common::cli::scratch(&format!("nl-{name}"))
 }
 
 /// Tiny training flags: 4 images per class, width 4, batch 16 (3 steps an epoch).
@@ -78,26 +38,6 @@ fn tiny<'a>(out: &'a Path, epochs: &'a str) -> Vec<&'a str> {
         "--out",
         s(out),
     ]
-}
-
-fn ok(o: &Output) -> String {
-    let err = String::from_utf8_lossy(&o.stderr).into_owned();
-    assert!(o.status.success(), "cskd failed: {err}");
-    err
-}
-
-fn fails_with(o: &Output, needle: &str) -> String {
-    let err = String::from_utf8_lossy(&o.stderr).into_owned();
-    assert!(
-        !o.status.success(),
-        "expected a failure mentioning {needle:?}"
-    );
-    assert!(
-        err.contains(needle),
-        "message should mention {needle:?}: {err}"
-    );
-    assert!(!err.contains("panicked"), "panicked: {err}");
-    err
 }
 
 fn epochs_in_metrics(out: &Path) -> Vec<u64> {

@@ -88,7 +88,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         gpu.info.name
     );
     let config = TrainConfig {
-        model: "smallcnn".into(),
+        model: cskd::model::ModelName::Smallcnn,
         width: 8,
         method: Method::Cskd,
         batch: 32,

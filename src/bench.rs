@@ -4,7 +4,7 @@
 
 use crate::error::{Error, Result};
 use crate::gpu::{readback, BufferPool, Gpu, Recorder, Tensor};
-use crate::model::{Model, ModelConfig};
+use crate::model::{Model, ModelConfig, ModelName};
 use crate::ops::conv2d::{self, ConvShape};
 use crate::ops::linear;
 use crate::ops::loss::LossConfig;
@@ -30,7 +30,7 @@ pub struct W1Result {
 /// W1: `anchors` anchors (+ as many partners for CS-KD) per step, `steps` timed steps after 3 warm-up ones.
 pub async fn w1(gpu: &Gpu, cskd: bool, anchors: usize, steps: usize) -> Result<W1Result> {
     let config = ModelConfig {
-        name: "smallcnn".into(),
+        name: ModelName::Smallcnn,
         width: 32,
         classes: 100,
     };

@@ -5,7 +5,7 @@ mod common;
 
 use common::*;
 use cskd::gpu::{readback, Recorder, Tensor};
-use cskd::model::{Model, ModelConfig};
+use cskd::model::{Model, ModelConfig, ModelName};
 use cskd::ops::loss::LossConfig;
 use cskd::ops::sgd::SgdConfig;
 use cskd::rng::Rng;
@@ -45,7 +45,7 @@ fn tiny_cnn_learns_with_cskd_loss() {
     let model = Model::new(
         gpu,
         &ModelConfig {
-            name: "smallcnn".into(),
+            name: ModelName::Smallcnn,
             width: 8,
             classes: K,
         },

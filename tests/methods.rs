@@ -7,6 +7,7 @@ mod common;
 
 use cskd::data::{self, Cifar};
 use cskd::error::Error;
+use cskd::model::ModelName;
 use cskd::train::{checkpoint, Method, Mix, TrainConfig, Trainer};
 use std::sync::{Arc, OnceLock};
 
@@ -29,7 +30,7 @@ fn gpu() -> Arc<cskd::gpu::Gpu> {
 
 fn tiny(method: Method) -> TrainConfig {
     TrainConfig {
-        model: "smallcnn".into(),
+        model: ModelName::Smallcnn,
         width: 4,
         method,
         batch: 16,

@@ -6,14 +6,14 @@ mod common;
 
 use common::*;
 use cskd::gpu::{readback, Recorder, Tensor};
-use cskd::model::{Model, ModelConfig};
+use cskd::model::{Model, ModelConfig, ModelName};
 use cskd::ops::loss::{cskd_loss, LossConfig};
 use cskd::rng::Rng;
 use cskd::tape::{Tape, Var};
 
-fn cfg(name: &str, width: usize, classes: usize) -> ModelConfig {
+fn cfg(name: ModelName, width: usize, classes: usize) -> ModelConfig {
     ModelConfig {
-        name: name.into(),
+        name,
         width,
         classes,
     }
@@ -21,7 +21,7 @@ fn cfg(name: &str, width: usize, classes: usize) -> ModelConfig {
 
 #[test]
 fn resnet18_matches_the_paper_and_pytorch_names() {
-    let m = Model::new(gpu(), &cfg("resnet18", 64, 100), 0).unwrap();
+    let m = Model::new(gpu(), &cfg(ModelName::Resnet18, 64, 100), 0).unwrap();
     let n = m.store.num_parameters();
     assert!(
         (11_100_000..11_300_000).contains(&n),
@@ -60,7 +60,7 @@ fn resnet18_matches_the_paper_and_pytorch_names() {
     };
     assert_eq!(shape("layer3.0.conv1.weight"), [256, 128, 3, 3]);
     assert_eq!(shape("linear.weight"), [100, 512]);
-    let small = Model::new(gpu(), &cfg("smallcnn", 32, 100), 0).unwrap();
+    let small = Model::new(gpu(), &cfg(ModelName::Smallcnn, 32, 100), 0).unwrap();
     assert_eq!(shape_of(&small, "features.14.weight"), [128, 64, 3, 3]);
     assert_eq!(shape_of(&small, "fc.weight"), [100, 128]);
 }
@@ -89,7 +89,7 @@ fn loss(model: &Model, x: &Tensor, labels: &Tensor) -> f64 {
 
 #[test]
 fn resnet_tape_gradient_matches_finite_differences() {
-    let model = Model::new(gpu(), &cfg("resnet10", 2, 3), 7).unwrap();
+    let model = Model::new(gpu(), &cfg(ModelName::Resnet10, 2, 3), 7).unwrap();
     let mut rng = Rng::new(8);
     let n = 4;
     let x = upload(&[n, 3, 8, 8], &randn(&mut rng, n * 3 * 64, 1.0));

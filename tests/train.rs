@@ -4,6 +4,7 @@
 mod common;
 
 use cskd::data::{self, Cifar};
+use cskd::model::ModelName;
 use cskd::train::{checkpoint, Method, Schedule, TrainConfig, Trainer};
 use safetensors::SafeTensors;
 use std::sync::{Arc, OnceLock};
@@ -27,7 +28,7 @@ fn shared_gpu() -> Arc<cskd::gpu::Gpu> {
 
 fn tiny(method: Method) -> TrainConfig {
     TrainConfig {
-        model: "smallcnn".into(),
+        model: ModelName::Smallcnn,
         width: 4,
         method,
         batch: 16,
@@ -137,7 +138,11 @@ fn resume_equals_uninterrupted_run() {
                 .map(|r| (r.train_loss, r.train_ce, r.train_kl))
                 .collect::<Vec<_>>()
         };
-        assert_eq!(losses(&straight), losses(&second), "{method:?}: epoch losses");
+        assert_eq!(
+            losses(&straight),
+            losses(&second),
+            "{method:?}: epoch losses"
+        );
     }
 }
 
@@ -228,11 +233,20 @@ fn divergence_stops_with_a_message_and_keeps_the_last_good_weights() {
             .filter(|(n, _)| n.contains(".running_") == running)
             .collect::<Vec<_>>()
     };
-    assert_eq!(part(weights, false), part(&after, false), "weights, momentum, counts");
+    assert_eq!(
+        part(weights, false),
+        part(&after, false),
+        "weights, momentum, counts"
+    );
     assert_eq!(part(stats, true), part(&after, true), "running statistics");
     // So the saved last-good state evaluates to finite metrics.
     let mut reloaded = Trainer::new(shared_gpu(), tiny(Method::Cskd), cifar10()).unwrap();
     checkpoint::load(&mut reloaded, &after, false).unwrap();
     let m = pollster::block_on(reloaded.evaluate()).unwrap().metrics;
-    assert!(m.nll.is_finite() && m.ece.is_finite(), "NLL {} ECE {}", m.nll, m.ece);
+    assert!(
+        m.nll.is_finite() && m.ece.is_finite(),
+        "NLL {} ECE {}",
+        m.nll,
+        m.ece
+    );
 }

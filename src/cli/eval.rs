@@ -9,6 +9,7 @@
 use super::data::resolve;
 use crate::error::{Error, Result};
 use crate::metrics::format_table;
+use crate::model::ModelName;
 use crate::train::{checkpoint, checkpoint_file, TrainConfig, Trainer};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -24,8 +25,8 @@ pub struct EvalArgs {
     #[arg(long, default_value_t = 0)]
     test_per_class: usize,
     /// The model of a plain state_dict (a cskd checkpoint names its own).
-    #[arg(long, value_parser = ["smallcnn", "resnet10", "resnet18"])]
-    model: Option<String>,
+    #[arg(long, value_enum)]
+    model: Option<ModelName>,
     /// The width of a plain state_dict's model (0 = the model's default).
     #[arg(long)]
     width: Option<usize>,
@@ -52,14 +53,14 @@ pub fn run(a: EvalArgs) -> Result<()> {
                 )));
             }
             let mut c = info.config.clone().unwrap_or_else(|| TrainConfig {
-                model: info.model.name.clone(),
+                model: info.model.name,
                 ..Default::default()
             });
             c.width = info.model.width;
             c
         }
         None => TrainConfig {
-            model: a.model.clone().unwrap_or_else(|| "smallcnn".into()),
+            model: a.model.unwrap_or_default(),
             width: a.width.unwrap_or(0),
             ..Default::default()
         },

@@ -12,6 +12,8 @@ use super::train::{run_with, TrainArgs};
 use crate::data::CifarKind;
 use crate::error::{Error, Result};
 use crate::files::write_atomic;
+use crate::model::ModelName;
+use crate::train::Schedule;
 use crate::train::{checkpoint, checkpoint_file, EpochRecord, TrainConfig};
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -40,8 +42,8 @@ pub struct ExperimentArgs {
     /// Test images per class (0 = all).
     #[arg(long)]
     test_per_class: Option<usize>,
-    #[arg(long, value_parser = ["smallcnn", "resnet10", "resnet18"])]
-    model: Option<String>,
+    #[arg(long, value_enum)]
+    model: Option<ModelName>,
     #[arg(long)]
     width: Option<usize>,
     #[arg(long)]
@@ -54,8 +56,8 @@ pub struct ExperimentArgs {
     momentum: Option<f32>,
     #[arg(long)]
     weight_decay: Option<f32>,
-    #[arg(long, value_parser = ["step", "cosine"])]
-    schedule: Option<String>,
+    #[arg(long, value_enum)]
+    schedule: Option<Schedule>,
     /// CS-KD temperature.
     #[arg(long)]
     temperature: Option<f32>,
@@ -140,14 +142,20 @@ fn common_flags(a: &ExperimentArgs) -> Vec<String> {
     put("dataset", a.dataset.clone());
     put("per-class", a.per_class.map(|v| v.to_string()));
     put("test-per-class", a.test_per_class.map(|v| v.to_string()));
-    put("model", a.model.clone());
+    put("model", a.model.map(|m| m.to_string()));
     put("width", a.width.map(|v| v.to_string()));
     put("epochs", a.epochs.map(|v| v.to_string()));
     put("batch", a.batch.map(|v| v.to_string()));
     put("lr", a.lr.map(|v| v.to_string()));
     put("momentum", a.momentum.map(|v| v.to_string()));
     put("weight-decay", a.weight_decay.map(|v| v.to_string()));
-    put("schedule", a.schedule.clone());
+    put(
+        "schedule",
+        a.schedule.map(|s| {
+            let v = serde_json::to_value(s).expect("plain data");
+            v.as_str().expect("a name").to_string()
+        }),
+    );
     put("temperature", a.temperature.map(|v| v.to_string()));
     put("lambda", a.lambda.map(|v| v.to_string()));
     put("smoothing", a.smoothing.map(|v| v.to_string()));

@@ -38,7 +38,7 @@ pub fn run(a: LogitsArgs) -> Result<()> {
         )));
     }
     let mut config = info.config.unwrap_or_else(|| TrainConfig {
-        model: info.model.name.clone(),
+        model: info.model.name,
         ..Default::default()
     });
     config.width = info.model.width;

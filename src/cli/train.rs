@@ -8,6 +8,7 @@ use super::data::resolve;
 use crate::data::CifarKind;
 use crate::error::{Error, Result};
 use crate::files::{atomic::is_temp_name, write_atomic, RunLock};
+use crate::model::ModelName;
 use crate::train::{
     checkpoint, checkpoint_file, EpochRecord, Method, Mix, Schedule, TrainConfig, Trainer,
 };
@@ -32,14 +33,14 @@ pub struct TrainArgs {
     #[arg(long)]
     test_per_class: Option<usize>,
     /// [default smallcnn]
-    #[arg(long, value_parser = ["smallcnn", "resnet10", "resnet18"])]
-    model: Option<String>,
+    #[arg(long, value_enum)]
+    model: Option<ModelName>,
     /// Base width (0 = the model's default: 32, 16, 64) [default 0].
     #[arg(long)]
     width: Option<usize>,
     /// [default cskd]
     #[arg(long, value_enum)]
-    method: Option<MethodArg>,
+    method: Option<Method>,
     /// Softmax temperature T of CS-KD [default 4].
     #[arg(long)]
     temperature: Option<f32>,
@@ -51,7 +52,7 @@ pub struct TrainArgs {
     smoothing: Option<f32>,
     /// Input mixing, with ce or cskd (docs/METHODS.md) [default none].
     #[arg(long, value_enum)]
-    mix: Option<MixArg>,
+    mix: Option<Mix>,
     /// α of the Beta(α, α) mixing weight [default 1].
     #[arg(long)]
     mix_alpha: Option<f32>,
@@ -84,7 +85,7 @@ pub struct TrainArgs {
     weight_decay: Option<f32>,
     /// [default step]
     #[arg(long, value_enum)]
-    schedule: Option<ScheduleArg>,
+    schedule: Option<Schedule>,
     /// [default 0]
     #[arg(long)]
     seed: Option<u64>,
@@ -107,27 +108,6 @@ pub struct TrainArgs {
     /// No progress bar (logs and CI).
     #[arg(long)]
     quiet: bool,
-}
-
-#[derive(Clone, Copy, clap::ValueEnum)]
-enum MethodArg {
-    Ce,
-    Cskd,
-    Ls,
-    Pskd,
-}
-
-#[derive(Clone, Copy, clap::ValueEnum)]
-enum MixArg {
-    None,
-    Mixup,
-    Cutmix,
-}
-
-#[derive(Clone, Copy, clap::ValueEnum)]
-enum ScheduleArg {
-    Step,
-    Cosine,
 }
 
 impl TrainArgs {
@@ -155,29 +135,11 @@ impl TrainArgs {
             momentum,
             weight_decay,
             seed,
-            calibration_fraction
+            calibration_fraction,
+            method,
+            mix,
+            schedule
         );
-        if let Some(m) = self.method {
-            c.method = match m {
-                MethodArg::Ce => Method::Ce,
-                MethodArg::Cskd => Method::Cskd,
-                MethodArg::Ls => Method::Ls,
-                MethodArg::Pskd => Method::Pskd,
-            };
-        }
-        if let Some(m) = self.mix {
-            c.mix = match m {
-                MixArg::None => Mix::None,
-                MixArg::Mixup => Mix::Mixup,
-                MixArg::Cutmix => Mix::Cutmix,
-            };
-        }
-        if let Some(s) = self.schedule {
-            c.schedule = match s {
-                ScheduleArg::Step => Schedule::Step,
-                ScheduleArg::Cosine => Schedule::Cosine,
-            };
-        }
         if self.no_augment {
             c.augment = false;
         }

@@ -2,7 +2,7 @@
 //! `max_storage_buffer_binding_size` would otherwise surface as a raw validation error or a lost
 //! device. The message names the limit and what to lower.
 
-use super::ModelConfig;
+use super::{ModelConfig, ModelName};
 use crate::error::{Error, Result};
 
 /// Floats per image of the largest activation: every model here keeps `width` channels at full
@@ -15,9 +15,9 @@ pub fn largest_activation_per_image(cfg: &ModelConfig) -> usize {
 /// SmallCNN's last conv (4w × 2w × 3 × 3), the ResNets' last stage (8w × 8w × 3 × 3).
 pub fn largest_weight(cfg: &ModelConfig) -> usize {
     let w = cfg.width;
-    match cfg.name.as_str() {
-        "smallcnn" => (4 * w * 2 * w * 9).max(4 * w * cfg.classes),
-        _ => (8 * w * 8 * w * 9).max(8 * w * cfg.classes),
+    match cfg.name {
+        ModelName::Smallcnn => (4 * w * 2 * w * 9).max(4 * w * cfg.classes),
+        ModelName::Resnet10 | ModelName::Resnet18 => (8 * w * 8 * w * 9).max(8 * w * cfg.classes),
     }
 }
 
@@ -61,7 +61,7 @@ mod tests {
 
     fn cfg(width: usize) -> ModelConfig {
         ModelConfig {
-            name: "smallcnn".into(),
+            name: ModelName::Smallcnn,
             width,
             classes: 10,
         }

@@ -2,11 +2,13 @@
 
 pub mod layers;
 pub mod limits;
+mod name;
 mod resnet;
 mod smallcnn;
 pub mod store;
 
 pub use layers::Ctx;
+pub use name::ModelName;
 pub use resnet::PreActResNet;
 pub use smallcnn::SmallCnn;
 pub use store::Store;
@@ -27,30 +29,13 @@ pub struct Output {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ModelConfig {
-    pub name: String,
+    pub name: ModelName,
     pub width: usize,
     pub classes: usize,
 }
 
 impl ModelConfig {
-    pub const NAMES: [&'static str; 3] = ["smallcnn", "resnet10", "resnet18"];
-
-    pub fn default_width(name: &str) -> usize {
-        match name {
-            "smallcnn" => 32,
-            "resnet10" => 16,
-            _ => 64,
-        }
-    }
-
     pub fn validate(&self) -> Result<()> {
-        if !Self::NAMES.contains(&self.name.as_str()) {
-            return Err(Error::Config(format!(
-                "unknown model {:?}: expected one of {}",
-                self.name,
-                Self::NAMES.join(", ")
-            )));
-        }
         if self.width == 0 || self.width > 1024 {
             return Err(Error::Config(format!(
                 "model width {} out of range 1..=1024",
@@ -86,9 +71,9 @@ impl Model {
         let mut rng = Rng::new(seed);
         let mut store = Store::new(gpu);
         let (w, k) = (config.width, config.classes);
-        let arch = match config.name.as_str() {
-            "smallcnn" => Arch::SmallCnn(SmallCnn::new(gpu, &mut rng, &mut store, w, k)),
-            "resnet10" => Arch::ResNet(PreActResNet::new(
+        let arch = match config.name {
+            ModelName::Smallcnn => Arch::SmallCnn(SmallCnn::new(gpu, &mut rng, &mut store, w, k)),
+            ModelName::Resnet10 => Arch::ResNet(PreActResNet::new(
                 gpu,
                 &mut rng,
                 &mut store,
@@ -96,7 +81,7 @@ impl Model {
                 w,
                 k,
             )),
-            _ => Arch::ResNet(PreActResNet::new(
+            ModelName::Resnet18 => Arch::ResNet(PreActResNet::new(
                 gpu,
                 &mut rng,
                 &mut store,
@@ -134,9 +119,9 @@ impl Model {
 
     /// Feature dimension of the penultimate layer.
     pub fn feature_dim(&self) -> usize {
-        match self.config.name.as_str() {
-            "smallcnn" => 4 * self.config.width,
-            _ => 8 * self.config.width,
+        match self.config.name {
+            ModelName::Smallcnn => 4 * self.config.width,
+            ModelName::Resnet10 | ModelName::Resnet18 => 8 * self.config.width,
         }
     }
 }

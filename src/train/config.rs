@@ -2,11 +2,15 @@
 //! and validated before anything runs: a NaN learning rate is an error, not a NaN model.
 
 use crate::error::{Error, Result};
-use crate::model::ModelConfig;
+use crate::model::{ModelConfig, ModelName};
 use crate::ops::loss::LossConfig;
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    all(feature = "cli", not(target_arch = "wasm32")),
+    derive(clap::ValueEnum)
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Method {
     /// Plain cross-entropy.
@@ -22,6 +26,10 @@ pub enum Method {
 
 /// Input mixing of the anchors (and, for CS-KD, of their partners alike): docs/METHODS.md.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    all(feature = "cli", not(target_arch = "wasm32")),
+    derive(clap::ValueEnum)
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Mix {
     #[default]
@@ -31,6 +39,10 @@ pub enum Mix {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    all(feature = "cli", not(target_arch = "wasm32")),
+    derive(clap::ValueEnum)
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Schedule {
     /// lr ÷ 10 after 50% and after 75% of the epochs (the paper).
@@ -42,7 +54,7 @@ pub enum Schedule {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct TrainConfig {
-    pub model: String,
+    pub model: ModelName,
     /// 0: the model's default width.
     pub width: usize,
     pub method: Method,
@@ -76,7 +88,7 @@ pub struct TrainConfig {
 impl Default for TrainConfig {
     fn default() -> Self {
         TrainConfig {
-            model: "smallcnn".into(),
+            model: ModelName::Smallcnn,
             width: 0,
             method: Method::Cskd,
             temperature: 4.0,
@@ -204,12 +216,12 @@ impl TrainConfig {
     /// The model this configuration trains, for a dataset of `classes` classes.
     pub fn model_config(&self, classes: usize) -> ModelConfig {
         let width = if self.width == 0 {
-            ModelConfig::default_width(&self.model)
+            self.model.default_width()
         } else {
             self.width
         };
         ModelConfig {
-            name: self.model.clone(),
+            name: self.model,
             width,
             classes,
         }
@@ -302,13 +314,6 @@ mod tests {
                 },
                 "batch",
             ),
-            (
-                TrainConfig {
-                    model: "vgg".into(),
-                    ..Default::default()
-                },
-                "unknown model",
-            ),
         ] {
             let e = cfg.validate().unwrap_err().to_string();
             assert!(e.contains(word), "{e}");
@@ -327,6 +332,10 @@ mod tests {
             .to_string();
         assert!(e.contains("lr"), "{e}");
         assert!(TrainConfig::from_json("[1,").is_err());
+        let e = TrainConfig::from_json(r#"{"model": "vgg"}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("vgg") && e.contains("resnet18"), "{e}");
         let c = TrainConfig::from_json(r#"{"lr": 0.01, "method": "ce"}"#).unwrap();
         assert_eq!((c.lr, c.method), (0.01, Method::Ce));
     }

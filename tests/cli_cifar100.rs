@@ -7,7 +7,9 @@ mod common {
 }
 
 use common::cli::{cskd, ok, s, scratch};
-use cskd::data::{default_class_names, default_coarse_class_names, write_archive, CifarKind, Split};
+use cskd::data::{
+    default_class_names, default_coarse_class_names, write_archive, CifarKind, Split,
+};
 use cskd::rng::Rng;
 
 /// 100 fine classes, 3 training and 1 test image each, random pixels; fine class f belongs to
@@ -45,21 +47,58 @@ fn cifar100_runs_report_the_superclass_share_of_errors() {
     std::fs::write(&data, tiny_cifar100()).unwrap();
     let out = dir.join("run");
     ok(&cskd(&[
-        "train", "--data", s(&data), "--dataset", "cifar100", "--width", "4", "--epochs", "1",
-        "--batch", "50", "--calibration-fraction", "0", "--quiet", "--out", s(&out),
+        "train",
+        "--data",
+        s(&data),
+        "--dataset",
+        "cifar100",
+        "--width",
+        "4",
+        "--epochs",
+        "1",
+        "--batch",
+        "50",
+        "--calibration-fraction",
+        "0",
+        "--quiet",
+        "--out",
+        s(&out),
     ]));
     let line = std::fs::read_to_string(out.join("metrics.jsonl")).unwrap();
     let record: serde_json::Value = serde_json::from_str(line.lines().next().unwrap()).unwrap();
-    let share = record["test"]["superclassShare"].as_f64().expect("a share on CIFAR-100");
+    let share = record["test"]["superclassShare"]
+        .as_f64()
+        .expect("a share on CIFAR-100");
     assert!((0.0..=1.0).contains(&share), "{share}");
-    let o = cskd(&["eval", "--checkpoint", s(&out.join("last.safetensors")), "--data", s(&data)]);
+    let o = cskd(&[
+        "eval",
+        "--checkpoint",
+        s(&out.join("last.safetensors")),
+        "--data",
+        s(&data),
+    ]);
     let table = String::from_utf8_lossy(&o.stdout).into_owned();
     ok(&o);
     assert!(table.to_lowercase().contains("superclass"), "{table}");
     let grid = dir.join("grid");
     let o = cskd(&[
-        "experiment", "--data", s(&data), "--width", "4", "--epochs", "1", "--batch", "50",
-        "--calibration-fraction", "0", "--methods", "ce,cskd", "--seeds", "1", "--out", s(&grid),
+        "experiment",
+        "--data",
+        s(&data),
+        "--width",
+        "4",
+        "--epochs",
+        "1",
+        "--batch",
+        "50",
+        "--calibration-fraction",
+        "0",
+        "--methods",
+        "ce,cskd",
+        "--seeds",
+        "1",
+        "--out",
+        s(&grid),
     ]);
     ok(&o);
     let results = std::fs::read_to_string(grid.join("results.md")).unwrap();

@@ -252,3 +252,35 @@ fn pskd_targets_use_last_epochs_predictions() {
         .any(|(a, b)| (a - b).abs() > 0.01);
     assert!(apart, "epoch 2 should use soft targets: {ce:?} vs {pskd:?}");
 }
+
+#[test]
+fn pskd_resumes_bit_exactly_mid_epoch_with_its_predictions() {
+    // Interrupted in epoch 2, after its targets started to use epoch 1's predictions.
+    let config = TrainConfig {
+        epochs: 3,
+        ..tiny(Method::Pskd)
+    };
+    let mut straight = Trainer::new(gpu(), config.clone(), cifar10()).unwrap();
+    while !straight.finished() {
+        pollster::block_on(straight.step()).unwrap();
+    }
+    let mut first = Trainer::new(gpu(), config.clone(), cifar10()).unwrap();
+    for _ in 0..first.steps_per_epoch() + 2 {
+        pollster::block_on(first.step()).unwrap();
+    }
+    let mid = pollster::block_on(checkpoint::save(&first)).unwrap();
+    assert!(tensors(&mid).iter().any(|(n, _)| n == "_pskd.predictions"));
+    let mut second = Trainer::new(gpu(), config, cifar10()).unwrap();
+    checkpoint::load(&mut second, &mid, true).unwrap();
+    while !second.finished() {
+        pollster::block_on(second.step()).unwrap();
+    }
+    let save = |t: &Trainer| pollster::block_on(checkpoint::save(t)).unwrap();
+    assert!(
+        tensors(&save(&straight)) == tensors(&save(&second)),
+        "a resumed PS-KD run differs from the uninterrupted one"
+    );
+    // Weights for fine-tuning leave PS-KD's state behind.
+    let mut ce = Trainer::new(gpu(), tiny(Method::Ce), cifar10()).unwrap();
+    checkpoint::load(&mut ce, &mid, false).unwrap();
+}

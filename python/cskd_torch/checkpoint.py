@@ -59,6 +59,8 @@ def _read(path):
         for k in f.keys():
             if k.startswith(MOMENTUM):
                 momentum[k[len(MOMENTUM):]] = f.get_tensor(k)
+            elif k.startswith("_"):  # other training state (PS-KD's predictions): not the model
+                continue
             else:
                 tensors[k] = f.get_tensor(k)
     get = lambda k: json.loads(meta[k]) if k in meta else None

@@ -240,11 +240,6 @@ pub(super) fn run_with(a: TrainArgs, grid: Option<&ProgressBar>) -> Result<()> {
     }
     if let Some((path, bytes)) = &resume {
         checkpoint::load(&mut trainer, bytes, true).map_err(|e| e.in_file(path))?;
-        if trainer.config.method == Method::Pskd && trainer.state.epoch > 0 {
-            eprintln!(
-                "note: PS-KD's last-epoch predictions are not in checkpoints; the resumed epoch trains on one-hot targets (docs/METHODS.md)"
-            );
-        }
     } else if let Some((path, bytes)) = &init {
         checkpoint::load(&mut trainer, bytes, false).map_err(|e| e.in_file(path))?;
     }

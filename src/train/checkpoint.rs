@@ -1,8 +1,9 @@
 //! Checkpoints in safetensors: parameters and batch-norm running statistics under their PyTorch
-//! names (plus `num_batches_tracked`), SGD momentum buffers under `_momentum.<name>`, and as
+//! names (plus `num_batches_tracked`), SGD momentum buffers under `_momentum.<name>` (and PS-KD's
+//! last-epoch predictions under `_pskd.predictions`), and as
 //! metadata the configuration, the training state and the metrics history (JSON strings).
 //! In PyTorch: `sd = safetensors.torch.load_file(p); model.load_state_dict({k: v for k, v in
-//! sd.items() if not k.startswith("_momentum.")})`.
+//! sd.items() if not k.startswith("_")})`.
 
 use super::identity::DataIdentity;
 use super::trainer::{EpochRecord, TrainState, Trainer};
@@ -15,6 +16,8 @@ use safetensors::SafeTensors;
 use std::collections::HashMap;
 
 const MOMENTUM: &str = "_momentum.";
+/// PS-KD's predictions of the previous epoch (N, K): training state, like momentum.
+const PSKD_PREDICTIONS: &str = "_pskd.predictions";
 
 /// What the metadata of a checkpoint says.
 pub struct CheckpointInfo {
@@ -35,6 +38,9 @@ pub async fn save(trainer: &Trainer) -> Result<Vec<u8>> {
     }
     for b in &store.buffers {
         named.push((b.name.clone(), &b.value));
+    }
+    if let Some(p) = trainer.pskd_predictions() {
+        named.push((PSKD_PREDICTIONS.to_string(), p));
     }
     let pool = crate::gpu::BufferPool::new();
     let mut rec = Recorder::new(&trainer.gpu, &pool);
@@ -195,6 +201,10 @@ fn check_tensors<'t>(
     for b in &store.buffers {
         expected.push((b.name.clone(), &b.value, true));
     }
+    if let Some(p) = trainer.pskd_predictions() {
+        // Older checkpoints lack it: the resumed epoch then learns from one-hot targets.
+        expected.push((PSKD_PREDICTIONS.to_string(), p, false));
+    }
     let (mut missing, mut wrong) = (Vec::new(), Vec::new());
     let mut writes = Vec::new();
     for (name, t, required) in &expected {
@@ -208,8 +218,8 @@ fn check_tensors<'t>(
             )),
             Ok(v) => match to_f32(&v) {
                 Some(data) => {
-                    // Momentum is only used when resuming: fine-tuning starts with fresh momentum.
-                    if !name.starts_with(MOMENTUM) || resume {
+                    // Momentum and PS-KD's predictions are training state: only a resume uses them.
+                    if !is_training_state(name) || resume {
                         writes.push((*t, data));
                     }
                 }
@@ -219,6 +229,7 @@ fn check_tensors<'t>(
     }
     let is_known = |n: &str| {
         expected.iter().any(|(e, _, _)| e == n)
+            || n == PSKD_PREDICTIONS
             || n.strip_suffix(".num_batches_tracked").is_some_and(|bn| {
                 store
                     .buffers
@@ -253,6 +264,11 @@ fn check_tensors<'t>(
         trainer.model.config.classes,
         parts.join("; ")
     )))
+}
+
+/// Names that hold optimiser or method state rather than the model (`_`-prefixed).
+fn is_training_state(name: &str) -> bool {
+    name.starts_with(MOMENTUM) || name == PSKD_PREDICTIONS
 }
 
 fn to_f32(v: &TensorView) -> Option<Vec<f32>> {
@@ -311,7 +327,7 @@ pub fn inference_only(bytes: &[u8]) -> Result<Vec<u8>> {
     let views: Vec<(String, TensorView)> = st
         .tensors()
         .into_iter()
-        .filter(|(n, _)| !n.starts_with(MOMENTUM))
+        .filter(|(n, _)| !is_training_state(n))
         .collect();
     safetensors::serialize(views, Some(keep)).map_err(ck)
 }

@@ -376,6 +376,11 @@ impl Trainer {
         record_soft_step(rec, &self.model, &xa, xp.as_ref(), inputs, cfg, sgd)
     }
 
+    /// PS-KD's predictions of the previous epoch (N, K), when the method is PS-KD.
+    pub(crate) fn pskd_predictions(&self) -> Option<&Tensor> {
+        self.pskd_prev.as_ref()
+    }
+
     /// Sets the KD teacher from a cskd checkpoint (any model or width with the same classes).
     pub fn set_teacher(&mut self, bytes: &[u8]) -> Result<()> {
         let teacher = load_teacher(&self.gpu, bytes, self.data.num_classes())?;

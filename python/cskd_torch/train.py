@@ -116,6 +116,17 @@ def validate(config):
     for name, ok, want in checks:
         if not ok or (isinstance(config[name], float) and not math.isfinite(config[name])):
             raise ValueError(f"{name} = {config[name]} is invalid: expected {want}")
+    unsupported = [f"{k} = {config[k]}" for k, off in (("mix", "none"), ("kdLambda", 0.0))
+                   if config.get(k, off) != off]
+    if config["method"] not in ("ce", "cskd", "ls"):
+        unsupported.append(f"method = {config['method']}")
+    if unsupported:
+        raise ValueError(f"the PyTorch twin trains ce, cskd and ls without mixing or KD, not {', '.join(unsupported)}; "
+                         "continue this run with cskd")
+    # With a per-class subset cskd holds the calibration images out of the *unused* images, so the
+    # twin trains on the same images; on the whole data set the twin trains on everything.
+    if not config["perClass"]:
+        config["calibrationFraction"] = 0.0
 
 
 def main(argv=None):

@@ -148,3 +148,15 @@ def test_pairs_load_through_a_dataloader_with_augmentation():
     assert any(o[:, 0, :].max() == 0 for o in outs), "some draws show the zero padding"
     plain = data.normalise(images[:1])
     assert torch.allclose(plain[0, 0, 0, 0], torch.tensor((1 - data.MEAN[0]) / data.STD[0]))
+
+
+def test_twin_refuses_methods_it_does_not_train():
+    from cskd_torch import train as twin_train
+    base = dict(checkpoint.CONFIG_DEFAULTS)
+    for change, word in (({"method": "pskd"}, "method = pskd"), ({"mix": "mixup"}, "mix = mixup"),
+                         ({"kdLambda": 0.5}, "kdLambda = 0.5")):
+        with pytest.raises(ValueError, match=word):
+            twin_train.validate(dict(base, **change))
+    whole = dict(base, calibrationFraction=0.1, perClass=0)
+    twin_train.validate(whole)
+    assert whole["calibrationFraction"] == 0.0  # the twin trains on every image

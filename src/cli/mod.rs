@@ -5,10 +5,10 @@ mod bench;
 mod data;
 mod eval;
 mod experiment;
-mod logits;
-mod step;
 mod export;
+mod logits;
 mod results;
+mod step;
 mod train;
 
 use crate::error::Result;

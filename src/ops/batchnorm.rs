@@ -59,7 +59,17 @@ pub fn forward_train(
     rec.dispatch(
         FORWARD_TRAIN,
         &params(x),
-        &[x, gamma, beta, running_mean, running_var, &mean, &rstd, &y, health],
+        &[
+            x,
+            gamma,
+            beta,
+            running_mean,
+            running_var,
+            &mean,
+            &rstd,
+            &y,
+            health,
+        ],
         [c as u32, 1, 1],
     );
     (y, Saved { mean, rstd })

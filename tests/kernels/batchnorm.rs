@@ -155,7 +155,9 @@ fn non_finite_running_statistics_poison_the_loss_and_clear_the_flag() {
     let (gpu, pool) = (gpu(), pool());
     let xs = [2, 2, 2, 2];
     // Values near f32::MAX: the variance overflows to +inf.
-    let huge: Vec<f32> = (0..16).map(|i| if i % 2 == 0 { 3e38 } else { -3e38 }).collect();
+    let huge: Vec<f32> = (0..16)
+        .map(|i| if i % 2 == 0 { 3e38 } else { -3e38 })
+        .collect();
     let ones = upload(&[2], &[1.0, 1.0]);
     let zeros = upload(&[2], &[0.0, 0.0]);
     let (rm, rv) = (upload(&[2], &[0.0, 0.0]), upload(&[2], &[1.0, 1.0]));

@@ -3,23 +3,14 @@
 
 mod common;
 
-use cskd::data::{self, Cifar};
+use cskd::data::Cifar;
 use cskd::model::ModelName;
 use cskd::train::{checkpoint, Method, Schedule, TrainConfig, Trainer};
 use safetensors::SafeTensors;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 fn cifar10() -> Cifar {
-    static DATA: OnceLock<Cifar> = OnceLock::new();
-    DATA.get_or_init(|| {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../shared/data/cifar-10-binary.tar.gz"
-        );
-        data::load(std::path::Path::new(path))
-            .unwrap_or_else(|e| panic!("the real-data tests need {path}: {e}"))
-    })
-    .clone()
+    common::cifar10()
 }
 
 fn shared_gpu() -> Arc<cskd::gpu::Gpu> {

@@ -7,9 +7,11 @@
 //! state_dicts and inference-only exports have no configuration: no temperature scaling.
 
 use super::data::resolve;
+use crate::data::Cifar;
 use crate::error::{Error, Result};
 use crate::metrics::format_table;
 use crate::model::ModelName;
+use crate::train::checkpoint::CheckpointInfo;
 use crate::train::{checkpoint, checkpoint_file, TrainConfig, Trainer};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -43,22 +45,7 @@ pub fn run(a: EvalArgs) -> Result<()> {
     // Only a recorded configuration knows which training images were held out.
     let calibrated = info.as_ref().is_some_and(|i| i.config.is_some());
     let mut config = match &info {
-        Some(info) => {
-            if data.num_classes() != info.model.classes {
-                return Err(Error::Config(format!(
-                    "{}: the checkpoint has {} classes, the data {}",
-                    path.display(),
-                    info.model.classes,
-                    data.num_classes()
-                )));
-            }
-            let mut c = info.config.clone().unwrap_or_else(|| TrainConfig {
-                model: info.model.name,
-                ..Default::default()
-            });
-            c.width = info.model.width;
-            c
-        }
+        Some(info) => trained_config(info, &data).map_err(|e| e.in_file(path))?,
         None => TrainConfig {
             model: a.model.unwrap_or_default(),
             width: a.width.unwrap_or(0),
@@ -83,4 +70,22 @@ pub fn run(a: EvalArgs) -> Result<()> {
         println!("{}", format_table(&eval.metrics, &trainer.data.classes));
     }
     Ok(())
+}
+
+/// The configuration a cskd checkpoint was trained with (or its model's defaults when it records
+/// none), for `data`, which must have the checkpoint's number of classes.
+pub(super) fn trained_config(info: &CheckpointInfo, data: &Cifar) -> Result<TrainConfig> {
+    if data.num_classes() != info.model.classes {
+        return Err(Error::Checkpoint(format!(
+            "the checkpoint has {} classes, the data {}",
+            info.model.classes,
+            data.num_classes()
+        )));
+    }
+    let mut c = info.config.clone().unwrap_or_else(|| TrainConfig {
+        model: info.model.name,
+        ..Default::default()
+    });
+    c.width = info.model.width;
+    Ok(c)
 }

@@ -5,7 +5,7 @@
 use super::data::resolve;
 use crate::error::{Error, Result};
 use crate::train::checkpoint_file::{read as read_file, write as write_file};
-use crate::train::{checkpoint, TrainConfig, Trainer};
+use crate::train::{checkpoint, Trainer};
 use safetensors::tensor::{Dtype, TensorView};
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -30,18 +30,8 @@ pub fn run(a: LogitsArgs) -> Result<()> {
     let bytes = read_file(&a.checkpoint)?;
     let info = checkpoint::info(&bytes)?;
     let data = resolve(a.data.as_deref(), None)?;
-    if data.num_classes() != info.model.classes {
-        return Err(Error::Config(format!(
-            "the checkpoint has {} classes, the data {}",
-            info.model.classes,
-            data.num_classes()
-        )));
-    }
-    let mut config = info.config.unwrap_or_else(|| TrainConfig {
-        model: info.model.name,
-        ..Default::default()
-    });
-    config.width = info.model.width;
+    let mut config =
+        super::eval::trained_config(&info, &data).map_err(|e| e.in_file(&a.checkpoint))?;
     (config.per_class, config.test_per_class) = (1, 0); // the training split is not used
     let gpu = Arc::new(super::open_gpu()?);
     let mut trainer = Trainer::new(gpu, config, data)?;

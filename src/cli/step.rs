@@ -5,7 +5,7 @@
 use super::data::resolve;
 use crate::error::{Error, Result};
 use crate::train::checkpoint_file::{read as read_file, write as write_file};
-use crate::train::{checkpoint, Method, TrainConfig, Trainer};
+use crate::train::{checkpoint, Method, Trainer};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -24,8 +24,8 @@ pub struct StepArgs {
     #[arg(long, value_delimiter = ',')]
     partners: Vec<u32>,
     /// Method (default: the checkpoint's).
-    #[arg(long, value_parser = ["ce", "cskd", "ls"])]
-    method: Option<String>,
+    #[arg(long, value_enum)]
+    method: Option<Method>,
     /// Learning rate (default: the checkpoint's schedule at its epoch).
     #[arg(long)]
     lr: Option<f32>,
@@ -38,27 +38,19 @@ pub fn run(a: StepArgs) -> Result<()> {
     let bytes = read_file(&a.checkpoint)?;
     let info = checkpoint::info(&bytes)?;
     let data = resolve(a.data.as_deref(), None)?;
-    if data.num_classes() != info.model.classes {
-        return Err(Error::Config(format!(
-            "the checkpoint has {} classes, the data {}",
-            info.model.classes,
-            data.num_classes()
-        )));
-    }
-    let mut config = info.config.clone().unwrap_or_else(|| TrainConfig {
-        model: info.model.name.clone(),
-        ..Default::default()
-    });
-    config.width = info.model.width;
+    let mut config =
+        super::eval::trained_config(&info, &data).map_err(|e| e.in_file(&a.checkpoint))?;
     (config.per_class, config.test_per_class) = (0, 0); // indices refer to the whole file
     config.calibration_fraction = 0.0; // nothing carved out of the file either
     config.augment = false;
-    if let Some(m) = &a.method {
-        config.method = match m.as_str() {
-            "ce" => Method::Ce,
-            "ls" => Method::Ls,
-            _ => Method::Cskd,
-        };
+    if let Some(m) = a.method {
+        config.method = m;
+    }
+    if config.uses_soft_loss() {
+        return Err(Error::Config(
+            "cskd step runs the ce, cskd and ls steps the PyTorch twin mirrors (no PS-KD, mixing or KD)"
+                .into(),
+        ));
     }
     if config.method != Method::Cskd && !a.partners.is_empty() {
         return Err(Error::Config(
@@ -71,7 +63,7 @@ pub fn run(a: StepArgs) -> Result<()> {
     let mut trainer = Trainer::new(gpu, config, data)?;
     // Weights and running statistics as given, then the checkpoint's momentum (if it has any).
     checkpoint::load(&mut trainer, &bytes, false)?;
-    trainer.twin_load_momentum(&bytes)?;
+    checkpoint::load_momentum(&mut trainer, &bytes)?;
     let [loss, ce, kl] = pollster::block_on(trainer.twin_step(&a.anchors, &a.partners, lr))?;
     let out = pollster::block_on(checkpoint::save(&trainer))?;
     write_file(&a.out, &out)?;

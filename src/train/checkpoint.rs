@@ -186,6 +186,33 @@ pub fn load(trainer: &mut Trainer, bytes: &[u8], resume: bool) -> Result<()> {
     Ok(())
 }
 
+/// Sets the SGD momentum buffers from the checkpoint's `_momentum.<name>` tensors, where it has
+/// them (a continued step without the rest of a resume); returns how many it set. Shapes and
+/// types are checked before anything is written.
+pub fn load_momentum(trainer: &mut Trainer, bytes: &[u8]) -> Result<usize> {
+    let st = SafeTensors::deserialize(bytes).map_err(ck)?;
+    let mut writes = Vec::new();
+    for p in &trainer.model.store.params {
+        let name = format!("{MOMENTUM}{}", p.name);
+        let Ok(v) = st.tensor(&name) else { continue };
+        match to_f32(&v).filter(|_| v.shape() == p.velocity.shape()) {
+            Some(data) => writes.push((&p.velocity, data)),
+            None => {
+                return Err(Error::Checkpoint(format!(
+                    "tensor {name:?} is {:?} {:?}, expected F32 {:?}",
+                    v.dtype(),
+                    v.shape(),
+                    p.velocity.shape()
+                )))
+            }
+        }
+    }
+    for (t, data) in &writes {
+        t.write(&trainer.gpu.queue, data);
+    }
+    Ok(writes.len())
+}
+
 /// Every tensor the model needs, read and checked; all problems reported at once.
 fn check_tensors<'t>(
     st: &SafeTensors,

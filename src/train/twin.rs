@@ -1,5 +1,5 @@
 //! What the PyTorch twin (`python/`) is checked against: one optimiser step on given training
-//! indices without augmentation, raw test logits, and momentum buffers read from a checkpoint.
+//! indices without augmentation, and raw test logits.
 //! Each uses its own buffer pool and uploads so the trainer's epoch state stays untouched.
 
 use super::inputs::BatchInputs;
@@ -9,8 +9,6 @@ use crate::error::{Error, Result};
 use crate::gpu::{readback, BufferPool, Recorder};
 use crate::ops::sgd::SgdConfig;
 use crate::tape::{Tape, Var};
-use safetensors::tensor::Dtype;
-use safetensors::SafeTensors;
 
 impl Trainer {
     /// Exactly one step of the configured method on training images `anchors` (and, for CS-KD,
@@ -94,28 +92,5 @@ impl Trainer {
             logits.extend(readback::read(&mut rec, &out.logits.value).await?);
         }
         Ok(logits)
-    }
-
-    /// Sets the SGD momentum buffers from a checkpoint's `_momentum.<name>` tensors (F32, the
-    /// parameter's shape); returns how many were found. Missing ones stay as they are.
-    pub fn twin_load_momentum(&mut self, bytes: &[u8]) -> Result<usize> {
-        let st = SafeTensors::deserialize(bytes).map_err(|e| Error::Checkpoint(e.to_string()))?;
-        let mut found = 0;
-        for p in &self.model.store.params {
-            let name = format!("_momentum.{}", p.name);
-            let Ok(v) = st.tensor(&name) else { continue };
-            if v.dtype() != Dtype::F32 || v.shape() != p.velocity.shape() {
-                return Err(Error::Checkpoint(format!(
-                    "tensor {name:?} is {:?} {:?}, expected F32 {:?}",
-                    v.dtype(),
-                    v.shape(),
-                    p.velocity.shape()
-                )));
-            }
-            let data: Vec<f32> = bytemuck::pod_collect_to_vec(v.data());
-            p.velocity.write(&self.gpu.queue, &data);
-            found += 1;
-        }
-        Ok(found)
     }
 }

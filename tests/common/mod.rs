@@ -4,6 +4,8 @@
 
 pub mod reference;
 
+use cskd::data::{self, Cifar};
+
 use cskd::gpu::{readback, BufferPool, Gpu, Recorder, Tensor};
 use cskd::rng::Rng;
 use std::sync::{Arc, OnceLock};
@@ -132,4 +134,18 @@ pub fn assert_fd(
 /// Σ y·r: the scalar whose gradient w.r.t. y is r (turns a backward into a vector-Jacobian test).
 pub fn dot(y: &[f64], r: &[f64]) -> f64 {
     y.iter().zip(r).map(|(a, b)| a * b).sum()
+}
+
+/// The real CIFAR-10 archive beside the repository, read once per test binary.
+pub fn cifar10() -> Cifar {
+    static DATA: OnceLock<Cifar> = OnceLock::new();
+    DATA.get_or_init(|| {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../shared/data/cifar-10-binary.tar.gz"
+        );
+        data::load(std::path::Path::new(path))
+            .unwrap_or_else(|e| panic!("the real-data tests need {path}: {e}"))
+    })
+    .clone()
 }

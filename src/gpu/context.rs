@@ -2,9 +2,10 @@
 //! web (WebGPU), with the adapter's real limits (the defaults are far below what CNNs need).
 
 use crate::error::{Error, Result};
+use crate::gpu::family::KernelFamily;
 use crate::gpu::pipelines::PipelineCache;
 use serde::Serialize;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// What the adapter is, for `cskd info`, the page header and benchmark reports.
@@ -21,6 +22,8 @@ pub struct AdapterSummary {
     pub max_compute_invocations_per_workgroup: u32,
     pub max_compute_workgroup_storage_size: u32,
     pub max_compute_workgroups_per_dimension: u32,
+    /// The kernel family in use (see `gpu::KernelFamily`).
+    pub kernels: KernelFamily,
 }
 
 pub struct Gpu {
@@ -30,10 +33,8 @@ pub struct Gpu {
     pub limits: wgpu::Limits,
     pub features: wgpu::Features,
     pub(crate) pipelines: PipelineCache,
-    /// Use the big register-tiled kernels (3×3 conv, vec4 matmul). They are the fast path on
-    /// lavapipe and real GPUs; Chromium's SwiftShader JIT takes minutes and gigabytes to compile
-    /// them, so CPU adapters behind a browser get the compact kernels.
-    tiled_kernels: AtomicBool,
+    /// Which kernel family the ops dispatch (index into `KernelFamily::ALL`).
+    family: AtomicU8,
     /// The first validation/out-of-memory error or device loss, reported at the next readback
     /// (instead of wgpu's default of panicking, or the browser's of logging and carrying on).
     error: Arc<Mutex<Option<String>>>,
@@ -75,9 +76,12 @@ impl Gpu {
             })
             .await
             .map_err(|e| Error::Device(e.to_string()))?;
-        let browser_cpu = info.backend == wgpu::Backend::BrowserWebGpu
-            && info.device_type == wgpu::DeviceType::Cpu;
-        let tiled_kernels = AtomicBool::new(!browser_cpu);
+        let family = match std::env::var("CSKD_KERNELS") {
+            Ok(name) if !cfg!(target_arch = "wasm32") => name
+                .parse()
+                .map_err(|e: String| Error::Config(format!("CSKD_KERNELS: {e}")))?,
+            _ => KernelFamily::for_adapter(&info),
+        };
         let error: Arc<Mutex<Option<String>>> = Arc::default();
         let sink = error.clone();
         device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
@@ -99,7 +103,7 @@ impl Gpu {
             info,
             limits,
             features,
-            tiled_kernels,
+            family: AtomicU8::new(family_index(family)),
             error,
             lost,
         })
@@ -118,13 +122,14 @@ impl Gpu {
         self.lost.load(Ordering::SeqCst)
     }
 
-    pub fn tiled_kernels(&self) -> bool {
-        self.tiled_kernels.load(Ordering::Relaxed)
+    /// The kernel family the ops dispatch.
+    pub fn family(&self) -> KernelFamily {
+        KernelFamily::ALL[self.family.load(Ordering::Relaxed) as usize]
     }
 
-    /// Chooses between the register-tiled and the compact kernels (tests check both).
-    pub fn set_tiled_kernels(&self, on: bool) {
-        self.tiled_kernels.store(on, Ordering::Relaxed)
+    /// Overrides the adapter's choice of kernel family (tests check every family on one adapter).
+    pub fn set_family(&self, family: KernelFamily) {
+        self.family.store(family_index(family), Ordering::Relaxed)
     }
 
     pub fn summary(&self) -> AdapterSummary {
@@ -152,6 +157,7 @@ impl Gpu {
                 .max_compute_invocations_per_workgroup,
             max_compute_workgroup_storage_size: self.limits.max_compute_workgroup_storage_size,
             max_compute_workgroups_per_dimension: self.limits.max_compute_workgroups_per_dimension,
+            kernels: self.family(),
         }
     }
 
@@ -163,6 +169,10 @@ impl Gpu {
             .map_err(|e| Error::Gpu(e.to_string()))?;
         Ok(())
     }
+}
+
+fn family_index(f: KernelFamily) -> u8 {
+    KernelFamily::ALL.iter().position(|&g| g == f).unwrap_or(0) as u8
 }
 
 fn no_adapter_hint(err: &str) -> String {

@@ -1,12 +1,14 @@
 //! The GPU engine: context, tensors and their pool, the pipeline cache, the step recorder, readback.
 
 mod context;
+mod family;
 mod pipelines;
 pub mod readback;
 mod recorder;
 mod tensor;
 
 pub use context::{AdapterSummary, Gpu};
+pub use family::KernelFamily;
 pub use pipelines::Kernel;
 pub use recorder::Recorder;
 pub use tensor::{BufferPool, Tensor};

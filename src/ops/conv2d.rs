@@ -1,7 +1,7 @@
 //! 2-D convolution (no bias), 3×3 or 1×1, stride 1 or 2, zero padding.
 //! Shapes: x (N, C, H, W); w (K, C, KS, KS) as PyTorch; y (N, K, OH, OW), OH = (H + 2·pad − KS)/stride + 1.
 
-use crate::gpu::{grid_1d, groups, Kernel, Recorder, Tensor};
+use crate::gpu::{grid_1d, groups, Kernel, KernelFamily, Recorder, Tensor};
 use crate::tape::{Tape, Var};
 
 #[repr(C)]
@@ -105,7 +105,7 @@ impl ConvShape {
 
 /// The 3×3 stride-1 fast path applies (padding up to 2 so that the input gradient is one too).
 fn fast3(rec: &Recorder<'_>, s: &ConvShape) -> bool {
-    s.ks == 3 && s.stride == 1 && s.pad <= 2 && rec.gpu.tiled_kernels()
+    s.ks == 3 && s.stride == 1 && s.pad <= 2 && rec.gpu.family() != KernelFamily::Compact
 }
 
 /// Weights repacked for `forward3`: (C, 3, 3, K4) with K4 = K rounded up to 4; `flip` gives the

@@ -1,7 +1,7 @@
 //! Linear layer (matmul + bias) on the strided matmul kernel.
 //! Shapes: x (N, I); w (O, I) as PyTorch; b (O); y (N, O).
 
-use crate::gpu::{groups, Kernel, Recorder, Tensor};
+use crate::gpu::{groups, Kernel, KernelFamily, Recorder, Tensor};
 use crate::tape::{Tape, Var};
 
 const MATMUL: Kernel = Kernel::new("matmul", "matmul");
@@ -66,7 +66,7 @@ pub fn matmul_strided(
     if let (Some(ta), Some(tb), true) = (
         ta,
         tb,
-        m % 4 == 0 && n % 4 == 0 && k % 4 == 0 && rec.gpu.tiled_kernels(),
+        m % 4 == 0 && n % 4 == 0 && k % 4 == 0 && rec.gpu.family() != KernelFamily::Compact,
     ) {
         let consts: &'static [(&'static str, f64)] = match (ta, tb) {
             (false, false) => &[("TA", 0.0), ("TB", 0.0)],

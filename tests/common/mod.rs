@@ -46,7 +46,7 @@ pub fn compact_gpu() -> &'static Gpu {
     GPU.get_or_init(|| {
         let g = pollster::block_on(Gpu::with_backends(gpu().info.backend.into()))
             .expect("second device");
-        g.set_tiled_kernels(false);
+        g.set_family(cskd::gpu::KernelFamily::Compact);
         g
     })
 }

@@ -161,7 +161,7 @@ pub async fn w2(gpu: &Gpu, batch: usize, matmul: usize, reps: usize) -> Result<V
         let mut rec = Recorder::new(gpu, &pool);
         let y = conv2d::forward(&mut rec, &xt, &wt, 1, 1);
         let dx = conv2d::backward_input(&mut rec, &s, &dyt, &wt);
-        let dw = conv2d::backward_weight(&mut rec, &s, &dyt, &xt);
+        let dw = conv2d::backward_weight(&mut rec, &s, &dyt, &xt, None);
         let got = readback::read_many(&mut rec, &[&y, &dx, &dw]).await?;
         let errs = validate_conv(&s, &x, &w, &dy, &got, &mut rng);
         drop((y, dx, dw));
@@ -178,7 +178,7 @@ pub async fn w2(gpu: &Gpu, batch: usize, matmul: usize, reps: usize) -> Result<V
             (
                 "conv weight-grad",
                 Box::new(|rec: &mut Recorder<'_>| {
-                    drop(conv2d::backward_weight(rec, &s, &dyt, &xt))
+                    drop(conv2d::backward_weight(rec, &s, &dyt, &xt, None))
                 }),
             ),
         ];

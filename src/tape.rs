@@ -24,9 +24,35 @@ impl Var {
     }
 }
 
-/// Given the output gradient and which inputs want a gradient, records the backward kernels and
+/// What a backward is asked for, per input.
+#[derive(Clone)]
+pub enum Want {
+    /// No gradient (a constant input).
+    Nothing,
+    /// A gradient in a new tensor.
+    Grad,
+    /// A gradient written into this tensor (a parameter's slot in the gradient arena). An op that
+    /// cannot write there may return a new tensor: the tape then copies it in.
+    Into(Tensor),
+}
+
+impl Want {
+    pub fn any(&self) -> bool {
+        !matches!(self, Want::Nothing)
+    }
+
+    /// Where the gradient should go, if somewhere in particular.
+    pub fn target(&self) -> Option<&Tensor> {
+        match self {
+            Want::Into(t) => Some(t),
+            _ => None,
+        }
+    }
+}
+
+/// Given the output gradient and what each input wants, records the backward kernels and
 /// returns one gradient per input (`None` where not wanted).
-pub type Backward = Box<dyn FnOnce(&mut Recorder<'_>, &Tensor, &[bool]) -> Vec<Option<Tensor>>>;
+pub type Backward = Box<dyn FnOnce(&mut Recorder<'_>, &Tensor, &[Want]) -> Vec<Option<Tensor>>>;
 
 struct Node {
     output: VarId,
@@ -40,7 +66,8 @@ pub struct Tape {
     enabled: bool,
     next: VarId,
     nodes: Vec<Node>,
-    leaves: Vec<(Tensor, VarId)>,
+    /// Leaves: value, id, and where their gradient must end up (if anywhere in particular).
+    leaves: Vec<(Tensor, VarId, Option<Tensor>)>,
 }
 
 impl Tape {
@@ -60,17 +87,23 @@ impl Tape {
         }
     }
 
-    pub fn enabled(&self) -> bool {
-        self.enabled
+    /// A variable whose gradient is wanted (an input under test).
+    pub fn leaf(&mut self, value: &Tensor) -> Var {
+        self.leaf_with_grad(value, None)
     }
 
-    /// A variable whose gradient is wanted (a parameter, or an input under test).
-    pub fn leaf(&mut self, value: &Tensor) -> Var {
+    /// A parameter whose gradient the backward writes into `grad` (its slot in the gradient arena).
+    pub fn param(&mut self, value: &Tensor, grad: &Tensor) -> Var {
+        assert_eq!(value.numel(), grad.numel(), "gradient slot size");
+        self.leaf_with_grad(value, Some(grad.clone()))
+    }
+
+    fn leaf_with_grad(&mut self, value: &Tensor, grad: Option<Tensor>) -> Var {
         if !self.enabled {
             return Var::constant(value.clone());
         }
         let id = self.fresh();
-        self.leaves.push((value.clone(), id));
+        self.leaves.push((value.clone(), id, grad));
         Var {
             value: value.clone(),
             id: Some(id),
@@ -100,12 +133,28 @@ impl Tape {
         if let Some(id) = root.id {
             grads.insert(id, droot);
         }
+        let targets: HashMap<VarId, Tensor> = self
+            .leaves
+            .iter()
+            .filter_map(|(_, id, g)| g.clone().map(|g| (*id, g)))
+            .collect();
         for node in self.nodes.into_iter().rev() {
             let Some(dy) = grads.remove(&node.output) else {
                 continue;
             };
-            let needs: Vec<bool> = node.inputs.iter().map(Option::is_some).collect();
-            let dxs = (node.backward)(rec, &dy, &needs);
+            // A target is offered only to a leaf's first gradient: later ones are summed into a new tensor.
+            let wants: Vec<Want> = node
+                .inputs
+                .iter()
+                .map(|input| match input {
+                    None => Want::Nothing,
+                    Some(id) => match targets.get(id) {
+                        Some(t) if !grads.contains_key(id) => Want::Into(t.clone()),
+                        _ => Want::Grad,
+                    },
+                })
+                .collect();
+            let dxs = (node.backward)(rec, &dy, &wants);
             for (input, dx) in node.inputs.iter().zip(dxs) {
                 if let (Some(id), Some(dx)) = (input, dx) {
                     let sum = match grads.remove(id) {
@@ -119,7 +168,17 @@ impl Tape {
         let leaves = self
             .leaves
             .into_iter()
-            .filter_map(|(t, id)| grads.remove(&id).map(|g| (t, g)))
+            .filter_map(|(t, id, target)| {
+                let g = grads.remove(&id)?;
+                Some(match target {
+                    Some(target) if !g.same_view(&target) => {
+                        rec.copy(&g, &target);
+                        (t, target)
+                    }
+                    Some(target) => (t, target),
+                    None => (t, g),
+                })
+            })
             .collect();
         Grads { leaves }
     }
@@ -145,7 +204,7 @@ impl Grads {
     pub fn of(&self, leaf: &Tensor) -> Option<&Tensor> {
         self.leaves
             .iter()
-            .find(|(t, _)| t.same_storage(leaf))
+            .find(|(t, _)| t.same_view(leaf))
             .map(|(_, g)| g)
     }
 }

@@ -45,6 +45,21 @@ impl<'g> Recorder<'g> {
         Tensor::pooled(&self.gpu.device, self.pool, shape)
     }
 
+    /// `target` if given (an op asked to write its result there), else a pooled tensor.
+    pub fn alloc_or(&self, target: Option<&Tensor>, shape: &[usize]) -> Tensor {
+        match target {
+            Some(t) => {
+                assert_eq!(
+                    t.numel(),
+                    shape.iter().product::<usize>(),
+                    "output slot size"
+                );
+                t.reshape(shape)
+            }
+            None => self.alloc(shape),
+        }
+    }
+
     /// Number of dispatches recorded so far (benchmarks report it).
     pub fn dispatches(&self) -> usize {
         self.dispatches

@@ -193,8 +193,8 @@ impl Tensor {
         queue.write_buffer(&self.storage.buffer, 0, bytemuck::cast_slice(data));
     }
 
-    /// Whether two tensors share storage.
-    pub fn same_storage(&self, other: &Tensor) -> bool {
+    /// Whether two tensors are the same memory: same storage (and, for views, same range).
+    pub fn same_view(&self, other: &Tensor) -> bool {
         Arc::ptr_eq(&self.storage, &other.storage)
     }
 }

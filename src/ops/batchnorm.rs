@@ -101,9 +101,14 @@ pub fn backward(
     dy: &Tensor,
     gamma: &Tensor,
     saved: &Saved,
+    out: (Option<&Tensor>, Option<&Tensor>),
 ) -> (Tensor, Tensor, Tensor) {
     let c = x.shape()[1];
-    let (dx, dgamma, dbeta) = (rec.alloc(x.shape()), rec.alloc(&[c]), rec.alloc(&[c]));
+    let (dx, dgamma, dbeta) = (
+        rec.alloc(x.shape()),
+        rec.alloc_or(out.0, &[c]),
+        rec.alloc_or(out.1, &[c]),
+    );
     rec.dispatch(
         BACKWARD,
         &params(x),
@@ -164,12 +169,13 @@ pub fn batch_norm(
     tape.record(
         &[x, gamma, beta],
         y,
-        Box::new(move |rec, dy, needs| {
-            let (dx, dg, db) = backward(rec, &xv, dy, &gv, &saved);
+        Box::new(move |rec, dy, wants| {
+            let out = (wants[1].target(), wants[2].target());
+            let (dx, dg, db) = backward(rec, &xv, dy, &gv, &saved, out);
             vec![
-                needs[0].then_some(dx),
-                needs[1].then_some(dg),
-                needs[2].then_some(db),
+                wants[0].any().then_some(dx),
+                wants[1].any().then_some(dg),
+                wants[2].any().then_some(db),
             ]
         }),
     )

@@ -205,9 +205,15 @@ pub fn backward_input(rec: &mut Recorder<'_>, s: &ConvShape, dy: &Tensor, w: &Te
     dx
 }
 
-/// dw (K, C, KS, KS) from dy and x; overwrites. The sum over N·OH·OW is split across enough
+/// dw (K, C, KS, KS) from dy and x, written into `out` if given; overwrites. The sum over N·OH·OW is split across enough
 /// threads to fill the device, then reduced by a second kernel.
-pub fn backward_weight(rec: &mut Recorder<'_>, s: &ConvShape, dy: &Tensor, x: &Tensor) -> Tensor {
+pub fn backward_weight(
+    rec: &mut Recorder<'_>,
+    s: &ConvShape,
+    dy: &Tensor,
+    x: &Tensor,
+    out: Option<&Tensor>,
+) -> Tensor {
     // Each thread of the partial kernel owns 4 output channels × 2 (tiled 3×3) or 1 input channels.
     let (entry, outputs) = if fast3(rec, s) {
         ("backward_weight3", s.k.div_ceil(4) * s.c.div_ceil(2))
@@ -226,7 +232,7 @@ pub fn backward_weight(rec: &mut Recorder<'_>, s: &ConvShape, dy: &Tensor, x: &T
         &[dy, x, &partial],
         [groups(outputs, 64), splits as u32, 1],
     );
-    let dw = rec.alloc(&[s.k, s.c, s.ks, s.ks]);
+    let dw = rec.alloc_or(out, &[s.k, s.c, s.ks, s.ks]);
     rec.dispatch(
         s.kernel("backward_weight_reduce", s.consts()),
         &p,
@@ -250,9 +256,11 @@ pub fn conv2d(
     tape.record(
         &[x, w],
         y,
-        Box::new(move |rec, dy, needs| {
-            let dx = needs[0].then(|| backward_input(rec, &s, dy, &wv));
-            let dw = needs[1].then(|| backward_weight(rec, &s, dy, &xv));
+        Box::new(move |rec, dy, wants| {
+            let dx = wants[0].any().then(|| backward_input(rec, &s, dy, &wv));
+            let dw = wants[1]
+                .any()
+                .then(|| backward_weight(rec, &s, dy, &xv, wants[1].target()));
             vec![dx, dw]
         }),
     )

@@ -30,8 +30,9 @@ pub fn matmul_strided(
     (m, n, k): (usize, usize, usize),
     (sam, sak): (usize, usize),
     (sbk, sbn): (usize, usize),
+    out: Option<&Tensor>,
 ) -> Tensor {
-    let c = rec.alloc(&[m, n]);
+    let c = rec.alloc_or(out, &[m, n]);
     let p = Params {
         m: m as u32,
         n: n as u32,
@@ -96,7 +97,7 @@ pub fn matmul_strided(
 pub fn matmul(rec: &mut Recorder<'_>, a: &Tensor, b: &Tensor) -> Tensor {
     let (m, k, n) = (a.shape()[0], a.shape()[1], b.shape()[1]);
     assert_eq!(b.shape()[0], k, "matmul: inner dimensions differ");
-    matmul_strided(rec, a, b, None, (m, n, k), (k, 1), (n, 1))
+    matmul_strided(rec, a, b, None, (m, n, k), (k, 1), (n, 1), None)
 }
 
 pub fn forward(rec: &mut Recorder<'_>, x: &Tensor, w: &Tensor, b: Option<&Tensor>) -> Tensor {
@@ -108,7 +109,7 @@ pub fn forward(rec: &mut Recorder<'_>, x: &Tensor, w: &Tensor, b: Option<&Tensor
         w.shape()[1]
     );
     // y = x·Wᵀ: B[k=i, n=o] = W[o, i] at o·I + i.
-    matmul_strided(rec, x, w, b, (n, o, i), (i, 1), (1, i))
+    matmul_strided(rec, x, w, b, (n, o, i), (i, 1), (1, i), None)
 }
 
 /// dx (N, I) = dy (N, O) · W (O, I)
@@ -116,16 +117,21 @@ pub fn backward_input(rec: &mut Recorder<'_>, dy: &Tensor, w: &Tensor) -> Tensor
     matmul(rec, dy, w)
 }
 
-/// dW (O, I) = dyᵀ · x: A[m=o, k=n] = dy[n, o] at n·O + o.
-pub fn backward_weight(rec: &mut Recorder<'_>, dy: &Tensor, x: &Tensor) -> Tensor {
+/// dW (O, I) = dyᵀ · x (into `out` if given): A[m=o, k=n] = dy[n, o] at n·O + o.
+pub fn backward_weight(
+    rec: &mut Recorder<'_>,
+    dy: &Tensor,
+    x: &Tensor,
+    out: Option<&Tensor>,
+) -> Tensor {
     let (n, o, i) = (dy.shape()[0], dy.shape()[1], x.shape()[1]);
-    matmul_strided(rec, dy, x, None, (o, i, n), (1, o), (i, 1))
+    matmul_strided(rec, dy, x, None, (o, i, n), (1, o), (i, 1), out)
 }
 
-/// db (O) = Σ_n dy[n, :]
-pub fn backward_bias(rec: &mut Recorder<'_>, dy: &Tensor) -> Tensor {
+/// db (O) = Σ_n dy[n, :] (into `out` if given)
+pub fn backward_bias(rec: &mut Recorder<'_>, dy: &Tensor, out: Option<&Tensor>) -> Tensor {
     let (n, o) = (dy.shape()[0], dy.shape()[1]);
-    let db = rec.alloc(&[o]);
+    let db = rec.alloc_or(out, &[o]);
     let p = Params {
         m: n as u32,
         n: o as u32,
@@ -146,11 +152,15 @@ pub fn linear(rec: &mut Recorder<'_>, tape: &mut Tape, x: &Var, w: &Var, b: &Var
     tape.record(
         &[x, w, b],
         y,
-        Box::new(move |rec, dy, needs| {
+        Box::new(move |rec, dy, wants| {
             vec![
-                needs[0].then(|| backward_input(rec, dy, &wv)),
-                needs[1].then(|| backward_weight(rec, dy, &xv)),
-                needs[2].then(|| backward_bias(rec, dy)),
+                wants[0].any().then(|| backward_input(rec, dy, &wv)),
+                wants[1]
+                    .any()
+                    .then(|| backward_weight(rec, dy, &xv, wants[1].target())),
+                wants[2]
+                    .any()
+                    .then(|| backward_bias(rec, dy, wants[2].target())),
             ]
         }),
     )

@@ -41,7 +41,7 @@ fn batch_norm_train_eval_and_backward_match_reference() {
         let ye = batchnorm::forward_eval(&mut rec, &xg, &gg, &bg, &rm, &rv);
         let health = Tensor::zeros(&gpu.device, &[1]);
         let (y, saved) = batchnorm::forward_train(&mut rec, &xg, &gg, &bg, (&rm, &rv), &health);
-        let (dx, dg, db) = batchnorm::backward(&mut rec, &xg, &dyg, &gg, &saved);
+        let (dx, dg, db) = batchnorm::backward(&mut rec, &xg, &dyg, &gg, &saved, (None, None));
         let case = format!("bn {xs:?}");
         let (x64, g64, b64) = (to64(&x), to64(&gamma), to64(&beta));
         let (ry, mean, var) = r::batch_norm(&x64, xs, &g64, &b64, EPS as f64);

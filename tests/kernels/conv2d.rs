@@ -36,7 +36,7 @@ fn conv2d_forward_and_backward_match_reference() {
             let y = conv2d::forward(&mut rec, &xg, &wg, stride, pad);
             assert_eq!(y.shape(), &shape.out_shape());
             let dx = conv2d::backward_input(&mut rec, &shape, &dyg, &wg);
-            let dw = conv2d::backward_weight(&mut rec, &shape, &dyg, &xg);
+            let dw = conv2d::backward_weight(&mut rec, &shape, &dyg, &xg, None);
             let (y, dx, dw) = (read(&mut rec, &y), read(&mut rec, &dx), read(&mut rec, &dw));
 
             let (x64, w64, dy64) = (to64(&x), to64(&wt), to64(&dy));

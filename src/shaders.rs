@@ -4,10 +4,18 @@
 pub const ALL: &[(&str, &str)] = &[
     ("augment", include_str!("../shaders/augment.wgsl")),
     ("batchnorm", include_str!("../shaders/batchnorm.wgsl")),
-    ("conv2d", include_str!("../shaders/conv2d.wgsl")),
+    (
+        "conv2d_generic",
+        include_str!("../shaders/conv2d_generic.wgsl"),
+    ),
+    ("conv2d_tiled", include_str!("../shaders/conv2d_tiled.wgsl")),
     ("elementwise", include_str!("../shaders/elementwise.wgsl")),
     ("loss", include_str!("../shaders/loss.wgsl")),
-    ("matmul", include_str!("../shaders/matmul.wgsl")),
+    (
+        "matmul_generic",
+        include_str!("../shaders/matmul_generic.wgsl"),
+    ),
+    ("matmul_tiled", include_str!("../shaders/matmul_tiled.wgsl")),
     ("mix", include_str!("../shaders/mix.wgsl")),
     ("pool", include_str!("../shaders/pool.wgsl")),
     ("sgd", include_str!("../shaders/sgd.wgsl")),

@@ -4,8 +4,8 @@
 use crate::gpu::{groups, Kernel, KernelFamily, Recorder, Tensor};
 use crate::tape::{Tape, Var};
 
-const MATMUL: Kernel = Kernel::new("matmul", "matmul");
-const BIAS_GRAD: Kernel = Kernel::new("matmul", "bias_grad");
+const MATMUL: Kernel = Kernel::new("matmul_generic", "matmul");
+const BIAS_GRAD: Kernel = Kernel::new("matmul_generic", "bias_grad");
 
 #[repr(C)]
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
@@ -77,7 +77,7 @@ pub fn matmul_strided(
         };
         // 8×8 threads per workgroup, an 8×8 tile of C each.
         rec.dispatch(
-            Kernel::with("matmul", "matmul4", consts),
+            Kernel::with("matmul_tiled", "matmul4", consts),
             &p,
             &[a, b, bias, &c],
             [groups(n, 64), groups(m, 64), 1],

@@ -1,0 +1,97 @@
+//! The register-tiled family's 3×3 stride-1 convolution (shaders/conv2d_tiled.wgsl): weights
+//! repacked so one vec4 load fetches a tap of 4 output channels, a 4×4×4 output tile per thread.
+//! The input gradient is the same kernel on flipped, transposed weights.
+
+use super::generic::weight_grad_split;
+use super::ConvShape;
+use crate::gpu::{grid_1d, groups, Kernel, KernelFamily, Recorder, Tensor};
+
+/// This path applies: 3×3 stride 1 (padding up to 2 so that the input gradient is one too) on a
+/// family that uses it (the shared-memory family falls back to it until it has its own).
+pub(super) fn applies(rec: &Recorder<'_>, s: &ConvShape) -> bool {
+    s.ks == 3 && s.stride == 1 && s.pad <= 2 && rec.gpu.family() != KernelFamily::Compact
+}
+
+pub(super) fn forward(rec: &mut Recorder<'_>, s: &ConvShape, x: &Tensor, w: &Tensor) -> Tensor {
+    let packed = repack(rec, s, w, false);
+    forward3(rec, s, x, &packed)
+}
+
+pub(super) fn backward_input(
+    rec: &mut Recorder<'_>,
+    s: &ConvShape,
+    dy: &Tensor,
+    w: &Tensor,
+) -> Tensor {
+    // dx = the stride-1 convolution of dy with the flipped, transposed weights and padding 2 − pad.
+    let packed = repack(rec, s, w, true);
+    let t = ConvShape {
+        n: s.n,
+        c: s.k,
+        h: s.oh(),
+        w: s.ow(),
+        k: s.c,
+        ks: 3,
+        stride: 1,
+        pad: 2 - s.pad,
+    };
+    debug_assert_eq!((t.oh(), t.ow()), (s.h, s.w));
+    forward3(rec, &t, dy, &packed)
+}
+
+pub(super) fn backward_weight(
+    rec: &mut Recorder<'_>,
+    s: &ConvShape,
+    dy: &Tensor,
+    x: &Tensor,
+    out: Option<&Tensor>,
+) -> Tensor {
+    // Each thread owns 4 output channels × 2 input channels.
+    let partial = Kernel::new("conv2d_tiled", "backward_weight3");
+    weight_grad_split(
+        rec,
+        s,
+        dy,
+        x,
+        out,
+        partial,
+        s.k.div_ceil(4) * s.c.div_ceil(2),
+    )
+}
+
+/// Weights repacked for `forward3`: (C, 3, 3, K4) with K4 = K rounded up to 4; `flip` gives the
+/// transposed convolution's weights (K, 3, 3, C4) with the taps reversed.
+fn repack(rec: &mut Recorder<'_>, s: &ConvShape, w: &Tensor, flip: bool) -> Tensor {
+    let (cin, cout) = if flip { (s.k, s.c) } else { (s.c, s.k) };
+    let packed = rec.alloc(&[cin, 9, cout.div_ceil(4) * 4]);
+    let consts: &'static [(&'static str, f64)] = if flip {
+        &[("KS", 3.0), ("FLIP", 1.0)]
+    } else {
+        &[("KS", 3.0), ("FLIP", 0.0)]
+    };
+    rec.dispatch(
+        Kernel::with("conv2d_tiled", "repack_weight", consts),
+        &s.params(0, 0),
+        &[w, &packed],
+        grid_1d(packed.numel(), 256),
+    );
+    packed
+}
+
+/// A 3×3 stride-1 convolution of `x` (N, C, H, W) with packed weights into (N, K, OH, OW).
+fn forward3(rec: &mut Recorder<'_>, s: &ConvShape, x: &Tensor, packed: &Tensor) -> Tensor {
+    let (oh, ow) = (s.oh(), s.ow());
+    let y = rec.alloc(&s.out_shape());
+    let grid = [
+        groups(ow.div_ceil(4) * oh.div_ceil(4), 64),
+        s.k.div_ceil(4) as u32,
+        s.n as u32,
+    ];
+    rec.dispatch(
+        Kernel::new("conv2d_tiled", "forward3"),
+        &s.params(0, 0),
+        &[x, packed, &y],
+        grid,
+    );
+    y
+}

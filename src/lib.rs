@@ -15,6 +15,7 @@ pub mod files;
 pub mod metrics;
 pub mod model;
 pub mod ops;
+pub mod reference;
 pub mod tape;
 pub mod train;
 #[cfg(target_arch = "wasm32")]

@@ -1,4 +1,5 @@
-//! Plain f64 CPU references of every kernel: the definitions the GPU is checked against.
+//! Plain f64 CPU references of every kernel: the definitions the GPU is checked against, by the
+//! tests (`tests/common/reference.rs` re-exports this module) and by `cskd bench` (W2 and `bench kernels`).
 //! Shape legend: N batch, C/K channels in/out, H/W spatial, B rows, K classes, T temperature.
 
 /// Convolution, zero padding. x (N,C,H,W), w (K,C,S,S) → (N,K,OH,OW).

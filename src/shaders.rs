@@ -8,6 +8,10 @@ pub const ALL: &[(&str, &str)] = &[
         "conv2d_generic",
         include_str!("../shaders/conv2d_generic.wgsl"),
     ),
+    (
+        "conv2d_compact3",
+        include_str!("../shaders/conv2d_compact3.wgsl"),
+    ),
     ("conv2d_tiled", include_str!("../shaders/conv2d_tiled.wgsl")),
     ("elementwise", include_str!("../shaders/elementwise.wgsl")),
     ("loss", include_str!("../shaders/loss.wgsl")),

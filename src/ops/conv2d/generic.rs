@@ -1,12 +1,39 @@
 //! The generic convolution kernels (shaders/conv2d_generic.wgsl): any KS (1, 3) and stride (1, 2),
 //! 4 channels × 4 columns per thread. The compact family's convolutions and every family's path
-//! for 1×1 and strided convolutions.
+//! for 1×1 and strided convolutions. 3×3 stride-1 convolutions (all of SmallCNN's) go to the
+//! unrolled kernels of shaders/conv2d_compact3.wgsl instead, several times faster on SwiftShader.
 
 use super::ConvShape;
 use crate::gpu::{grid_1d, groups, Kernel, Recorder, Tensor};
 
+/// Output columns per thread of conv2d_compact3's `forward` (its `COLS`).
+const COMPACT3_COLS: usize = 8;
+
+/// Whether conv2d_compact3.wgsl covers this shape (its input gradient pads by 2 − pad).
+fn compact3(s: &ConvShape) -> bool {
+    s.ks == 3 && s.stride == 1 && s.pad <= 2
+}
+
+fn compact3_kernel(transposed: bool) -> Kernel<'static> {
+    let consts: &'static [(&'static str, f64)] = if transposed {
+        &[("TRANSPOSED", 1.0)]
+    } else {
+        &[("TRANSPOSED", 0.0)]
+    };
+    Kernel::with("conv2d_compact3", "forward", consts)
+}
+
 pub(super) fn forward(rec: &mut Recorder<'_>, s: &ConvShape, x: &Tensor, w: &Tensor) -> Tensor {
     let y = rec.alloc(&s.out_shape());
+    if compact3(s) {
+        let grid = [
+            groups(s.ow().div_ceil(COMPACT3_COLS) * s.oh(), 16),
+            groups(s.k, 16),
+            s.n as u32,
+        ];
+        rec.dispatch(compact3_kernel(false), &s.params(0, 0), &[x, w, &y], grid);
+        return y;
+    }
     let grid = [
         groups(s.ow().div_ceil(4) * s.oh(), 16),
         groups(s.k, 16),
@@ -23,6 +50,16 @@ pub(super) fn backward_input(
     w: &Tensor,
 ) -> Tensor {
     let dx = rec.alloc(&[s.n, s.c, s.h, s.w]);
+    if compact3(s) {
+        // The input gradient of a stride-1 convolution is a forward one over dy.
+        let grid = [
+            groups(s.w.div_ceil(COMPACT3_COLS) * s.h, 16),
+            groups(s.c, 16),
+            s.n as u32,
+        ];
+        rec.dispatch(compact3_kernel(true), &s.params(0, 0), &[dy, w, &dx], grid);
+        return dx;
+    }
     let grid = [
         groups(s.w.div_ceil(4) * s.h, 16),
         groups(s.c, 16),
@@ -45,7 +82,11 @@ pub(super) fn backward_weight(
     out: Option<&Tensor>,
 ) -> Tensor {
     // Each thread owns 4 output channels × 1 input channel.
-    let partial = s.generic("backward_weight_partial");
+    let partial = if compact3(s) {
+        Kernel::new("conv2d_compact3", "backward_weight_partial")
+    } else {
+        s.generic("backward_weight_partial")
+    };
     weight_grad_split(rec, s, dy, x, out, partial, s.k.div_ceil(4) * s.c)
 }
 

@@ -399,3 +399,79 @@ pub fn softmax_rows(z: &[f64], k: usize) -> Vec<f64> {
         .flat_map(|row| log_softmax(row, 1.0).into_iter().map(f64::exp))
         .collect()
 }
+
+/// Gradient of `max_pool2`: each window's dy goes to its largest input (the first, on ties).
+pub fn max_pool2_backward(x: &[f64], xs: [usize; 4], dy: &[f64]) -> Vec<f64> {
+    let [n, c, h, w] = xs;
+    let (oh, ow) = (h / 2, w / 2);
+    let mut dx = vec![0.0; x.len()];
+    for p in 0..n * c {
+        for oy in 0..oh {
+            for ox in 0..ow {
+                let at = |r: usize, t: usize| p * h * w + (2 * oy + r) * w + 2 * ox + t;
+                let best = [(0, 0), (0, 1), (1, 0), (1, 1)]
+                    .into_iter()
+                    .map(|(r, t)| at(r, t))
+                    .fold(at(0, 0), |b, i| if x[i] > x[b] { i } else { b });
+                dx[best] += dy[(p * oh + oy) * ow + ox];
+            }
+        }
+    }
+    dx
+}
+
+/// Gradient of `avg_pool`: each window's dy spread evenly over its inputs.
+pub fn avg_pool_backward(xs: [usize; 4], win: usize, dy: &[f64]) -> Vec<f64> {
+    let [n, c, h, w] = xs;
+    let (oh, ow) = (h / win, w / win);
+    let mut dx = vec![0.0; n * c * h * w];
+    for p in 0..n * c {
+        for oy in 0..oh {
+            for ox in 0..ow {
+                for r in 0..win {
+                    for t in 0..win {
+                        dx[p * h * w + (oy * win + r) * w + ox * win + t] +=
+                            dy[(p * oh + oy) * ow + ox] / (win * win) as f64;
+                    }
+                }
+            }
+        }
+    }
+    dx
+}
+
+/// Evaluation-mode batch norm with running statistics `mean`, `var`.
+pub fn batch_norm_eval(
+    x: &[f64],
+    xs: [usize; 4],
+    gamma: &[f64],
+    beta: &[f64],
+    mean: &[f64],
+    var: &[f64],
+    eps: f64,
+) -> Vec<f64> {
+    let [_, c, h, w] = xs;
+    x.iter()
+        .enumerate()
+        .map(|(i, v)| {
+            let ch = (i / (h * w)) % c;
+            (v - mean[ch]) / (var[ch] + eps).sqrt() * gamma[ch] + beta[ch]
+        })
+        .collect()
+}
+
+/// One step of torch.optim.SGD (momentum, weight decay): (new weights, new velocity).
+pub fn sgd(
+    w: &[f64],
+    g: &[f64],
+    v: &[f64],
+    lr: f64,
+    momentum: f64,
+    wd: f64,
+) -> (Vec<f64>, Vec<f64>) {
+    let v: Vec<f64> = (0..w.len())
+        .map(|i| momentum * v[i] + g[i] + wd * w[i])
+        .collect();
+    let w = (0..w.len()).map(|i| w[i] - lr * v[i]).collect();
+    (w, v)
+}

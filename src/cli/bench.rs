@@ -1,11 +1,16 @@
-//! `cskd bench`: W1 (training step images/s, CS-KD and CE) and W2 (kernel GFLOP/s) from BENCH.md.
+//! `cskd bench`: W1 (training step images/s, CS-KD and CE), W2 (kernel GFLOP/s) and, with
+//! `--profile`, one W1 step broken down by op family (docs/BENCH.md); `cskd bench kernels`: every op
+//! kernel checked against the CPU reference, then timed.
 
-use crate::bench;
-use crate::error::Result;
+use crate::bench::{self, KernelSize};
+use crate::error::{Error, Result};
+use crate::gpu::{Gpu, KernelFamily};
 
 #[derive(clap::Args)]
 pub struct BenchArgs {
-    /// Anchors per step (W1 uses 64 anchors + 64 partners).
+    #[command(subcommand)]
+    what: Option<BenchWhat>,
+    /// CS-KD anchors per step (W1: 64 anchors + 64 partners; the CE step takes 128 anchors).
     #[arg(long, default_value_t = 64)]
     batch: usize,
     /// Timed W1 steps (after 3 warm-up steps).
@@ -22,6 +27,37 @@ pub struct BenchArgs {
     w1_only: bool,
     #[arg(long)]
     w2_only: bool,
+    /// One W1 step (CS-KD, then CE) timed per dispatch and summed per op family, instead of W1/W2.
+    #[arg(long, conflicts_with_all = ["w1_only", "w2_only"])]
+    profile: bool,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(clap::Subcommand)]
+enum BenchWhat {
+    /// Every op kernel: checked against the CPU reference at a small odd shape, then timed on W1's shapes.
+    Kernels(KernelArgs),
+}
+
+#[derive(clap::Args)]
+struct KernelArgs {
+    /// Kernel family: tiled, compact, shared, or all (each in turn). Default: the adapter's.
+    #[arg(long)]
+    family: Option<String>,
+    /// Only the kernels whose name contains this (e.g. conv3x3s1, batchnorm, sgd).
+    #[arg(long)]
+    only: Option<String>,
+    /// W1's images per conv (its CS-KD anchors).
+    #[arg(long, default_value_t = 64)]
+    batch: usize,
+    /// Timed launches per kernel (the median is reported).
+    #[arg(long, default_value_t = 5)]
+    reps: usize,
+    /// Time at the small checked shapes instead of W1's (a quick correctness pass).
+    #[arg(long)]
+    small: bool,
     /// Print JSON.
     #[arg(long)]
     json: bool,
@@ -30,12 +66,33 @@ pub struct BenchArgs {
 pub fn run(a: BenchArgs) -> Result<()> {
     let gpu = super::open_gpu()?;
     let s = gpu.summary();
-    eprintln!("adapter: {} ({}, {})", s.name, s.backend, s.driver);
+    eprintln!(
+        "adapter: {} ({}, {}), kernels: {}",
+        s.name, s.backend, s.driver, s.kernels
+    );
     let mut out = serde_json::Map::new();
     out.insert(
         "adapter".into(),
         serde_json::to_value(&s).expect("plain data"),
     );
+    if let Some(BenchWhat::Kernels(k)) = a.what {
+        return kernels(&gpu, k, out);
+    }
+    if a.profile {
+        let mut rows = Vec::new();
+        for cskd in [true, false] {
+            let p = pollster::block_on(bench::profile_w1(&gpu, cskd, a.batch))?;
+            if !a.json {
+                println!("{}", p.table());
+            }
+            rows.push(p);
+        }
+        out.insert(
+            "profile".into(),
+            serde_json::to_value(&rows).expect("plain data"),
+        );
+        return print_json(a.json, &out);
+    }
     if !a.w2_only {
         let mut rows = Vec::new();
         for cskd in [true, false] {
@@ -65,11 +122,66 @@ pub fn run(a: BenchArgs) -> Result<()> {
             serde_json::to_value(&rows).expect("plain data"),
         );
     }
-    if a.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&out).expect("plain data")
+    print_json(a.json, &out)
+}
+
+fn kernels(
+    gpu: &Gpu,
+    a: KernelArgs,
+    mut out: serde_json::Map<String, serde_json::Value>,
+) -> Result<()> {
+    let families = match a.family.as_deref() {
+        None => vec![gpu.family()],
+        Some("all") => KernelFamily::ALL.to_vec(),
+        Some(name) => vec![name
+            .parse()
+            .map_err(|e: String| Error::Config(format!("--family: {e} (or all)")))?],
+    };
+    let size = if a.small {
+        KernelSize::Small
+    } else {
+        KernelSize::W1
+    };
+    let mut all = serde_json::Map::new();
+    for family in families {
+        gpu.set_family(family);
+        let rows = pollster::block_on(bench::kernels(
+            gpu,
+            a.only.as_deref(),
+            a.batch,
+            a.reps,
+            size,
+        ))?;
+        if !a.json {
+            println!("kernel family {family}: checked against the CPU reference, then timed");
+            println!(
+                "{:<22} {:<17} {:>8} {:>6}  {:<17} {:>9}  rate",
+                "kernel", "checked at", "max err", "tol", "timed at", "ms"
+            );
+            for k in &rows {
+                let rate = match (k.gflops, k.gbs) {
+                    (Some(g), _) => format!("{g:.2} GFLOP/s"),
+                    (_, Some(b)) => format!("{b:.2} GB/s"),
+                    _ => String::new(),
+                };
+                println!(
+                    "{:<22} {:<17} {:>8.1e} {:>6.0e}  {:<17} {:>9.3}  {rate}",
+                    k.kernel, k.checked_shape, k.max_err, k.tolerance, k.timed_shape, k.median_ms
+                );
+            }
+        }
+        all.insert(
+            family.name().into(),
+            serde_json::to_value(&rows).expect("plain data"),
         );
+    }
+    out.insert("kernels".into(), all.into());
+    print_json(a.json, &out)
+}
+
+fn print_json(json: bool, out: &serde_json::Map<String, serde_json::Value>) -> Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(out).expect("plain data"));
     }
     Ok(())
 }

@@ -3,6 +3,7 @@
 mod context;
 mod family;
 mod pipelines;
+pub mod profile;
 pub mod readback;
 mod recorder;
 mod tensor;

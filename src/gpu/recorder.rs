@@ -1,8 +1,11 @@
 //! The recorder: a whole training step goes into one command encoder and one compute pass and is
 //! submitted once. Every dispatch takes the same five steps — pipeline, params, bind group, grid,
-//! dispatch — so no op writes bind-group boilerplate of its own.
+//! dispatch — so no op writes bind-group boilerplate of its own. A profiling recorder
+//! (`Recorder::profiled`) also times each dispatch (see `gpu::profile`); an ordinary one pays nothing.
 
+use crate::error::Result;
 use crate::gpu::pipelines::Kernel;
+use crate::gpu::profile::{OpFamily, Profiler, TimingMethod};
 use crate::gpu::tensor::{BufferPool, Tensor};
 use crate::gpu::Gpu;
 
@@ -20,6 +23,7 @@ pub struct Recorder<'g> {
     params: Vec<u8>,
     arena: wgpu::Buffer,
     dispatches: usize,
+    profile: Option<Profiler>,
 }
 
 impl<'g> Recorder<'g> {
@@ -37,7 +41,46 @@ impl<'g> Recorder<'g> {
             params: Vec::new(),
             arena,
             dispatches: 0,
+            profile: None,
         }
+    }
+
+    /// A recorder that times every dispatch (GPU timestamps, else each dispatch alone natively);
+    /// read the times with `gpu::profile::finish` after the last dispatch.
+    pub fn profiled(gpu: &'g Gpu, pool: &'g BufferPool) -> Result<Self> {
+        let mut rec = Self::new(gpu, pool);
+        rec.profile = Some(Profiler::new(gpu)?);
+        Ok(rec)
+    }
+
+    /// Declares the op the next dispatches belong to and its floating-point operations (profiling
+    /// only; see `OpFamily::of`). Costs nothing when not profiling.
+    pub fn set_op(&mut self, family: OpFamily, flops: f64) {
+        if let Some(p) = self.profile.as_mut() {
+            p.set_op(family, flops);
+        }
+    }
+
+    pub(crate) fn profiler(&mut self) -> Option<&mut Profiler> {
+        self.profile.as_mut()
+    }
+
+    /// Resolves the profile's timestamps into a buffer, copied into `staging` at the next submit.
+    pub(crate) fn resolve_profile(
+        &mut self,
+        staging: impl FnOnce(u64) -> wgpu::Buffer,
+    ) -> Option<wgpu::Buffer> {
+        self.pass = None;
+        let device = &self.gpu.device;
+        let encoder = self.encoder.get_or_insert_with(|| {
+            device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                label: Some("step"),
+            })
+        });
+        let resolved = self.profile.as_ref()?.resolve(self.gpu, encoder)?;
+        let out = staging(resolved.size());
+        encoder.copy_buffer_to_buffer(&resolved, 0, &out, 0, resolved.size());
+        Some(out)
     }
 
     /// A pooled tensor of this shape (contents undefined until a kernel writes it).
@@ -119,6 +162,10 @@ impl<'g> Recorder<'g> {
         if groups.iter().any(|&g| g == 0) {
             return;
         }
+        if self.profile.is_some() {
+            let bytes = tensors.iter().map(|t| t.bytes()).sum();
+            return self.dispatch_profiled(kernel, &compiled, &bind_group, groups, bytes);
+        }
         let pass = self.pass();
         pass.set_pipeline(&compiled.pipeline);
         pass.set_bind_group(0, &bind_group, &[]);
@@ -126,19 +173,72 @@ impl<'g> Recorder<'g> {
         self.dispatches += 1;
     }
 
+    /// A dispatch in a pass of its own: with timestamps at its ends, or submitted and waited for alone.
+    fn dispatch_profiled(
+        &mut self,
+        kernel: Kernel,
+        compiled: &crate::gpu::pipelines::Compiled,
+        bind_group: &wgpu::BindGroup,
+        groups: [u32; 3],
+        bytes: u64,
+    ) {
+        self.pass = None;
+        let isolated = self.profile.as_ref().unwrap().method == TimingMethod::Isolated;
+        if isolated {
+            // Earlier work first, so that the clock below sees this dispatch alone.
+            self.submit();
+            let _ = self.gpu.wait();
+        }
+        let start = web_time::Instant::now();
+        let device = &self.gpu.device;
+        let encoder = self.encoder.get_or_insert_with(|| {
+            device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                label: Some("step"),
+            })
+        });
+        let profile = self.profile.as_mut().unwrap();
+        let timestamp_writes = profile.begin(self.gpu, kernel.shader, kernel.entry, bytes);
+        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+            label: Some(kernel.entry),
+            timestamp_writes,
+        });
+        pass.set_pipeline(&compiled.pipeline);
+        pass.set_bind_group(0, bind_group, &[]);
+        pass.dispatch_workgroups(groups[0], groups[1], groups[2]);
+        drop(pass);
+        self.dispatches += 1;
+        if isolated {
+            self.submit();
+            let _ = self.gpu.wait();
+            let ms = start.elapsed().as_secs_f64() * 1e3;
+            self.profile
+                .as_mut()
+                .unwrap()
+                .records
+                .last_mut()
+                .unwrap()
+                .ms = ms;
+        }
+    }
+
     /// Copies `src` into `dst` (whole of `src`), ordered with the dispatches around it.
     pub fn copy(&mut self, src: &Tensor, dst: &Tensor) {
-        assert!(src.bytes() <= dst.buffer().size());
+        assert!(src.bytes() <= dst.capacity());
         self.pass = None;
-        self.encoder()
-            .copy_buffer_to_buffer(src.buffer(), 0, dst.buffer(), 0, src.bytes());
+        self.encoder().copy_buffer_to_buffer(
+            src.buffer(),
+            src.offset(),
+            dst.buffer(),
+            dst.offset(),
+            src.bytes(),
+        );
     }
 
     /// Copies a tensor into a mappable buffer, to be read after `submit` (see `gpu::readback`).
     pub(crate) fn copy_to_staging(&mut self, src: &Tensor, staging: &wgpu::Buffer) {
         self.pass = None;
         self.encoder()
-            .copy_buffer_to_buffer(src.buffer(), 0, staging, 0, src.bytes());
+            .copy_buffer_to_buffer(src.buffer(), src.offset(), staging, 0, src.bytes());
     }
 
     /// Submits everything recorded so far (params first, then the commands).
@@ -153,7 +253,7 @@ impl<'g> Recorder<'g> {
         self.params.clear();
     }
 
-    fn encoder(&mut self) -> &mut wgpu::CommandEncoder {
+    pub(crate) fn encoder(&mut self) -> &mut wgpu::CommandEncoder {
         let device = &self.gpu.device;
         self.encoder.get_or_insert_with(|| {
             device.create_command_encoder(&wgpu::CommandEncoderDescriptor {

@@ -1,12 +1,15 @@
-// Batch normalisation over (N, H, W) per channel, as torch.nn.BatchNorm2d (eps, momentum 0.1).
-// Shapes: x, y, dy, dx (N, C, H, W); gamma, beta, running_mean, running_var, mean, rstd (C).
+// Batch normalisation over (N, H, W) per channel, as torch.nn.BatchNorm2d (eps, momentum 0.1),
+// optionally followed by ReLU in the same kernel (p.relu = 1): every model here runs BN then ReLU,
+// so fusing saves a dispatch and a full read and write of the activation, forward and backward.
+// Shapes: x, y, dy, dx (N, C, H, W); gamma, beta, running_mean, running_var (C); stats (2C):
+// the batch mean of each channel, then its 1/sqrt(var + eps).
 // Training: one workgroup per channel computes the batch statistics (two passes: mean, then
 // centred variance, so large means do not cancel), updates the running statistics with the
 // unbiased variance, keeps mean and rstd for the backward, and writes y.
 
 const WG: u32 = 256u;
 
-struct Params { n: u32, c: u32, hw: u32, momentum: f32, eps: f32, _p0: u32, _p1: u32, _p2: u32 }
+struct Params { n: u32, c: u32, hw: u32, momentum: f32, eps: f32, relu: u32, _p1: u32, _p2: u32 }
 
 @group(0) @binding(0) var<uniform> p: Params;
 
@@ -15,20 +18,20 @@ struct Params { n: u32, c: u32, hw: u32, momentum: f32, eps: f32, _p0: u32, _p1:
 @group(0) @binding(3) var<storage, read> beta: array<f32>;
 @group(0) @binding(4) var<storage, read_write> running_mean: array<f32>;
 @group(0) @binding(5) var<storage, read_write> running_var: array<f32>;
-@group(0) @binding(6) var<storage, read_write> save_mean: array<f32>;
-@group(0) @binding(7) var<storage, read_write> save_rstd: array<f32>;
-@group(0) @binding(8) var<storage, read_write> y: array<f32>;
+@group(0) @binding(6) var<storage, read_write> save_stats: array<f32>;
+@group(0) @binding(7) var<storage, read_write> y: array<f32>;
 // Set to 1 when a running statistic would become NaN or ±∞ (see check_health).
-@group(0) @binding(9) var<storage, read_write> health: array<u32>;
+@group(0) @binding(8) var<storage, read_write> health: array<u32>;
 
 @group(0) @binding(4) var<storage, read> eval_mean: array<f32>;
 @group(0) @binding(5) var<storage, read> eval_var: array<f32>;
 @group(0) @binding(6) var<storage, read_write> eval_y: array<f32>;
 
-@group(0) @binding(2) var<storage, read> dy: array<f32>;
-@group(0) @binding(3) var<storage, read> g_gamma: array<f32>;
-@group(0) @binding(4) var<storage, read> g_mean: array<f32>;
-@group(0) @binding(5) var<storage, read> g_rstd: array<f32>;
+// The forward's output: with ReLU fused, dy only flows where it is positive (x again otherwise).
+@group(0) @binding(2) var<storage, read> g_y: array<f32>;
+@group(0) @binding(3) var<storage, read> dy: array<f32>;
+@group(0) @binding(4) var<storage, read> g_gamma: array<f32>;
+@group(0) @binding(5) var<storage, read> g_stats: array<f32>;
 @group(0) @binding(6) var<storage, read_write> dx: array<f32>;
 @group(0) @binding(7) var<storage, read_write> dgamma: array<f32>;
 @group(0) @binding(8) var<storage, read_write> dbeta: array<f32>;
@@ -49,6 +52,9 @@ fn reduce2(lid: u32, v: vec2<f32>) -> vec2<f32> {
 
 fn at(n: u32, ch: u32, i: u32) -> u32 { return (n * p.c + ch) * p.hw + i; }
 
+// The activation after the affine map: ReLU when fused.
+fn act(v: f32) -> f32 { return select(v, max(v, 0.0), p.relu != 0u); }
+
 @compute @workgroup_size(WG)
 fn forward_train(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid3: vec3<u32>) {
     let ch = wid.x;
@@ -63,10 +69,10 @@ fn forward_train(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocatio
     let rstd = inverseSqrt(var_b + p.eps);
     let g = gamma[ch] * rstd;
     let b = beta[ch] - mean * g;
-    for (var j = lid; j < m; j += WG) { let i = at(j / p.hw, ch, j % p.hw); y[i] = x[i] * g + b; }
+    for (var j = lid; j < m; j += WG) { let i = at(j / p.hw, ch, j % p.hw); y[i] = act(x[i] * g + b); }
     if (lid == 0u) {
-        save_mean[ch] = mean;
-        save_rstd[ch] = rstd;
+        save_stats[ch] = mean;
+        save_stats[p.c + ch] = rstd;
         let unbiased = var_b * f32(m) / f32(max(m, 2u) - 1u);
         let rm = (1.0 - p.momentum) * running_mean[ch] + p.momentum * mean;
         let rv = (1.0 - p.momentum) * running_var[ch] + p.momentum * unbiased;
@@ -94,36 +100,41 @@ fn check_health() {
     }
 }
 
-// Evaluation: y = (x − running_mean) / sqrt(running_var + eps) · gamma + beta. 1-D grid over all elements.
+// Evaluation: y = act((x − running_mean) / sqrt(running_var + eps) · gamma + beta). 1-D grid over all elements.
 @compute @workgroup_size(WG)
 fn forward_eval(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = gid.x + gid.y * nwg.x * WG;
     if (i >= p.n * p.c * p.hw) { return; }
     let ch = (i / p.hw) % p.c;
     let g = gamma[ch] * inverseSqrt(eval_var[ch] + p.eps);
-    eval_y[i] = (x[i] - eval_mean[ch]) * g + beta[ch];
+    eval_y[i] = act((x[i] - eval_mean[ch]) * g + beta[ch]);
 }
 
-// Training-mode backward (overwrites dx, dgamma, dbeta), with x̂ = (x − mean)·rstd and M = N·H·W:
-// dbeta = Σ dy, dgamma = Σ dy·x̂, dx = gamma·rstd/M · (M·dy − dbeta − x̂·dgamma).
+// dy, masked by ReLU's y > 0 when fused.
+fn grad_in(i: u32) -> f32 { return select(dy[i], 0.0, p.relu != 0u && g_y[i] <= 0.0); }
+
+// Training-mode backward (overwrites dx, dgamma, dbeta), with x̂ = (x − mean)·rstd, M = N·H·W and
+// g = dy masked by y > 0 when ReLU is fused (ReLU's own backward), else dy:
+// dbeta = Σ g, dgamma = Σ g·x̂, dx = gamma·rstd/M · (M·g − dbeta − x̂·dgamma).
 @compute @workgroup_size(WG)
 fn backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid3: vec3<u32>) {
     let ch = wid.x;
     let lid = lid3.x;
     let m = p.n * p.hw;
-    let mean = g_mean[ch];
-    let rstd = g_rstd[ch];
+    let mean = g_stats[ch];
+    let rstd = g_stats[p.c + ch];
     var acc = vec2<f32>(0.0);
     for (var j = lid; j < m; j += WG) {
         let i = at(j / p.hw, ch, j % p.hw);
-        acc += vec2<f32>(dy[i], dy[i] * (x[i] - mean) * rstd);
+        let gi = grad_in(i);
+        acc += vec2<f32>(gi, gi * (x[i] - mean) * rstd);
     }
     let sums = reduce2(lid, acc);
     let k = g_gamma[ch] * rstd / f32(m);
     for (var j = lid; j < m; j += WG) {
         let i = at(j / p.hw, ch, j % p.hw);
         let xhat = (x[i] - mean) * rstd;
-        dx[i] = k * (f32(m) * dy[i] - sums.x - xhat * sums.y);
+        dx[i] = k * (f32(m) * grad_in(i) - sums.x - xhat * sums.y);
     }
     if (lid == 0u) {
         dbeta[ch] = sums.x;

@@ -142,7 +142,7 @@ impl<'g> Recorder<'g> {
         for (i, t) in tensors.iter().enumerate() {
             entries.push(wgpu::BindGroupEntry {
                 binding: i as u32 + 1,
-                resource: t.buffer().as_entire_binding(),
+                resource: t.binding(),
             });
         }
         let bind_group = self

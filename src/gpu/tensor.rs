@@ -1,5 +1,7 @@
 //! Tensors: f32 storage buffers with a shape, drawn from a buffer pool so that a training step
-//! allocates nothing once the first step has warmed the pool up.
+//! allocates nothing once the first step has warmed the pool up. A tensor can also be a *view*:
+//! a range of a larger buffer (a parameter's slot in the model's flat parameter arena), bound,
+//! copied, written and read at its offset.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -89,6 +91,10 @@ impl Drop for Storage {
 pub struct Tensor {
     storage: Arc<Storage>,
     shape: Vec<usize>,
+    /// Byte offset of element 0 in the buffer (0 unless a view).
+    offset: u64,
+    /// A view binds exactly its range; other tensors bind their whole buffer.
+    view: bool,
 }
 
 impl Tensor {
@@ -101,6 +107,8 @@ impl Tensor {
                 pool: Some(pool.clone()),
             }),
             shape: shape.to_vec(),
+            offset: 0,
+            view: false,
         }
     }
 
@@ -117,7 +125,7 @@ impl Tensor {
             t.numel() * 4,
             "data does not fill shape {shape:?}"
         );
-        queue.write_buffer(&t.storage.buffer, 0, bytemuck::cast_slice(data));
+        t.write(queue, data);
         t
     }
 
@@ -132,7 +140,52 @@ impl Tensor {
         Tensor {
             storage: Arc::new(Storage { buffer, pool: None }),
             shape: shape.to_vec(),
+            offset: 0,
+            view: false,
         }
+    }
+
+    /// A view of `shape` starting `offset` bytes into this tensor's range (a parameter's slot in
+    /// an arena). The caller keeps `offset` aligned to the adapter's
+    /// `min_storage_buffer_offset_alignment` so that the view can be bound.
+    pub fn view(&self, offset: u64, shape: &[usize]) -> Tensor {
+        let bytes = shape.iter().product::<usize>() as u64 * 4;
+        assert!(
+            offset % 4 == 0,
+            "view offset {offset} is not a multiple of 4"
+        );
+        assert!(
+            self.offset + offset + bytes <= self.buffer().size(),
+            "view of {bytes} bytes at {offset} outside the buffer"
+        );
+        Tensor {
+            storage: self.storage.clone(),
+            shape: shape.to_vec(),
+            offset: self.offset + offset,
+            view: true,
+        }
+    }
+
+    /// Byte offset of the tensor in its buffer.
+    pub fn offset(&self) -> u64 {
+        self.offset
+    }
+
+    /// What a bind group entry binds: the view's range, else the whole buffer.
+    pub fn binding(&self) -> wgpu::BindingResource<'_> {
+        if !self.view {
+            return self.buffer().as_entire_binding();
+        }
+        wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+            buffer: self.buffer(),
+            offset: self.offset,
+            size: wgpu::BufferSize::new(self.bytes().max(4)),
+        })
+    }
+
+    /// Bytes from the tensor's offset to the end of its buffer (what a copy into it may fill).
+    pub fn capacity(&self) -> u64 {
+        self.buffer().size() - self.offset
     }
 
     pub fn shape(&self) -> &[usize] {
@@ -161,8 +214,8 @@ impl Tensor {
             shape
         );
         Tensor {
-            storage: self.storage.clone(),
             shape: shape.to_vec(),
+            ..self.clone()
         }
     }
 
@@ -174,12 +227,12 @@ impl Tensor {
             self.shape
         );
         Tensor {
-            storage: self.storage.clone(),
             shape: shape.to_vec(),
+            ..self.clone()
         }
     }
 
-    /// Uploads `data` to the start of an owned tensor. The write lands before the next submit's
+    /// Uploads `data` to the start of an owned tensor (at its offset, for a view). The write lands before the next submit's
     /// commands, so pooled tensors (written by GPU commands only) must not be written this way.
     pub fn write<T: bytemuck::Pod>(&self, queue: &wgpu::Queue, data: &[T]) {
         assert!(
@@ -187,15 +240,23 @@ impl Tensor {
             "only owned tensors take host writes"
         );
         assert!(
-            std::mem::size_of_val(data) as u64 <= self.buffer().size(),
+            std::mem::size_of_val(data) as u64 <= self.capacity()
+                && (!self.view || std::mem::size_of_val(data) as u64 <= self.bytes()),
             "write larger than the tensor"
         );
-        queue.write_buffer(&self.storage.buffer, 0, bytemuck::cast_slice(data));
+        queue.write_buffer(
+            &self.storage.buffer,
+            self.offset,
+            bytemuck::cast_slice(data),
+        );
     }
 
-    /// Whether two tensors are the same memory: same storage (and, for views, same range).
+    /// Whether two tensors are the same memory: same storage and, for views, same range.
     pub fn same_view(&self, other: &Tensor) -> bool {
         Arc::ptr_eq(&self.storage, &other.storage)
+            && self.offset == other.offset
+            && self.view == other.view
+            && (!self.view || self.numel() == other.numel())
     }
 }
 

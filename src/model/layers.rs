@@ -3,7 +3,7 @@
 
 use super::store::{BufferId, Init, ParamId, Store};
 use crate::gpu::{Gpu, Recorder};
-use crate::ops::{batchnorm, conv2d, elementwise, linear};
+use crate::ops::{batchnorm, conv2d, linear};
 use crate::rng::Rng;
 use crate::tape::{Tape, Var};
 
@@ -17,8 +17,10 @@ pub struct Ctx<'a, 'r, 'g> {
 }
 
 impl Ctx<'_, '_, '_> {
+    /// A parameter whose gradient the backward writes straight into its arena slot.
     fn param(&mut self, id: ParamId) -> Var {
-        self.tape.leaf(&self.store.params[id.0].value)
+        let p = &self.store.params[id.0];
+        self.tape.param(&p.value, &p.grad)
     }
 }
 
@@ -80,28 +82,24 @@ impl BatchNorm2d {
     }
 
     pub fn apply(&self, ctx: &mut Ctx, x: &Var) -> Var {
-        let (g, b) = (ctx.param(self.weight), ctx.param(self.bias));
-        let (rm, rv) = (
-            &ctx.store.buffers[self.running_mean.0].value,
-            &ctx.store.buffers[self.running_var.0].value,
-        );
-        batchnorm::batch_norm(
-            ctx.rec,
-            ctx.tape,
-            x,
-            &g,
-            &b,
-            rm,
-            rv,
-            &ctx.store.health,
-            ctx.train,
-        )
+        self.apply_act(ctx, x, false)
     }
 
-    /// BN followed by ReLU (the pair every model here uses).
+    /// BN followed by ReLU (the pair every model here uses), fused into one kernel each way.
     pub fn apply_relu(&self, ctx: &mut Ctx, x: &Var) -> Var {
-        let y = self.apply(ctx, x);
-        elementwise::relu(ctx.rec, ctx.tape, &y)
+        self.apply_act(ctx, x, true)
+    }
+
+    fn apply_act(&self, ctx: &mut Ctx, x: &Var, relu: bool) -> Var {
+        let (g, b) = (ctx.param(self.weight), ctx.param(self.bias));
+        let bn = batchnorm::Bn {
+            running_mean: &ctx.store.buffers[self.running_mean.0].value,
+            running_var: &ctx.store.buffers[self.running_var.0].value,
+            health: &ctx.store.health,
+            train: ctx.train,
+            relu,
+        };
+        batchnorm::batch_norm(ctx.rec, ctx.tape, x, &g, &b, bn)
     }
 }
 

@@ -90,6 +90,7 @@ impl Model {
                 k,
             )),
         };
+        store.finish(gpu);
         Ok(Model {
             config: config.clone(),
             store,

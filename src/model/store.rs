@@ -1,15 +1,26 @@
 //! Parameters and buffers of a model, in PyTorch's names and layouts so a checkpoint loads into
 //! the equivalent torch module with `load_state_dict`.
+//!
+//! Storage is flat: the values of all parameters are ONE buffer (an arena) with one slot per
+//! parameter, aligned to the adapter's storage-offset alignment; so are their momentum, their
+//! gradients and the two kept copies. Each `Param` holds views of its slots, so everything that
+//! reads or writes one tensor (checkpoints, eval, export, the teacher) works through the views,
+//! while SGD updates the whole model in one dispatch and a roll-back is two whole-arena copies.
+//! Batch-norm running statistics likewise share one arena, so a snapshot is one copy.
+//! Padding between slots is zero in every arena and stays zero: no kernel writes it, and SGD maps
+//! zero weight, gradient and momentum to zero.
 
 use crate::gpu::{Gpu, Recorder, Tensor};
 use crate::rng::Rng;
 
-/// A trainable tensor with its SGD momentum buffer, and both as they were before the last step
-/// whose loss was finite (written by the SGD kernel; see `Store::roll_back`).
+/// A trainable tensor with its SGD momentum buffer, its gradient slot (the backward writes it),
+/// and value and momentum as they were before the last step whose loss was finite (written by
+/// the SGD kernel; see `Store::roll_back_params`). All are views into the store's arenas.
 pub struct Param {
     pub name: String,
     pub value: Tensor,
     pub velocity: Tensor,
+    pub grad: Tensor,
     pub kept_value: Tensor,
     pub kept_velocity: Tensor,
 }
@@ -22,12 +33,28 @@ pub struct Buffer {
     pub last_good: Tensor,
 }
 
+/// Whole-arena tensors of the parameters: what the one SGD dispatch and roll-back work on.
+pub struct ParamArena {
+    pub values: Tensor,
+    pub velocity: Tensor,
+    pub grads: Tensor,
+    pub kept_values: Tensor,
+    pub kept_velocity: Tensor,
+}
+
 pub struct Store {
     pub params: Vec<Param>,
     pub buffers: Vec<Buffer>,
     /// One u32 flag: set by a training-mode batch norm whose running statistics became
     /// non-finite, turned into a NaN loss (and cleared) by `batchnorm::check_health`.
     pub health: Tensor,
+    /// The parameter arenas (built by `finish`).
+    arena: Option<ParamArena>,
+    /// The running-statistics arena and its copy from before the current step.
+    buffer_arena: Option<(Tensor, Tensor)>,
+    /// Names, shapes and initial values declared before `finish` lays the arenas out.
+    pending_params: Vec<(String, Vec<usize>, Vec<f32>)>,
+    pending_buffers: Vec<(String, Vec<usize>, f32)>,
 }
 
 /// Index of a parameter in its store.
@@ -49,18 +76,35 @@ pub enum Init {
     Const(f32),
 }
 
+/// Byte offsets of slots holding `shapes`, each aligned to `align`, and the arena's total bytes.
+pub fn layout(shapes: &[&[usize]], align: u64) -> (Vec<u64>, u64) {
+    let mut offsets = Vec::with_capacity(shapes.len());
+    let mut end = 0u64;
+    for s in shapes {
+        offsets.push(end);
+        let bytes = s.iter().product::<usize>() as u64 * 4;
+        end += bytes.div_ceil(align).max(1) * align;
+    }
+    (offsets, end.max(16))
+}
+
 impl Store {
     pub fn new(gpu: &Gpu) -> Store {
         Store {
             params: Vec::new(),
             buffers: Vec::new(),
             health: Tensor::zeros(&gpu.device, &[1]),
+            arena: None,
+            buffer_arena: None,
+            pending_params: Vec::new(),
+            pending_buffers: Vec::new(),
         }
     }
 
+    /// Declares a parameter; its storage exists once `finish` has run.
     pub fn param(
         &mut self,
-        gpu: &Gpu,
+        _gpu: &Gpu,
         rng: &mut Rng,
         name: String,
         shape: &[usize],
@@ -80,51 +124,90 @@ impl Store {
             }
             Init::Const(v) => vec![v; n],
         };
-        let value = Tensor::from_slice(&gpu.device, &gpu.queue, shape, &data);
-        let velocity = Tensor::zeros(&gpu.device, shape);
-        self.params.push(Param {
-            name,
-            value,
-            velocity,
-            kept_value: Tensor::zeros(&gpu.device, shape),
-            kept_velocity: Tensor::zeros(&gpu.device, shape),
-        });
-        ParamId(self.params.len() - 1)
+        self.pending_params.push((name, shape.to_vec(), data));
+        ParamId(self.pending_params.len() - 1)
     }
 
-    pub fn buffer(&mut self, gpu: &Gpu, name: String, shape: &[usize], fill: f32) -> BufferId {
-        let n: usize = shape.iter().product();
-        let value = Tensor::from_slice(&gpu.device, &gpu.queue, shape, &vec![fill; n]);
-        let last_good = Tensor::zeros(&gpu.device, shape);
-        self.buffers.push(Buffer {
-            name,
-            value,
-            last_good,
-        });
-        BufferId(self.buffers.len() - 1)
+    /// Declares a buffer filled with `fill`; its storage exists once `finish` has run.
+    pub fn buffer(&mut self, _gpu: &Gpu, name: String, shape: &[usize], fill: f32) -> BufferId {
+        self.pending_buffers.push((name, shape.to_vec(), fill));
+        BufferId(self.pending_buffers.len() - 1)
     }
 
-    /// Records a copy of every buffer into its `last_good` (at the start of a step).
+    /// Lays out the arenas (zero-filled, so padding is zero), uploads the initial values and
+    /// makes every parameter's and buffer's views. Called once, after the model declared all.
+    pub fn finish(&mut self, gpu: &Gpu) {
+        assert!(self.arena.is_none(), "store finished twice");
+        let align = gpu.limits.min_storage_buffer_offset_alignment.max(4) as u64;
+        let params = std::mem::take(&mut self.pending_params);
+        let shapes: Vec<&[usize]> = params.iter().map(|(_, s, _)| s.as_slice()).collect();
+        let (offsets, total) = layout(&shapes, align);
+        let arena = || Tensor::zeros(&gpu.device, &[(total / 4) as usize]);
+        let a = ParamArena {
+            values: arena(),
+            velocity: arena(),
+            grads: arena(),
+            kept_values: arena(),
+            kept_velocity: arena(),
+        };
+        for ((name, shape, data), off) in params.into_iter().zip(offsets) {
+            let value = a.values.view(off, &shape);
+            value.write(&gpu.queue, &data);
+            self.params.push(Param {
+                name,
+                value,
+                velocity: a.velocity.view(off, &shape),
+                grad: a.grads.view(off, &shape),
+                kept_value: a.kept_values.view(off, &shape),
+                kept_velocity: a.kept_velocity.view(off, &shape),
+            });
+        }
+        self.arena = Some(a);
+
+        let buffers = std::mem::take(&mut self.pending_buffers);
+        let shapes: Vec<&[usize]> = buffers.iter().map(|(_, s, _)| s.as_slice()).collect();
+        let (offsets, total) = layout(&shapes, align);
+        let (values, last_good) = (
+            Tensor::zeros(&gpu.device, &[(total / 4) as usize]),
+            Tensor::zeros(&gpu.device, &[(total / 4) as usize]),
+        );
+        for ((name, shape, fill), off) in buffers.into_iter().zip(offsets) {
+            let value = values.view(off, &shape);
+            value.write(&gpu.queue, &vec![fill; value.numel()]);
+            self.buffers.push(Buffer {
+                name,
+                value,
+                last_good: last_good.view(off, &shape),
+            });
+        }
+        self.buffer_arena = Some((values, last_good));
+    }
+
+    /// The parameter arenas.
+    pub fn arena(&self) -> &ParamArena {
+        self.arena.as_ref().expect("store not finished")
+    }
+
+    /// Records a copy of every buffer into its `last_good` (at the start of a step): one copy.
     pub fn snapshot_buffers(&self, rec: &mut Recorder<'_>) {
-        for b in &self.buffers {
-            rec.copy(&b.value, &b.last_good);
+        if let Some((values, last_good)) = &self.buffer_arena {
+            rec.copy(values, last_good);
         }
     }
 
-    /// Records putting every buffer back to its value before the current step.
+    /// Records putting every buffer back to its value before the current step: one copy.
     pub fn restore_buffers(&self, rec: &mut Recorder<'_>) {
-        for b in &self.buffers {
-            rec.copy(&b.last_good, &b.value);
+        if let Some((values, last_good)) = &self.buffer_arena {
+            rec.copy(last_good, values);
         }
     }
 
     /// Records putting weights and momentum back to what the SGD kernel kept: their values
-    /// before the last step whose loss was finite.
+    /// before the last step whose loss was finite (two whole-arena copies).
     pub fn roll_back_params(&self, rec: &mut Recorder<'_>) {
-        for p in &self.params {
-            rec.copy(&p.kept_value, &p.value);
-            rec.copy(&p.kept_velocity, &p.velocity);
-        }
+        let a = self.arena();
+        rec.copy(&a.kept_values, &a.values);
+        rec.copy(&a.kept_velocity, &a.velocity);
     }
 
     pub fn num_parameters(&self) -> usize {

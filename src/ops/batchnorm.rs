@@ -1,5 +1,6 @@
-//! Batch normalisation 2-D as torch.nn.BatchNorm2d (eps 1e-5, momentum 0.1).
-//! Shapes: x, y (N, C, H, W); gamma, beta, running_mean, running_var (C).
+//! Batch normalisation 2-D as torch.nn.BatchNorm2d (eps 1e-5, momentum 0.1), optionally fused with
+//! the ReLU that follows it (one dispatch forward, one backward). The kernels do not depend on
+//! the kernel family. Shapes: x, y (N, C, H, W); gamma, beta, running_mean, running_var (C).
 
 use crate::gpu::{grid_1d, Kernel, Recorder, Tensor};
 use crate::tape::{Tape, Var};
@@ -20,10 +21,11 @@ struct Params {
     hw: u32,
     momentum: f32,
     eps: f32,
-    _pad: [u32; 3],
+    relu: u32,
+    _pad: [u32; 2],
 }
 
-fn params(x: &Tensor) -> Params {
+fn params(x: &Tensor, relu: bool) -> Params {
     let s = x.shape();
     assert_eq!(s.len(), 4, "batch norm input must be NCHW");
     Params {
@@ -32,15 +34,18 @@ fn params(x: &Tensor) -> Params {
         hw: (s[2] * s[3]) as u32,
         momentum: MOMENTUM,
         eps: EPS,
-        _pad: [0; 3],
+        relu: relu as u32,
+        _pad: [0; 2],
     }
 }
 
-/// The batch statistics a training forward keeps for its backward.
+/// What a training forward keeps for its backward: the batch statistics (2C: mean, then rstd,
+/// in one tensor so that no kernel binds more than 8 storage buffers, WebGPU's default limit)
+/// and, when ReLU was fused, the output (its sign is ReLU's mask).
 #[derive(Clone)]
 pub struct Saved {
-    pub mean: Tensor,
-    pub rstd: Tensor,
+    pub stats: Tensor,
+    pub relu_output: Option<Tensor>,
 }
 
 /// Training mode: normalises with the batch statistics and updates the running ones in place;
@@ -53,26 +58,39 @@ pub fn forward_train(
     running: (&Tensor, &Tensor),
     health: &Tensor,
 ) -> (Tensor, Saved) {
+    forward_train_act(rec, x, gamma, beta, running, health, false)
+}
+
+/// `forward_train`, followed by ReLU in the same dispatch when `relu`.
+pub fn forward_train_act(
+    rec: &mut Recorder<'_>,
+    x: &Tensor,
+    gamma: &Tensor,
+    beta: &Tensor,
+    running: (&Tensor, &Tensor),
+    health: &Tensor,
+    relu: bool,
+) -> (Tensor, Saved) {
     let (running_mean, running_var) = running;
     let c = x.shape()[1];
-    let (y, mean, rstd) = (rec.alloc(x.shape()), rec.alloc(&[c]), rec.alloc(&[c]));
+    let (y, stats) = (rec.alloc(x.shape()), rec.alloc(&[2 * c]));
     rec.dispatch(
         FORWARD_TRAIN,
-        &params(x),
+        &params(x, relu),
         &[
             x,
             gamma,
             beta,
             running_mean,
             running_var,
-            &mean,
-            &rstd,
+            &stats,
             &y,
             health,
         ],
         [c as u32, 1, 1],
     );
-    (y, Saved { mean, rstd })
+    let relu_output = relu.then(|| y.clone());
+    (y, Saved { stats, relu_output })
 }
 
 /// Evaluation mode: normalises with the running statistics.
@@ -84,17 +102,30 @@ pub fn forward_eval(
     running_mean: &Tensor,
     running_var: &Tensor,
 ) -> Tensor {
+    forward_eval_act(rec, x, gamma, beta, (running_mean, running_var), false)
+}
+
+/// `forward_eval`, followed by ReLU in the same dispatch when `relu`.
+pub fn forward_eval_act(
+    rec: &mut Recorder<'_>,
+    x: &Tensor,
+    gamma: &Tensor,
+    beta: &Tensor,
+    running: (&Tensor, &Tensor),
+    relu: bool,
+) -> Tensor {
     let y = rec.alloc(x.shape());
     rec.dispatch(
         FORWARD_EVAL,
-        &params(x),
-        &[x, gamma, beta, running_mean, running_var, &y],
+        &params(x, relu),
+        &[x, gamma, beta, running.0, running.1, &y],
         grid_1d(x.numel(), 256),
     );
     y
 }
 
-/// Training-mode backward: (dx, dgamma, dbeta), all overwritten.
+/// Training-mode backward (of BN, or of BN + ReLU when the forward fused it): (dx, dgamma,
+/// dbeta), all overwritten; dgamma and dbeta land in `out` where given.
 pub fn backward(
     rec: &mut Recorder<'_>,
     x: &Tensor,
@@ -109,10 +140,12 @@ pub fn backward(
         rec.alloc_or(out.0, &[c]),
         rec.alloc_or(out.1, &[c]),
     );
+    // Without ReLU the mask input is not read: x stands in so the bindings stay the same.
+    let y = saved.relu_output.as_ref().unwrap_or(x);
     rec.dispatch(
         BACKWARD,
-        &params(x),
-        &[x, dy, gamma, &saved.mean, &saved.rstd, &dx, &dgamma, &dbeta],
+        &params(x, saved.relu_output.is_some()),
+        &[x, y, dy, gamma, &saved.stats, &dx, &dgamma, &dbeta],
         [c as u32, 1, 1],
     );
     (dx, dgamma, dbeta)
@@ -127,43 +160,45 @@ pub fn check_health(rec: &mut Recorder<'_>, health: &Tensor, loss: &Tensor) {
         hw: 0,
         momentum: 0.0,
         eps: 0.0,
-        _pad: [0; 3],
+        relu: 0,
+        _pad: [0; 2],
     };
     rec.dispatch(CHECK_HEALTH, &p, &[health, loss], [1, 1, 1]);
 }
 
-/// Tape-aware batch norm. `train` selects batch statistics (and updates the running ones,
-/// flagging non-finite ones in `health`).
-#[allow(clippy::too_many_arguments)]
+/// Running statistics, the health flag and the mode of a tape-aware batch norm.
+pub struct Bn<'a> {
+    pub running_mean: &'a Tensor,
+    pub running_var: &'a Tensor,
+    pub health: &'a Tensor,
+    /// Batch statistics (and running ones updated, non-finite ones flagged in `health`).
+    pub train: bool,
+    /// ReLU fused after the normalisation.
+    pub relu: bool,
+}
+
+/// Tape-aware batch norm (optionally + ReLU): one dispatch forward, one backward.
 pub fn batch_norm(
     rec: &mut Recorder<'_>,
     tape: &mut Tape,
     x: &Var,
     gamma: &Var,
     beta: &Var,
-    running_mean: &Tensor,
-    running_var: &Tensor,
-    health: &Tensor,
-    train: bool,
+    bn: Bn<'_>,
 ) -> Var {
-    if !train {
-        let y = forward_eval(
-            rec,
-            &x.value,
-            &gamma.value,
-            &beta.value,
-            running_mean,
-            running_var,
-        );
+    let running = (bn.running_mean, bn.running_var);
+    if !bn.train {
+        let y = forward_eval_act(rec, &x.value, &gamma.value, &beta.value, running, bn.relu);
         return Var::constant(y);
     }
-    let (y, saved) = forward_train(
+    let (y, saved) = forward_train_act(
         rec,
         &x.value,
         &gamma.value,
         &beta.value,
-        (running_mean, running_var),
-        health,
+        running,
+        bn.health,
+        bn.relu,
     );
     let (xv, gv) = (x.value.clone(), gamma.value.clone());
     tape.record(

@@ -1,5 +1,6 @@
 //! Fused SGD update (momentum, weight decay) as torch.optim.SGD. Shapes: w, g, v, kept (n);
-//! loss (≥1).
+//! loss (≥1). Given a model's whole parameter arenas it updates every parameter in one dispatch
+//! (more only where an arena exceeds the adapter's largest storage binding).
 
 use super::dispatch_1d;
 use crate::gpu::{Kernel, Recorder, Tensor};
@@ -33,21 +34,43 @@ pub fn step(
     kept: (&Tensor, &Tensor),
     cfg: SgdConfig,
 ) {
-    assert_eq!(w.numel(), g.numel(), "gradient size");
-    assert_eq!(w.numel(), v.numel(), "velocity size");
-    let p = Params {
-        n: w.numel() as u32,
-        _p: [0; 3],
-        lr: cfg.lr,
-        momentum: cfg.momentum,
-        weight_decay: cfg.weight_decay,
-        _q: 0.0,
+    let n = w.numel();
+    assert_eq!(n, g.numel(), "gradient size");
+    assert_eq!(n, v.numel(), "velocity size");
+    assert!(kept.0.numel() == n && kept.1.numel() == n, "kept size");
+    let limits = &rec.gpu.limits;
+    let align = limits.min_storage_buffer_offset_alignment.max(4) as usize;
+    // Elements per dispatch: all of them, unless one binding cannot hold them.
+    let max_bytes = limits.max_storage_buffer_binding_size as usize;
+    let chunk = if n * 4 <= max_bytes {
+        n.max(1)
+    } else {
+        (max_bytes / align * align) / 4
     };
-    dispatch_1d(
-        rec,
-        Kernel::new("sgd", "step"),
-        &p,
-        &[w, g, v, loss, kept.0, kept.1],
-        w.numel(),
-    );
+    for start in (0..n).step_by(chunk) {
+        let len = chunk.min(n - start);
+        let p = Params {
+            n: len as u32,
+            _p: [0; 3],
+            lr: cfg.lr,
+            momentum: cfg.momentum,
+            weight_decay: cfg.weight_decay,
+            _q: 0.0,
+        };
+        let part = |t: &Tensor| {
+            if len == n {
+                t.clone()
+            } else {
+                t.view(start as u64 * 4, &[len])
+            }
+        };
+        let (w, g, v, kw, kv) = (part(w), part(g), part(v), part(kept.0), part(kept.1));
+        dispatch_1d(
+            rec,
+            Kernel::new("sgd", "step"),
+            &p,
+            &[&w, &g, &v, loss, &kw, &kv],
+            len,
+        );
+    }
 }

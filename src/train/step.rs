@@ -1,5 +1,5 @@
 //! One training step, recorded into one encoder: anchors forward (taped), partners forward (no
-//! tape, training-mode batch norm), fused loss, backward, SGD on every parameter. Nothing is read
+//! tape, training-mode batch norm), fused loss, backward, SGD on every parameter (one dispatch over the parameter arena). Nothing is read
 //! back: the caller reads the returned loss tensor when it wants to.
 
 use crate::gpu::{Recorder, Tensor};
@@ -100,12 +100,19 @@ fn backward_and_update(
 ) {
     // Non-finite running statistics count as divergence too: the step is skipped.
     batchnorm::check_health(rec, &model.store.health, loss);
+    // Every gradient lands in its parameter's slot of the gradient arena (the tape sees to it).
     let grads = tape.backward(rec, za, dza);
     for p in &model.store.params {
         let g = grads
             .of(&p.value)
             .expect("every parameter takes part in the forward");
-        let kept = (&p.kept_value, &p.kept_velocity);
-        sgd::step(rec, &p.value, g, &p.velocity, loss, kept, sgd_cfg);
+        assert!(
+            g.same_view(&p.grad),
+            "gradient of {} outside its slot",
+            p.name
+        );
     }
+    let a = model.store.arena();
+    let kept = (&a.kept_values, &a.kept_velocity);
+    sgd::step(rec, &a.values, &a.grads, &a.velocity, loss, kept, sgd_cfg);
 }

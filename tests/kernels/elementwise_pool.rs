@@ -1,5 +1,5 @@
 use crate::common::{reference as r, *};
-use cskd::gpu::Recorder;
+use cskd::gpu::{Recorder, Tensor};
 use cskd::ops::{elementwise, pool};
 use cskd::rng::Rng;
 
@@ -47,6 +47,48 @@ fn relu_and_add_match_reference_and_finite_differences() {
         );
         let want: Vec<f64> = x64.iter().zip(&b).map(|(a, b)| a + *b as f64).collect();
         assert_close("add", &read(&mut rec, &s), &want, 1e-6, 1e-6);
+    }
+}
+
+#[test]
+fn views_bind_copy_write_and_read_at_their_offsets() {
+    let (gpu, pool) = (gpu(), pool());
+    let align = gpu.limits.min_storage_buffer_offset_alignment as u64;
+    // Three 5-element views of one buffer, each at an aligned offset with padding after it.
+    let stride = 24u64.div_ceil(align) * align;
+    let whole = Tensor::zeros(&gpu.device, &[(3 * stride / 4) as usize]);
+    let views: Vec<Tensor> = (0..3).map(|k| whole.view(k * stride, &[5])).collect();
+    let data: Vec<Vec<f32>> = (0..3)
+        .map(|k| (0..5).map(|i| (10 * k + i) as f32 - 12.0).collect())
+        .collect();
+    for (v, d) in views.iter().zip(&data) {
+        v.write(&gpu.queue, d);
+    }
+    assert!(views[0].same_view(&views[0].reshape(&[5])));
+    assert!(
+        !views[0].same_view(&views[1]),
+        "different ranges of one buffer"
+    );
+    assert!(!views[0].same_view(&whole));
+    let mut rec = Recorder::new(gpu, &pool);
+    for (v, d) in views.iter().zip(&data) {
+        assert_eq!(&read(&mut rec, v), d, "read at the offset");
+    }
+    // A kernel reads two views and writes a third (binding ranges), and a copy honours offsets.
+    let y = elementwise::relu_forward(&mut rec, &views[0]);
+    let s = elementwise::add(&mut rec, &views[1], &views[2]);
+    rec.copy(&s, &views[0]);
+    let want_relu: Vec<f32> = data[0].iter().map(|v| v.max(0.0)).collect();
+    assert_eq!(read(&mut rec, &y), want_relu);
+    let want_sum: Vec<f32> = (0..5).map(|i| data[1][i] + data[2][i]).collect();
+    assert_eq!(read(&mut rec, &views[0]), want_sum);
+    // Nothing outside the views was touched.
+    let all = read(&mut rec, &whole);
+    for (k, chunk) in all.chunks((stride / 4) as usize).enumerate() {
+        assert!(
+            chunk[5..].iter().all(|&v| v == 0.0),
+            "padding after view {k}"
+        );
     }
 }
 

@@ -168,7 +168,7 @@ function onInit(msg) {
   }
   state.webgpu = true;
   state.adapter = msg.adapter;
-  $('#adapter').textContent = `${msg.adapter.name || 'unnamed adapter'}${msg.adapter.backend ? ` (${msg.adapter.backend})` : ''}`;
+  $('#adapter').textContent = `${msg.adapter.name || 'unnamed adapter'}${msg.adapter.backend ? ` (${msg.adapter.backend})` : ''}${msg.adapter.kernels ? `, ${msg.adapter.kernels} kernels` : ''}`;
   $('#adapter').title = `max buffer ${(msg.adapter.maxBufferSize / 2 ** 20).toFixed(0)} MiB, ${msg.adapter.maxComputeInvocationsPerWorkgroup} invocations/workgroup`;
   enableKd(msg.kd === true);
   adapterDefaults(msg.adapter, query);
@@ -304,5 +304,5 @@ if (!('gpu' in navigator) || !navigator.gpu) {
     $('#start').disabled = true;
     setStatus(`Error in the training worker: ${state.error}`, 'error');
   };
-  worker.postMessage({ type: TO_WORKER.INIT });
+  worker.postMessage({ type: TO_WORKER.INIT, kernels: query.get('kernels') });
 }

@@ -4,7 +4,7 @@
 
 /** page → worker */
 export const TO_WORKER = Object.freeze({
-  INIT: 'init',                     // {}
+  INIT: 'init',                     // { kernels? } (the page's ?kernels= override)
   START: 'start',                   // { runs: [{ id, config }], source, teacher } (teacher: KD checkpoint bytes | null)
   RESUME_SAVED: 'resumeSaved',      // { ids, file }
   PAUSE: 'pause',                   // {}

@@ -8,7 +8,7 @@ import { ctx, post, errorText, ensureInit } from './train/runs.js';
 import { handleStart, handleResumeSaved, wakeResumers, isDeviceLoss, recover } from './train/scheduler.js';
 import { ops } from './train/ops.js';
 
-async function handleInit() {
+async function handleInit(msg) {
   try {
     await ensureInit();
   } catch (e) {
@@ -22,6 +22,8 @@ async function handleInit() {
     return;
   }
   try {
+    // `?kernels=tiled|compact|shared` on the page overrides the adapter's kernel family.
+    if (msg.kernels) ctx.cskd.setKernels(msg.kernels);
     const adapter = await ctx.cskd.adapterInfo();
     // KD needs Trainer.create's 4th argument (the teacher checkpoint).
     const kd = ctx.cskd.Trainer.create.length >= 4;
@@ -53,7 +55,7 @@ async function handleCall(msg) {
 self.onmessage = (ev) => {
   const msg = ev.data;
   switch (msg.type) {
-    case TO_WORKER.INIT: return handleInit();
+    case TO_WORKER.INIT: return handleInit(msg);
     case TO_WORKER.START: return handleStart(msg);
     case TO_WORKER.RESUME_SAVED: return handleResumeSaved(msg);
     case TO_WORKER.PAUSE: ctx.paused = true; return;

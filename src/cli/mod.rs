@@ -12,8 +12,10 @@ mod step;
 mod train;
 
 use crate::error::Result;
+use crate::gpu::KernelFamily;
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
+use std::sync::OnceLock;
 
 #[derive(Parser)]
 #[command(
@@ -22,9 +24,15 @@ use std::process::ExitCode;
     about = "Class-wise self-knowledge distillation (CS-KD) on WebGPU: train, evaluate, benchmark"
 )]
 struct Cli {
+    /// Kernel family for every GPU op (default: chosen per adapter; see `cskd info`).
+    #[arg(long, global = true, value_name = "tiled|compact|shared")]
+    kernels: Option<KernelFamily>,
     #[command(subcommand)]
     command: Command,
 }
+
+/// `--kernels`, applied by `open_gpu` (set once, before the subcommand runs).
+static KERNELS: OnceLock<KernelFamily> = OnceLock::new();
 
 #[derive(Subcommand)]
 enum Command {
@@ -50,6 +58,9 @@ enum Command {
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Some(f) = cli.kernels {
+        KERNELS.get_or_init(|| f);
+    }
     let result = match cli.command {
         Command::Train(a) => train::run(a),
         Command::Eval(a) => eval::run(a),
@@ -79,7 +90,12 @@ fn info() -> Result<()> {
     Ok(())
 }
 
-/// The best adapter natively (`WGPU_BACKEND` picks one).
+/// The best adapter natively (`WGPU_BACKEND` picks one), with `--kernels` applied (it overrides
+/// `CSKD_KERNELS`).
 pub(crate) fn open_gpu() -> Result<crate::gpu::Gpu> {
-    pollster::block_on(crate::gpu::Gpu::new())
+    let gpu = pollster::block_on(crate::gpu::Gpu::new())?;
+    if let Some(&f) = KERNELS.get() {
+        gpu.set_family(f);
+    }
+    Ok(gpu)
 }

@@ -52,6 +52,22 @@ pub fn matmul_strided(
             &dummy
         }
     };
+    if rec.gpu.family() == KernelFamily::Shared
+        && m.div_ceil(64) <= rec.gpu.limits.max_compute_workgroups_per_dimension as usize
+    {
+        // Shared-memory tiles (any strides): stage along k where the operand is contiguous in k.
+        let consts = [
+            ("AKF", (sak == 1) as u32 as f64),
+            ("BKF", (sbk == 1) as u32 as f64),
+        ];
+        rec.dispatch(
+            Kernel::with("matmul_shared", "matmul", &consts),
+            &p,
+            &[a, b, bias, &c],
+            [groups(n, 64), groups(m, 64), 1],
+        );
+        return c;
+    }
     // Fast path (`matmul4`): sizes multiples of 4 and each operand contiguous along one of its
     // dimensions, so every load is a vec4; TA / TB say which dimension.
     let ta = match (sam, sak) {

@@ -4,7 +4,7 @@
 
 use super::{js_err, JsResult};
 use crate::error::Error;
-use crate::gpu::Gpu;
+use crate::gpu::{Gpu, KernelFamily};
 use js_sys::Reflect;
 use std::cell::RefCell;
 use std::sync::Arc;
@@ -13,6 +13,8 @@ use wasm_bindgen::prelude::*;
 thread_local! {
     /// One device for every trainer of the page (or worker).
     static GPU: RefCell<Option<Arc<Gpu>>> = const { RefCell::new(None) };
+    /// The page's choice of kernel family (`setKernels`); `None` = the adapter's.
+    static KERNELS: RefCell<Option<KernelFamily>> = const { RefCell::new(None) };
 }
 
 /// The cached device, or a new one when there is none or it was lost.
@@ -30,6 +32,9 @@ pub(super) async fn gpu() -> JsResult<Arc<Gpu>> {
         )));
     }
     let g = Arc::new(Gpu::new().await.map_err(js_err)?);
+    if let Some(f) = KERNELS.with(|k| *k.borrow()) {
+        g.set_family(f);
+    }
     GPU.with(|cell| *cell.borrow_mut() = Some(g.clone()));
     Ok(g)
 }
@@ -66,4 +71,23 @@ pub fn reset_gpu() {
 #[wasm_bindgen(js_name = destroyDeviceForTesting)]
 pub fn destroy_device_for_testing() -> bool {
     GPU.with(|g| g.borrow().as_ref().map(|g| g.device.destroy()).is_some())
+}
+
+/// Chooses the kernel family ("tiled", "compact" or "shared"; null or "" = the adapter's choice)
+/// for the current device and every device opened later; steps recorded from then on use it.
+/// Throws on an unknown name.
+#[wasm_bindgen(js_name = setKernels)]
+pub fn set_kernels(name: Option<String>) -> JsResult<()> {
+    let family = match name.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(n) => Some(
+            n.parse::<KernelFamily>()
+                .map_err(|e| js_err(Error::Config(e)))?,
+        ),
+    };
+    KERNELS.with(|k| *k.borrow_mut() = family);
+    if let Some(g) = GPU.with(|g| g.borrow().clone()) {
+        g.set_family(family.unwrap_or_else(|| KernelFamily::for_adapter(&g.info)));
+    }
+    Ok(())
 }

@@ -6,7 +6,7 @@ pub mod reference;
 
 use cskd::data::{self, Cifar};
 
-use cskd::gpu::{readback, BufferPool, Gpu, Recorder, Tensor};
+use cskd::gpu::{readback, BufferPool, Gpu, KernelFamily, Recorder, Tensor};
 use cskd::rng::Rng;
 use std::sync::{Arc, OnceLock};
 
@@ -39,21 +39,54 @@ pub fn gpu_arc() -> &'static Arc<Gpu> {
     })
 }
 
-/// A second device that uses the compact kernels (what SwiftShader in the browser gets), so both
-/// kernel families are checked.
-pub fn compact_gpu() -> &'static Gpu {
-    static GPU: OnceLock<Gpu> = OnceLock::new();
-    GPU.get_or_init(|| {
+/// The test device for one kernel family, opened once per family on the test adapter (the default
+/// device when the adapter already picks that family), so every family runs the same tests.
+pub fn family_gpu(family: KernelFamily) -> &'static Gpu {
+    family_gpu_arc(family)
+}
+
+/// `family_gpu` as an `Arc`, for trainers.
+pub fn family_gpu_arc(family: KernelFamily) -> &'static Arc<Gpu> {
+    static GPUS: [OnceLock<Arc<Gpu>>; 3] = [const { OnceLock::new() }; 3];
+    if gpu().family() == family {
+        return gpu_arc();
+    }
+    let i = KernelFamily::ALL.iter().position(|&f| f == family).unwrap();
+    GPUS[i].get_or_init(|| {
         let g = pollster::block_on(Gpu::with_backends(gpu().info.backend.into()))
-            .expect("second device");
-        g.set_family(cskd::gpu::KernelFamily::Compact);
-        g
+            .expect("a second device on the test adapter");
+        g.set_family(family);
+        Arc::new(g)
     })
 }
 
-/// Both kernel families: (name, device).
-pub fn devices() -> [(&'static str, &'static Gpu); 2] {
-    [("tiled", gpu()), ("compact", compact_gpu())]
+/// Every kernel family: (name, device).
+pub fn devices() -> [(&'static str, &'static Gpu); 3] {
+    KernelFamily::ALL.map(|f| (f.name(), family_gpu(f)))
+}
+
+/// One named test per kernel family, like candle's `test_device!`: `family_tests!(foo, bar)` turns
+/// each `fn foo(gpu: &Gpu)` into `foo::tiled`, `foo::compact` and `foo::shared` (run one family
+/// with e.g. `cargo test --test kernels ::shared`).
+#[macro_export]
+macro_rules! family_tests {
+    ($($name:ident),+ $(,)?) => {$(
+        mod $name {
+            use cskd::gpu::KernelFamily;
+            #[test]
+            fn tiled() {
+                super::$name($crate::common::family_gpu(KernelFamily::Tiled))
+            }
+            #[test]
+            fn compact() {
+                super::$name($crate::common::family_gpu(KernelFamily::Compact))
+            }
+            #[test]
+            fn shared() {
+                super::$name($crate::common::family_gpu(KernelFamily::Shared))
+            }
+        }
+    )+};
 }
 
 pub fn upload(shape: &[usize], data: &[f32]) -> Tensor {

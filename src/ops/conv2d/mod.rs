@@ -4,6 +4,7 @@
 //! generic kernels serve every family for the shapes its own kernels do not cover.
 
 mod generic;
+mod shared;
 mod tiled;
 
 use crate::gpu::{Kernel, Recorder, Tensor};
@@ -114,6 +115,9 @@ pub fn forward(
     pad: usize,
 ) -> Tensor {
     let s = ConvShape::new(x.shape(), w.shape(), stride, pad);
+    if shared::applies(rec, &s) {
+        return shared::forward(rec, &s, x, w);
+    }
     if tiled::applies(rec, &s) {
         return tiled::forward(rec, &s, x, w);
     }
@@ -122,6 +126,9 @@ pub fn forward(
 
 /// dx (N, C, H, W) from dy (N, K, OH, OW); overwrites.
 pub fn backward_input(rec: &mut Recorder<'_>, s: &ConvShape, dy: &Tensor, w: &Tensor) -> Tensor {
+    if shared::applies(rec, s) {
+        return shared::backward_input(rec, s, dy, w);
+    }
     if tiled::applies(rec, s) {
         return tiled::backward_input(rec, s, dy, w);
     }
@@ -136,6 +143,9 @@ pub fn backward_weight(
     x: &Tensor,
     out: Option<&Tensor>,
 ) -> Tensor {
+    if shared::applies(rec, s) {
+        return shared::backward_weight(rec, s, dy, x, out);
+    }
     if tiled::applies(rec, s) {
         return tiled::backward_weight(rec, s, dy, x, out);
     }

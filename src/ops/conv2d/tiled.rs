@@ -6,8 +6,8 @@ use super::generic::weight_grad_split;
 use super::ConvShape;
 use crate::gpu::{grid_1d, groups, Kernel, KernelFamily, Recorder, Tensor};
 
-/// This path applies: 3×3 stride 1 (padding up to 2 so that the input gradient is one too) on a
-/// family that uses it (the shared-memory family falls back to it until it has its own).
+/// This path applies: 3×3 stride 1 (padding up to 2 so that the input gradient is one too) on the
+/// tiled family (the shared family's own kernels take everything but grids too large for them).
 pub(super) fn applies(rec: &Recorder<'_>, s: &ConvShape) -> bool {
     s.ks == 3 && s.stride == 1 && s.pad <= 2 && rec.gpu.family() != KernelFamily::Compact
 }

@@ -1,0 +1,179 @@
+// The shared-memory family's convolution (real GPUs): implicit GEMM with workgroup-shared tiles.
+// One kernel, three GEMM views chosen by MODE (a pipeline constant, so the other views compile away):
+//   MODE 0, forward:        Y[m, n]  m = (b, oy, ox) over N·OH·OW, n = k,            red. (c, r, s)
+//   MODE 1, input gradient: DX[m, n] m = (b, iy, ix) over N·H·W,   n = c,            red. (k, r, s)
+//   MODE 2, weight grad.:   DW[m, n] m = k,                        n = (c, r, s),    red. (b, oy, ox),
+//           split-K: workgroup z sums reduction indices [z·rows_per_split, …) into partial[z, k, c, r, s]
+//           (conv2d_generic.wgsl's backward_weight_reduce adds the splits).
+// A workgroup owns a 64×64 tile of the GEMM output, 16×16 threads with a 4×4 block each; per step
+// of 16 reduction indices it stages a 16×64 slice of A and of B in workgroup memory (8 KiB), and
+// reads them back as vec4s. Out-of-range elements are staged as zeros, so every thread reaches
+// every barrier (the loop bounds depend only on uniforms and the workgroup id).
+
+override MODE: u32 = 0u;
+override KS: u32 = 3u;
+override STRIDE: u32 = 1u;
+
+struct Params {
+    n: u32, c: u32, h: u32, w: u32,
+    k: u32, oh: u32, ow: u32, pad: u32,
+    // weight gradient only: reduction indices per split and the number of splits
+    rows_per_split: u32, splits: u32, _p0: u32, _p1: u32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+// MODE 0: x, w, y. MODE 1: dy, w, dx. MODE 2: dy, x, partial.
+@group(0) @binding(1) var<storage, read> src_a: array<f32>;
+@group(0) @binding(2) var<storage, read> src_b: array<f32>;
+@group(0) @binding(3) var<storage, read_write> dst: array<f32>;
+
+const BK: u32 = 16u;
+// sa[kl·16 + ml/4][ml % 4] = A[m0 + ml, k0 + kl]; sb likewise for B[k0 + kl, n0 + nl].
+var<workgroup> sa: array<vec4<f32>, 256>;
+var<workgroup> sb: array<vec4<f32>, 256>;
+
+fn dims() -> vec3<u32> { // (M, N, reduction length)
+    let kk = KS * KS;
+    if (MODE == 0u) { return vec3<u32>(p.n * p.oh * p.ow, p.k, p.c * kk); }
+    if (MODE == 1u) { return vec3<u32>(p.n * p.h * p.w, p.c, p.k * kk); }
+    return vec3<u32>(p.k, p.c * kk, p.n * p.oh * p.ow);
+}
+
+// x[b, c, iy, ix] with zero padding; `base` = b·C·H·W.
+fn xat(base: u32, c: u32, iy: i32, ix: i32) -> f32 {
+    let ok = iy >= 0 && iy < i32(p.h) && ix >= 0 && ix < i32(p.w);
+    let i = base + (c * p.h + u32(max(iy, 0))) * p.w + u32(max(ix, 0));
+    return select(0.0, src_a[min(i, arrayLength(&src_a) - 1u)], ok);
+}
+
+// A for MODES 0 and 1 (staged m-fast: a thread keeps one m, decoded once as `mb`).
+// MODE 0: mb = (b·C·H·W, oy·S − pad, ox·S − pad); A[m, (c, r, s)] = x[b, c, iy0 + r, ix0 + s].
+// MODE 1: mb = (b·K·OH·OW, iy + pad, ix + pad); A[m, (k, r, s)] = dy[b, k, oy, ox] where
+//         oy·S + r = iy + pad (same for x), zero when no such output position exists.
+fn a_rows(m: u32) -> vec3<i32> {
+    if (MODE == 0u) {
+        let ohw = p.oh * p.ow;
+        let b = m / ohw;
+        let q = m % ohw;
+        return vec3<i32>(i32(b * p.c * p.h * p.w), i32((q / p.ow) * STRIDE) - i32(p.pad), i32((q % p.ow) * STRIDE) - i32(p.pad));
+    }
+    let hw = p.h * p.w;
+    let b = m / hw;
+    let q = m % hw;
+    return vec3<i32>(i32(b * p.k * p.oh * p.ow), i32(q / p.w + p.pad), i32(q % p.w + p.pad));
+}
+
+fn a_mfast(mb: vec3<i32>, red: u32) -> f32 {
+    let kk = KS * KS;
+    let ch = red / kk;
+    let r = i32((red % kk) / KS);
+    let s = i32(red % KS);
+    if (MODE == 0u) { return xat(u32(mb.x), ch, mb.y + r, mb.z + s); }
+    let ty = mb.y - r;
+    let tx = mb.z - s;
+    let oy = u32(max(ty, 0)) / STRIDE;
+    let ox = u32(max(tx, 0)) / STRIDE;
+    let ok = ty >= 0 && tx >= 0 && u32(ty) % STRIDE == 0u && u32(tx) % STRIDE == 0u && oy < p.oh && ox < p.ow;
+    let i = u32(mb.x) + (ch * p.oh + oy) * p.ow + ox;
+    return select(0.0, src_a[min(i, arrayLength(&src_a) - 1u)], ok);
+}
+
+// B for MODES 0 and 1: the weights. MODE 0: B[(c, r, s), k] = w[k, c, r, s];
+// MODE 1: B[(k, r, s), c] = w[k, c, r, s].
+fn b_w(red: u32, n: u32) -> f32 {
+    let kk = KS * KS;
+    if (MODE == 0u) { return src_b[n * p.c * kk + red]; }
+    return src_b[((red / kk) * p.c + n) * kk + red % kk];
+}
+
+// The output element (m, n): MODE 0 y[b, n, pos], MODE 1 dx[b, n, pos], MODE 2 partial[z, m, n].
+fn store(m: u32, n: u32, z: u32, v: f32) {
+    let d = dims();
+    if (m >= d.x || n >= d.y) { return; }
+    if (MODE == 2u) {
+        dst[(z * d.x + m) * d.y + n] = v;
+        return;
+    }
+    var plane = p.oh * p.ow;
+    if (MODE == 1u) { plane = p.h * p.w; }
+    dst[((m / plane) * d.y + n) * plane + m % plane] = v;
+}
+
+@compute @workgroup_size(256)
+fn gemm(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wg: vec3<u32>) {
+    let d = dims();
+    let m0 = wg.y * 64u;
+    let n0 = wg.x * 64u;
+    var r0 = 0u;
+    var r1 = d.z;
+    if (MODE == 2u) {
+        r0 = wg.z * p.rows_per_split;
+        r1 = min(r0 + p.rows_per_split, d.z);
+    }
+    // Staging roles. m-fast (A in MODES 0, 1): column ml = t % 64, rows t / 64 + 4j.
+    // k-fast (B always, A in MODE 2): row kl = t % 16, columns t / 16 + 16j, so neighbouring
+    // threads read neighbouring reduction indices (contiguous in w, dy and x).
+    let ml = t % 64u;
+    let kf = t % BK;
+    let cf = t / BK;
+    let am = m0 + ml;
+    let mb = a_rows(min(am, d.x - 1u));
+    let tx = t % 16u;
+    let ty = t / 16u;
+    var acc0 = vec4<f32>(); var acc1 = vec4<f32>(); var acc2 = vec4<f32>(); var acc3 = vec4<f32>();
+    for (var k0 = r0; k0 < r1; k0 += BK) {
+        for (var j = 0u; j < 4u; j++) {
+            var av = 0.0;
+            var bv = 0.0;
+            let bn = n0 + cf + 16u * j;
+            let red_f = k0 + kf;
+            if (MODE == 2u) {
+                // A[k, (b, pos)] = dy[b, k, pos]; B[(b, pos), (c, r, s)] = x[b, c, pos·S + (r, s) − pad].
+                let ohw = p.oh * p.ow;
+                let b = red_f / ohw;
+                let q = red_f % ohw;
+                let amk = m0 + cf + 16u * j;
+                if (red_f < r1 && amk < d.x) { av = src_a[(b * p.k + amk) * ohw + q]; }
+                if (red_f < r1 && bn < d.y) {
+                    let kk = KS * KS;
+                    let ch = bn / kk;
+                    let r = i32(((bn % kk) / KS));
+                    let s = i32(bn % KS);
+                    let iy = i32((q / p.ow) * STRIDE) - i32(p.pad) + r;
+                    let ix = i32((q % p.ow) * STRIDE) - i32(p.pad) + s;
+                    let ok = iy >= 0 && iy < i32(p.h) && ix >= 0 && ix < i32(p.w);
+                    let i = ((b * p.c + ch) * p.h + u32(max(iy, 0))) * p.w + u32(max(ix, 0));
+                    bv = select(0.0, src_b[min(i, arrayLength(&src_b) - 1u)], ok);
+                }
+                let ai = kf * 64u + cf + 16u * j;
+                sa[ai / 4u][ai % 4u] = av;
+            } else {
+                let kl = t / 64u + 4u * j;
+                if (am < d.x && k0 + kl < r1) { av = a_mfast(mb, k0 + kl); }
+                sa[kl * 16u + ml / 4u][ml % 4u] = av;
+                if (red_f < r1 && bn < d.y) { bv = b_w(red_f, bn); }
+            }
+            let bi = kf * 64u + cf + 16u * j;
+            sb[bi / 4u][bi % 4u] = bv;
+        }
+        workgroupBarrier();
+        for (var kl = 0u; kl < BK; kl++) {
+            let a = sa[kl * 16u + tx];
+            let b = sb[kl * 16u + ty];
+            acc0 = fma(a, vec4<f32>(b.x), acc0);
+            acc1 = fma(a, vec4<f32>(b.y), acc1);
+            acc2 = fma(a, vec4<f32>(b.z), acc2);
+            acc3 = fma(a, vec4<f32>(b.w), acc3);
+        }
+        workgroupBarrier();
+    }
+    // acc_j[i] = C[m0 + 4·tx + i, n0 + 4·ty + j]
+    let mo = m0 + 4u * tx;
+    let no = n0 + 4u * ty;
+    for (var i = 0u; i < 4u; i++) {
+        store(mo + i, no, wg.z, acc0[i]);
+        store(mo + i, no + 1u, wg.z, acc1[i]);
+        store(mo + i, no + 2u, wg.z, acc2[i]);
+        store(mo + i, no + 3u, wg.z, acc3[i]);
+    }
+}

@@ -1,0 +1,81 @@
+// The shared-memory family's matmul (real GPUs): C (M, N) = A·B (+ bias), any strides, layout as
+// in matmul_generic.wgsl: A[m, k] at a[m·sam + k·sak], B[k, n] at b[k·sbk + n·sbn], C row-major.
+// A workgroup owns a 64×64 tile of C, 16×16 threads with a 4×4 block each; per step of 16 k it
+// stages a 16×64 slice of A and of B in workgroup memory (8 KiB) and reads them back as vec4s.
+// AKF / BKF (pipeline constants): the operand is contiguous along k, so neighbouring threads
+// stage neighbouring k (else neighbouring m / n). Out-of-range elements are staged as zeros, so
+// every thread reaches every barrier.
+
+struct Params {
+    m: u32, n: u32, k: u32, has_bias: u32,
+    sam: u32, sak: u32, sbk: u32, sbn: u32,
+}
+
+override AKF: u32 = 1u;
+override BKF: u32 = 0u;
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> a: array<f32>;
+@group(0) @binding(2) var<storage, read> b: array<f32>;
+@group(0) @binding(3) var<storage, read> bias: array<f32>;
+@group(0) @binding(4) var<storage, read_write> c: array<f32>;
+
+const BK: u32 = 16u;
+// sa[kl·16 + ml/4][ml % 4] = A[m0 + ml, k0 + kl]; sb[kl·16 + nl/4][nl % 4] = B[k0 + kl, n0 + nl].
+var<workgroup> sa: array<vec4<f32>, 256>;
+var<workgroup> sb: array<vec4<f32>, 256>;
+
+// The staging slot (row kl of 16, column of 64) of thread t's j-th element (j < 4).
+fn slot(kfast: u32, t: u32, j: u32) -> vec2<u32> {
+    if (kfast != 0u) { return vec2<u32>(t % BK, t / BK + 16u * j); }
+    return vec2<u32>(t / 64u + 4u * j, t % 64u);
+}
+
+@compute @workgroup_size(256)
+fn matmul(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wg: vec3<u32>) {
+    let m0 = wg.y * 64u;
+    let n0 = wg.x * 64u;
+    let tx = t % 16u;
+    let ty = t / 16u;
+    var acc0 = vec4<f32>(); var acc1 = vec4<f32>(); var acc2 = vec4<f32>(); var acc3 = vec4<f32>();
+    for (var k0 = 0u; k0 < p.k; k0 += BK) {
+        for (var j = 0u; j < 4u; j++) {
+            let sa_ = slot(AKF, t, j);
+            let am = m0 + sa_.y;
+            let ak = k0 + sa_.x;
+            let av = select(0.0, a[min(am, p.m - 1u) * p.sam + min(ak, p.k - 1u) * p.sak], am < p.m && ak < p.k);
+            sa[sa_.x * 16u + sa_.y / 4u][sa_.y % 4u] = av;
+            let sb_ = slot(BKF, t, j);
+            let bn = n0 + sb_.y;
+            let bk = k0 + sb_.x;
+            let bv = select(0.0, b[min(bk, p.k - 1u) * p.sbk + min(bn, p.n - 1u) * p.sbn], bn < p.n && bk < p.k);
+            sb[sb_.x * 16u + sb_.y / 4u][sb_.y % 4u] = bv;
+        }
+        workgroupBarrier();
+        for (var kl = 0u; kl < BK; kl++) {
+            let av = sa[kl * 16u + tx];
+            let bv = sb[kl * 16u + ty];
+            acc0 = fma(av, vec4<f32>(bv.x), acc0);
+            acc1 = fma(av, vec4<f32>(bv.y), acc1);
+            acc2 = fma(av, vec4<f32>(bv.z), acc2);
+            acc3 = fma(av, vec4<f32>(bv.w), acc3);
+        }
+        workgroupBarrier();
+    }
+    // acc_j[i] = C[m0 + 4·tx + i, n0 + 4·ty + j]
+    let mo = m0 + 4u * tx;
+    let no = n0 + 4u * ty;
+    var bv = vec4<f32>(0.0);
+    if (p.has_bias != 0u) {
+        bv = vec4<f32>(bias[min(no, p.n - 1u)], bias[min(no + 1u, p.n - 1u)], bias[min(no + 2u, p.n - 1u)], bias[min(no + 3u, p.n - 1u)]);
+    }
+    for (var i = 0u; i < 4u; i++) {
+        let m = mo + i;
+        if (m >= p.m) { break; }
+        let row = m * p.n;
+        if (no < p.n) { c[row + no] = acc0[i] + bv.x; }
+        if (no + 1u < p.n) { c[row + no + 1u] = acc1[i] + bv.y; }
+        if (no + 2u < p.n) { c[row + no + 2u] = acc2[i] + bv.z; }
+        if (no + 3u < p.n) { c[row + no + 3u] = acc3[i] + bv.w; }
+    }
+}

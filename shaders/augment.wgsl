@@ -13,9 +13,9 @@ struct Params { n: u32, _p0: u32, _p1: u32, _p2: u32, mean: vec4<f32>, sdev: vec
 @group(0) @binding(2) var<storage, read> crops: array<i32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG_1D)
 fn augment(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let i = gid.x + gid.y * nwg.x * 256u;
+    let i = flat_index(gid, nwg);
     if (i >= p.n * 3072u) { return; }
     let n = i / 3072u;
     let c = (i / 1024u) % 3u;

@@ -8,7 +8,7 @@
 // Every log-probability is z − log-sum-exp with the max subtracted, so logits of ±100 stay finite.
 // has_partner = 0 (plain CE, label smoothing) skips the KL term and never reads zp.
 
-const WG: u32 = 64u;
+const WG: u32 = 64u; // threads per row (wg_sum/wg_max in prelude.wgsl reduce across them)
 
 struct Params { b: u32, k: u32, has_partner: u32, _p0: u32, t: f32, lambda: f32, eps: f32, _p1: f32 }
 
@@ -21,32 +21,6 @@ struct Params { b: u32, k: u32, has_partner: u32, _p0: u32, t: f32, lambda: f32,
 
 @group(0) @binding(1) var<storage, read> row_losses: array<f32>;
 @group(0) @binding(2) var<storage, read_write> loss: array<f32>;
-
-var<workgroup> red: array<vec4<f32>, WG>;
-
-fn reduce_max(lid: u32, v: vec4<f32>) -> vec4<f32> {
-    red[lid] = v;
-    workgroupBarrier();
-    for (var s = WG / 2u; s > 0u; s >>= 1u) {
-        if (lid < s) { red[lid] = max(red[lid], red[lid + s]); }
-        workgroupBarrier();
-    }
-    let r = red[0];
-    workgroupBarrier();
-    return r;
-}
-
-fn reduce_sum(lid: u32, v: vec4<f32>) -> vec4<f32> {
-    red[lid] = v;
-    workgroupBarrier();
-    for (var s = WG / 2u; s > 0u; s >>= 1u) {
-        if (lid < s) { red[lid] += red[lid + s]; }
-        workgroupBarrier();
-    }
-    let r = red[0];
-    workgroupBarrier();
-    return r;
-}
 
 @compute @workgroup_size(WG)
 fn cskd_forward_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid3: vec3<u32>) {
@@ -64,7 +38,7 @@ fn cskd_forward_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_i
         mx.x = max(mx.x, za[base + j]);
         if (part) { mx.y = max(mx.y, zp[base + j]); }
     }
-    mx = reduce_max(lid, mx);
+    mx = wg_max(lid, WG, mx);
     let ma = mx.x;
     let mp = mx.y;
 
@@ -80,7 +54,7 @@ fn cskd_forward_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_i
             s.z += exp((zp[base + j] - mp) * inv_t);
         }
     }
-    s = reduce_sum(lid, s);
+    s = wg_sum(lid, WG, s);
     let lse_a = ma + log(s.x);              // log Σ exp(za)
     let lse_at = ma * inv_t + log(s.y);     // log Σ exp(za/T)
     let lse_pt = mp * inv_t + log(s.z);     // log Σ exp(zp/T)
@@ -101,7 +75,7 @@ fn cskd_forward_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_i
         }
         dza[base + j] = g * inv_b;
     }
-    let klsum = reduce_sum(lid, vec4<f32>(kl, 0.0, 0.0, 0.0)).x;
+    let klsum = wg_sum(lid, WG, vec4<f32>(kl, 0.0, 0.0, 0.0)).x;
     if (lid == 0u) {
         rows[row * 2u] = ce;
         rows[row * 2u + 1u] = select(0.0, p.t * p.t * klsum, part);
@@ -114,7 +88,7 @@ fn reduce_rows(@builtin(local_invocation_id) lid3: vec3<u32>) {
     let lid = lid3.x;
     var s = vec4<f32>(0.0);
     for (var r = lid; r < p.b; r += WG) { s += vec4<f32>(row_losses[2u * r], row_losses[2u * r + 1u], 0.0, 0.0); }
-    s = reduce_sum(lid, s);
+    s = wg_sum(lid, WG, s);
     if (lid == 0u) {
         let ce = s.x / f32(p.b);
         let kl = s.y / f32(p.b);

@@ -10,9 +10,9 @@ struct Params { n: u32, mode: u32, y0: u32, y1: u32, x0: u32, x1: u32, m: f32, _
 @group(0) @binding(2) var<storage, read> perm: array<u32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG_1D)
 fn mix(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let i = gid.x + gid.y * nwg.x * 256u;
+    let i = flat_index(gid, nwg);
     if (i >= p.n * 3072u) { return; }
     let n = i / 3072u;
     let j = perm[n] * 3072u + i % 3072u;

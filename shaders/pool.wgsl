@@ -15,11 +15,10 @@ struct Params { n: u32, c: u32, h: u32, w: u32, oh: u32, ow: u32, win: u32, _p0:
 @group(0) @binding(1) var<storage, read> avg_dy: array<f32>;
 @group(0) @binding(2) var<storage, read_write> avg_dx: array<f32>;
 
-fn flat(gid: vec3<u32>, nwg: vec3<u32>) -> u32 { return gid.x + gid.y * nwg.x * 256u; }
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG_1D)
 fn max_forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let i = flat(gid, nwg);
+    let i = flat_index(gid, nwg);
     if (i >= p.n * p.c * p.oh * p.ow) { return; }
     let ox = i % p.ow;
     let oy = (i / p.ow) % p.oh;
@@ -29,9 +28,9 @@ fn max_forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workg
 }
 
 // The gradient goes to the first maximum of each window (row-major order), as PyTorch.
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG_1D)
 fn max_backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let i = flat(gid, nwg);
+    let i = flat_index(gid, nwg);
     if (i >= p.n * p.c * p.h * p.w) { return; }
     let ix = i % p.w;
     let iy = (i / p.w) % p.h;
@@ -48,9 +47,9 @@ fn max_backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
     dx[i] = select(0.0, dy[(plane * p.oh + oy) * p.ow + ox], best == i);
 }
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG_1D)
 fn avg_forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let i = flat(gid, nwg);
+    let i = flat_index(gid, nwg);
     if (i >= p.n * p.c * p.oh * p.ow) { return; }
     let ox = i % p.ow;
     let oy = (i / p.ow) % p.oh;
@@ -63,9 +62,9 @@ fn avg_forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workg
     y[i] = s / f32(p.win * p.win);
 }
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG_1D)
 fn avg_backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let i = flat(gid, nwg);
+    let i = flat_index(gid, nwg);
     if (i >= p.n * p.c * p.h * p.w) { return; }
     let ix = i % p.w;
     let iy = (i / p.w) % p.h;

@@ -11,7 +11,7 @@
 // With has_prev, the row's softmax(za) then replaces prev[idx] (read first, by the same thread):
 // the prediction the next epoch's PS-KD target uses. zp, zt, prev are constants (no gradient).
 
-const WG: u32 = 64u;
+const WG: u32 = 64u; // threads per row (wg_sum/wg_max in prelude.wgsl reduce across them)
 
 struct Params {
     b: u32, k: u32, has_partner: u32, has_teacher: u32,
@@ -31,32 +31,6 @@ struct Params {
 
 @group(0) @binding(1) var<storage, read> row_losses: array<f32>;
 @group(0) @binding(2) var<storage, read_write> loss: array<f32>;
-
-var<workgroup> red: array<vec4<f32>, WG>;
-
-fn reduce_max(lid: u32, v: vec4<f32>) -> vec4<f32> {
-    red[lid] = v;
-    workgroupBarrier();
-    for (var s = WG / 2u; s > 0u; s >>= 1u) {
-        if (lid < s) { red[lid] = max(red[lid], red[lid + s]); }
-        workgroupBarrier();
-    }
-    let r = red[0];
-    workgroupBarrier();
-    return r;
-}
-
-fn reduce_sum(lid: u32, v: vec4<f32>) -> vec4<f32> {
-    red[lid] = v;
-    workgroupBarrier();
-    for (var s = WG / 2u; s > 0u; s >>= 1u) {
-        if (lid < s) { red[lid] += red[lid + s]; }
-        workgroupBarrier();
-    }
-    let r = red[0];
-    workgroupBarrier();
-    return r;
-}
 
 // The target probability of class j for this row.
 fn target_prob(j: u32, y: u32, yb: u32, pbase: u32) -> f32 {
@@ -87,7 +61,7 @@ fn soft_forward_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_i
         if (part) { mx.y = max(mx.y, zp[base + j]); }
         if (teach) { mx.z = max(mx.z, zt[base + j]); }
     }
-    mx = reduce_max(lid, mx);
+    mx = wg_max(lid, WG, mx);
     let ma = mx.x;
     let mp = mx.y;
     let mt = mx.z;
@@ -108,8 +82,8 @@ fn soft_forward_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_i
             s2.y += exp((zt[base + j] - mt) * inv_tk);
         }
     }
-    s = reduce_sum(lid, s);
-    s2 = reduce_sum(lid, s2);
+    s = wg_sum(lid, WG, s);
+    s2 = wg_sum(lid, WG, s2);
     let lse_a = ma + log(s.x);
     let lse_at = ma * inv_t + log(s.y);
     let lse_pt = mp * inv_t + log(s.z);
@@ -141,7 +115,7 @@ fn soft_forward_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_i
         dza[base + j] = g * inv_b;
         if (p.has_prev != 0u) { prev[pbase + j] = sm; }
     }
-    kl = reduce_sum(lid, kl);
+    kl = wg_sum(lid, WG, kl);
     if (lid == 0u) {
         rows[row * 3u] = ce;
         rows[row * 3u + 1u] = select(0.0, p.t * p.t * kl.x, part);
@@ -157,7 +131,7 @@ fn soft_reduce_rows(@builtin(local_invocation_id) lid3: vec3<u32>) {
     for (var r = lid; r < p.b; r += WG) {
         s += vec4<f32>(row_losses[3u * r], row_losses[3u * r + 1u], row_losses[3u * r + 2u], 0.0);
     }
-    s = reduce_sum(lid, s);
+    s = wg_sum(lid, WG, s);
     if (lid == 0u) {
         let ce = s.x / f32(p.b);
         let reg = p.lambda * s.y / f32(p.b) + p.lambda_kd * s.z / f32(p.b);

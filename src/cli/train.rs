@@ -170,6 +170,9 @@ pub fn run(a: TrainArgs) -> Result<()> {
 /// `cskd train`; `grid` (from `cskd experiment`) replaces the run's own progress bar and quiets
 /// its banner and summary line.
 pub(super) fn run_with(a: TrainArgs, grid: Option<&ProgressBar>) -> Result<()> {
+    // W3 (docs/BENCHMARKS.md): time from here (data, device, pipelines included) to the first step.
+    let started = web_time::Instant::now();
+    let mut first_step_reported = false;
     let resume = a
         .resume
         .as_deref()
@@ -281,6 +284,13 @@ pub(super) fn run_with(a: TrainArgs, grid: Option<&ProgressBar>) -> Result<()> {
     while !trainer.finished() {
         let epoch = trainer.state.epoch + 1;
         let result = pollster::block_on(trainer.train_epoch(|r| {
+            if !first_step_reported && grid.is_none() {
+                first_step_reported = true;
+                bar.println(format!(
+                    "first step finished {:.0} ms after start (W3)",
+                    started.elapsed().as_secs_f64() * 1e3
+                ));
+            }
             bar.set_message(format!(
                 "{epoch} · loss {:.3} · {:.0} img/s",
                 r.loss, r.images_per_sec

@@ -1,9 +1,14 @@
 //! One pipeline cache for every dispatch: a compute pipeline is built once per
 //! (shader, entry point, override constants) and reused; its auto-derived bind group layout with it.
+//! Each build runs inside an error scope, so a shader that fails to compile or validate is reported
+//! by name (`shader::entry`) rather than as an anonymous error at the next readback.
 
 use crate::shaders;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+
+/// Where the first GPU error goes (shared with `Gpu`).
+pub(crate) type ErrorSink = Arc<Mutex<Option<String>>>;
 
 /// Which kernel to run: a shader file from `shaders/`, an entry point and its override constants.
 #[derive(Clone, Copy, Debug)]
@@ -46,14 +51,17 @@ pub(crate) struct Compiled {
 
 pub(crate) struct PipelineCache {
     device: wgpu::Device,
+    /// The device's first-error slot (see `Gpu::check`).
+    errors: ErrorSink,
     modules: Mutex<HashMap<&'static str, wgpu::ShaderModule>>,
     pipelines: Mutex<HashMap<Key, Arc<Compiled>>>,
 }
 
 impl PipelineCache {
-    pub fn new(device: wgpu::Device) -> Self {
+    pub fn new(device: wgpu::Device, errors: ErrorSink) -> Self {
         Self {
             device,
+            errors,
             modules: Mutex::default(),
             pipelines: Mutex::default(),
         }
@@ -68,6 +76,7 @@ impl PipelineCache {
         if let Some(c) = self.pipelines.lock().unwrap().get(&key) {
             return c.clone();
         }
+        let scope = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
         let module = self.module(k.shader);
         let pipeline = self
             .device
@@ -83,6 +92,7 @@ impl PipelineCache {
                 },
                 cache: None,
             });
+        report_build_error(scope.pop(), self.errors.clone(), k.shader, k.entry);
         let layout = pipeline.get_bind_group_layout(0);
         let compiled = Arc::new(Compiled { pipeline, layout });
         self.pipelines.lock().unwrap().insert(key, compiled.clone());
@@ -104,4 +114,25 @@ impl PipelineCache {
             })
             .clone()
     }
+}
+
+/// Records a pipeline build's validation error, naming the kernel. Natively the scope's result is
+/// ready at once; on the web it arrives later (still before any readback could succeed).
+fn report_build_error(
+    popped: impl std::future::Future<Output = Option<wgpu::Error>> + 'static,
+    sink: ErrorSink,
+    shader: &'static str,
+    entry: &'static str,
+) {
+    let record = move |e: Option<wgpu::Error>| {
+        if let Some(e) = e {
+            sink.lock()
+                .unwrap()
+                .get_or_insert_with(|| format!("kernel {shader}::{entry} failed to build: {e}"));
+        }
+    };
+    #[cfg(not(target_arch = "wasm32"))]
+    record(pollster::block_on(popped));
+    #[cfg(target_arch = "wasm32")]
+    wasm_bindgen_futures::spawn_local(async move { record(popped.await) });
 }

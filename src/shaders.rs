@@ -1,4 +1,5 @@
 //! The WGSL sources, compiled into the binary so native and wasm builds carry the same kernels.
+//! Every kernel file is compiled after the shared prelude (`shaders/prelude.wgsl`).
 
 /// Every shader by name (the name is the file stem under `shaders/`).
 pub const ALL: &[(&str, &str)] = &[
@@ -29,6 +30,15 @@ pub const ALL: &[(&str, &str)] = &[
     ("softmax", include_str!("../shaders/softmax.wgsl")),
 ];
 
-pub fn source(name: &str) -> Option<&'static str> {
-    ALL.iter().find(|(n, _)| *n == name).map(|(_, s)| *s)
+/// Helpers every kernel file may use: 1-D indexing, finiteness, workgroup reductions.
+pub const PRELUDE: &str = include_str!("../shaders/prelude.wgsl");
+
+/// The full source of a kernel file as it is compiled: the 1-D workgroup size from the one Rust
+/// constant, the prelude, then the file.
+pub fn source(name: &str) -> Option<String> {
+    let file = ALL.iter().find(|(n, _)| *n == name).map(|(_, s)| *s)?;
+    Some(format!(
+        "const WG_1D: u32 = {}u;\n{PRELUDE}\n{file}",
+        crate::gpu::WG_1D
+    ))
 }

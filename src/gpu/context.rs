@@ -97,7 +97,7 @@ impl Gpu {
                 .get_or_insert_with(|| format!("the GPU device was lost ({reason:?}): {msg}"));
         });
         Ok(Gpu {
-            pipelines: PipelineCache::new(device.clone()),
+            pipelines: PipelineCache::new(device.clone(), error.clone()),
             device,
             queue,
             info,

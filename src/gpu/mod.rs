@@ -14,6 +14,9 @@ pub use pipelines::Kernel;
 pub use recorder::Recorder;
 pub use tensor::{BufferPool, Tensor};
 
+/// Threads per workgroup of every 1-D kernel (WGSL sees it as `WG_1D`, see `shaders::source`).
+pub const WG_1D: usize = 256;
+
 /// Workgroups needed to cover `n` items with `size` threads each.
 pub fn groups(n: usize, size: usize) -> u32 {
     n.div_ceil(size) as u32

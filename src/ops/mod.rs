@@ -14,7 +14,7 @@ pub mod sgd;
 pub mod soft_loss;
 pub mod softmax;
 
-use crate::gpu::{grid_1d, Kernel, Recorder, Tensor};
+use crate::gpu::{grid_1d, Kernel, Recorder, Tensor, WG_1D};
 
 /// Params of the many kernels that only need an element count.
 #[repr(C)]
@@ -24,7 +24,7 @@ pub(crate) struct Count {
     pub _pad: [u32; 3],
 }
 
-/// Dispatches a 1-D kernel (workgroup size 256) over `n` elements.
+/// Dispatches a 1-D kernel (workgroup size `WG_1D`) over `n` elements.
 pub(crate) fn dispatch_1d<P: bytemuck::Pod>(
     rec: &mut Recorder<'_>,
     kernel: Kernel,
@@ -32,5 +32,5 @@ pub(crate) fn dispatch_1d<P: bytemuck::Pod>(
     tensors: &[&Tensor],
     n: usize,
 ) {
-    rec.dispatch(kernel, params, tensors, grid_1d(n, 256));
+    rec.dispatch(kernel, params, tensors, grid_1d(n, WG_1D));
 }

@@ -11,7 +11,7 @@ pub mod w2;
 
 pub use kernels::{kernel_names, kernels, KernelCheck, KernelSize};
 pub use profile::{profile_w1, FamilyRow, StepProfile};
-pub use w1::{w1, W1Result};
+pub use w1::{w1, W1Result, W1Setup};
 pub use w2::{w2, KernelResult, SMALLCNN_CONVS};
 
 use crate::error::{Error, Result};

@@ -26,7 +26,7 @@ pub struct W1Result {
 }
 
 /// W1's model, data and optimiser, ready to record steps.
-pub(crate) struct W1Setup {
+pub struct W1Setup {
     pub cskd: bool,
     model: Model,
     anchors: Tensor,

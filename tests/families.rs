@@ -1,6 +1,7 @@
 //! Kernel families agree end to end: the same SmallCNN (same seed, same batch) takes two CS-KD
 //! training steps (forward, loss, backward, SGD) on each family, and every family reports the loss
-//! of the tiled family (the second step's loss also checks the first step's update).
+//! of the tiled family (the second step's loss also checks the first step's update). And the CLI's
+//! `--kernels` flag picks the family.
 
 mod common;
 
@@ -72,4 +73,29 @@ fn shared_family_step_matches_tiled() {
 #[test]
 fn compact_family_step_matches_tiled() {
     matches_tiled(KernelFamily::Compact);
+}
+
+/// `--kernels` overrides the adapter's family (and `CSKD_KERNELS`) for any subcommand; an unknown
+/// name is refused with the list of families.
+#[test]
+fn cli_kernels_flag_picks_the_family() {
+    let cskd = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_cskd"))
+            .args(args)
+            .env("CSKD_KERNELS", "compact")
+            .output()
+            .unwrap()
+    };
+    let out = cskd(&["info", "--kernels", "shared"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let info: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(info["kernels"], "shared");
+    let out = cskd(&["--kernels", "fast", "info"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("use tiled, compact or shared"), "{err}");
 }

@@ -3,10 +3,12 @@ use cskd::gpu::{Gpu, Recorder};
 use cskd::ops::conv2d::{self, ConvShape};
 use cskd::rng::Rng;
 
+type Case = (usize, usize, usize, usize, usize, usize, usize, usize);
+
 /// (N, C, H, W, K, kernel, stride, pad): 3×3/1×1, stride 1/2, pad 0/1, sizes that are not
 /// multiples of 4 or of the workgroup, odd spatial sizes; the last spans several 64-wide GEMM
 /// tiles in every view (and several weight-gradient splits).
-const CASES: &[(usize, usize, usize, usize, usize, usize, usize, usize)] = &[
+const CASES: &[Case] = &[
     (2, 3, 7, 9, 5, 3, 1, 1),
     (2, 3, 7, 9, 5, 3, 1, 0),
     (1, 5, 7, 9, 6, 3, 2, 1),

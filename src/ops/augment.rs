@@ -96,3 +96,9 @@ pub fn augment_reference(src: &[u8], crops: &[Crop]) -> Vec<f32> {
     }
     out
 }
+
+/// The uniform's layout, checked against the WGSL `Params` (tests/params_layout.rs).
+#[doc(hidden)]
+pub fn params_layout() -> super::layout::ParamsLayout {
+    super::layout::params_layout!(Params, ["augment"], [n, mean, std as sdev])
+}

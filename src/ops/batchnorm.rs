@@ -215,3 +215,9 @@ pub fn batch_norm(
         }),
     )
 }
+
+/// The uniform's layout, checked against the WGSL `Params` (tests/params_layout.rs).
+#[doc(hidden)]
+pub fn params_layout() -> super::layout::ParamsLayout {
+    super::layout::params_layout!(Params, ["batchnorm"], [n, c, hw, momentum, eps, relu])
+}

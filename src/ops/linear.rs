@@ -33,6 +33,10 @@ pub fn matmul_strided(
     out: Option<&Tensor>,
 ) -> Tensor {
     let c = rec.alloc_or(out, &[m, n]);
+    rec.set_op(
+        crate::gpu::profile::OpFamily::Matmul,
+        2.0 * (m * n * k) as f64,
+    );
     let p = Params {
         m: m as u32,
         n: n as u32,
@@ -179,5 +183,15 @@ pub fn linear(rec: &mut Recorder<'_>, tape: &mut Tape, x: &Var, w: &Var, b: &Var
                     .then(|| backward_bias(rec, dy, wants[2].target())),
             ]
         }),
+    )
+}
+
+/// The uniform's layout, checked against the WGSL `Params` (tests/params_layout.rs).
+#[doc(hidden)]
+pub fn params_layout() -> super::layout::ParamsLayout {
+    super::layout::params_layout!(
+        Params,
+        ["matmul_generic", "matmul_tiled", "matmul_shared"],
+        [m, n, k, has_bias, sam, sak, sbk, sbn]
     )
 }

@@ -100,3 +100,9 @@ pub fn cskd_loss(
     rec.dispatch(REDUCE, &p, &[&rows, &loss], [1, 1, 1]);
     LossOut { loss, rows, dza }
 }
+
+/// The uniform's layout, checked against the WGSL `Params` (tests/params_layout.rs).
+#[doc(hidden)]
+pub fn params_layout() -> super::layout::ParamsLayout {
+    super::layout::params_layout!(Params, ["loss"], [b, k, has_partner, t, lambda, eps])
+}

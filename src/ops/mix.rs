@@ -147,3 +147,9 @@ pub fn mix_reference(x: &[f32], draw: &MixDraw) -> Vec<f32> {
     }
     out
 }
+
+/// The uniform's layout, checked against the WGSL `Params` (tests/params_layout.rs).
+#[doc(hidden)]
+pub fn params_layout() -> super::layout::ParamsLayout {
+    super::layout::params_layout!(Params, ["mix"], [n, mode, bbox as y0, m])
+}

@@ -6,6 +6,8 @@ pub mod augment;
 pub mod batchnorm;
 pub mod conv2d;
 pub mod elementwise;
+#[doc(hidden)]
+pub mod layout;
 pub mod linear;
 pub mod loss;
 pub mod mix;

@@ -116,3 +116,9 @@ pub fn global_avg_pool(rec: &mut Recorder<'_>, tape: &mut Tape, x: &Var) -> Var 
         }),
     )
 }
+
+/// The uniform's layout, checked against the WGSL `Params` (tests/params_layout.rs).
+#[doc(hidden)]
+pub fn params_layout() -> super::layout::ParamsLayout {
+    super::layout::params_layout!(Params, ["pool"], [n, c, h, w, oh, ow, win])
+}

@@ -74,3 +74,9 @@ pub fn step(
         );
     }
 }
+
+/// The uniform's layout, checked against the WGSL `Params` (tests/params_layout.rs).
+#[doc(hidden)]
+pub fn params_layout() -> super::layout::ParamsLayout {
+    super::layout::params_layout!(Params, ["sgd"], [n, lr, momentum, weight_decay])
+}

@@ -130,3 +130,26 @@ pub fn soft_loss(
     rec.dispatch(REDUCE, &p, &[&rows, &loss], [1, 1, 1]);
     SoftLossOut { loss, rows, dza }
 }
+
+/// The uniform's layout, checked against the WGSL `Params` (tests/params_layout.rs).
+#[doc(hidden)]
+pub fn params_layout() -> super::layout::ParamsLayout {
+    super::layout::params_layout!(
+        Params,
+        ["soft_loss"],
+        [
+            b,
+            k,
+            has_partner,
+            has_teacher,
+            has_prev,
+            t,
+            lambda,
+            t_kd,
+            lambda_kd,
+            mix,
+            alpha,
+            eps
+        ]
+    )
+}

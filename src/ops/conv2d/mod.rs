@@ -115,6 +115,10 @@ pub fn forward(
     pad: usize,
 ) -> Tensor {
     let s = ConvShape::new(x.shape(), w.shape(), stride, pad);
+    rec.set_op(
+        crate::gpu::profile::OpFamily::ConvForward,
+        2.0 * s.macs() as f64,
+    );
     if shared::applies(rec, &s) {
         return shared::forward(rec, &s, x, w);
     }
@@ -126,6 +130,10 @@ pub fn forward(
 
 /// dx (N, C, H, W) from dy (N, K, OH, OW); overwrites.
 pub fn backward_input(rec: &mut Recorder<'_>, s: &ConvShape, dy: &Tensor, w: &Tensor) -> Tensor {
+    rec.set_op(
+        crate::gpu::profile::OpFamily::ConvInputGrad,
+        2.0 * s.macs() as f64,
+    );
     if shared::applies(rec, s) {
         return shared::backward_input(rec, s, dy, w);
     }
@@ -143,6 +151,10 @@ pub fn backward_weight(
     x: &Tensor,
     out: Option<&Tensor>,
 ) -> Tensor {
+    rec.set_op(
+        crate::gpu::profile::OpFamily::ConvWeightGrad,
+        2.0 * s.macs() as f64,
+    );
     if shared::applies(rec, s) {
         return shared::backward_weight(rec, s, dy, x, out);
     }
@@ -173,5 +185,20 @@ pub fn conv2d(
                 .then(|| backward_weight(rec, &s, dy, &xv, wants[1].target()));
             vec![dx, dw]
         }),
+    )
+}
+
+/// The uniform's layout, checked against the WGSL `Params` (tests/params_layout.rs).
+#[doc(hidden)]
+pub fn params_layout() -> crate::ops::layout::ParamsLayout {
+    crate::ops::layout::params_layout!(
+        Params,
+        [
+            "conv2d_generic",
+            "conv2d_tiled",
+            "conv2d_shared",
+            "conv2d_compact3"
+        ],
+        [n, c, h, w, k, oh, ow, pad, rows_per_split, splits]
     )
 }

@@ -28,8 +28,6 @@ use serde::{Deserialize, Serialize};
 
 /// Bytes of one image: 3 channels × 32 × 32.
 pub const IMAGE_BYTES: usize = 3 * 32 * 32;
-/// Side of an image in pixels.
-pub const IMAGE_SIDE: usize = 32;
 /// Number of CIFAR-100 superclasses.
 pub const NUM_COARSE_CLASSES: usize = 20;
 

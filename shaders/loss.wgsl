@@ -1,4 +1,4 @@
-// The fused CS-KD loss (CSKD.md), one workgroup per anchor row, forward and gradient in one pass.
+// The fused CS-KD loss (docs/ALGORITHM.md), one workgroup per anchor row, forward and gradient in one pass.
 // Shapes: za, zp, dza (B, K) logits; labels (B) u32; rows (B, 2) = per-row (CE, T²·KL); loss (4).
 // With T the temperature, λ the weight and ε the label smoothing:
 //   CE_row  = −Σ_k t_k · log softmax(za)_k,  t = (1 − ε)·onehot(y) + ε/K

@@ -239,7 +239,7 @@ fn smoothed_target(j: usize, label: u32, k: usize, eps: f64) -> f64 {
     eps / k as f64 + if j == label as usize { 1.0 - eps } else { 0.0 }
 }
 
-/// The CS-KD loss written plainly from CSKD.md: (L, mean CE, mean T²·KL).
+/// The CS-KD loss written plainly from docs/ALGORITHM.md: (L, mean CE, mean T²·KL).
 pub fn cskd_loss(
     za: &[f64],
     zp: Option<&[f64]>,
@@ -267,7 +267,7 @@ pub fn cskd_loss(
     (ce + lambda * kl, ce, kl)
 }
 
-/// The gradient formula of CSKD.md: (softmax(za) − target)/B + λ·T·(p − q)/B.
+/// The gradient formula of docs/ALGORITHM.md: (softmax(za) − target)/B + λ·T·(p − q)/B.
 pub fn cskd_grad(
     za: &[f64],
     zp: Option<&[f64]>,

@@ -1,4 +1,4 @@
-"""The CS-KD loss of /work/shared/docs/CSKD.md and cskd's fused kernel (shaders/loss.wgsl):
+"""The CS-KD loss of docs/ALGORITHM.md and cskd's fused kernel (shaders/loss.wgsl):
 L = CE(z_a, y) + lambda * T^2 * KL(q || p), p = softmax(z_a / T), q = softmax(z_p / T), means over
 anchors. The partner logits are a fixed target (detached)."""
 

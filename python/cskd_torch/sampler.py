@@ -1,4 +1,4 @@
-"""The class-wise pair sampler of CS-KD (/work/shared/docs/CSKD.md, "Batches"), sharded like
+"""The class-wise pair sampler of CS-KD (docs/ALGORITHM.md, "Batches"), sharded like
 torch.utils.data.DistributedSampler: every epoch all indices are shuffled with a generator seeded by
 (seed, epoch), identically on every rank, padded to a multiple of the number of replicas and dealt
 out rank::num_replicas; each anchor then gets a partner drawn uniformly from ALL training images of

@@ -1,4 +1,4 @@
-"""The twin's parts on their own: the sharded pair sampler, the loss gradient of CSKD.md, cskd's
+"""The twin's parts on their own: the sharded pair sampler, the loss gradient of docs/ALGORITHM.md, cskd's
 subset choice, the models' parameter counts, and checkpoints written here read back."""
 
 import numpy as np

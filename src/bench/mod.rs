@@ -1,4 +1,4 @@
-//! Benchmarks (docs/BENCH.md): W1, a whole CS-KD or CE training step of SmallCNN on random data
+//! Benchmarks (docs/BENCHMARKS.md): W1, a whole CS-KD or CE training step of SmallCNN on random data
 //! (`w1`), and its per-op-family GPU profile (`profile`); W2, GFLOP/s of each conv kernel on the
 //! SmallCNN shapes and of a square matmul (`w2`); and the per-kernel harness that validates every
 //! op kernel against the CPU reference before timing it on W1's shapes (`kernels`). Each kernel is

@@ -1,5 +1,5 @@
 //! `cskd bench`: W1 (training step images/s, CS-KD and CE), W2 (kernel GFLOP/s) and, with
-//! `--profile`, one W1 step broken down by op family (docs/BENCH.md); `cskd bench kernels`: every op
+//! `--profile`, one W1 step broken down by op family (docs/BENCHMARKS.md); `cskd bench kernels`: every op
 //! kernel checked against the CPU reference, then timed.
 
 use crate::bench::{self, KernelSize};

@@ -48,7 +48,7 @@ enum Command {
     Logits(logits::LogitsArgs),
     /// One optimiser step on given training indices, no augmentation (cross-checks with PyTorch).
     Step(step::StepArgs),
-    /// BENCH.md workloads: W1 (training step images/s) and W2 (kernel GFLOP/s).
+    /// docs/BENCHMARKS.md workloads: W1 (training step images/s) and W2 (kernel GFLOP/s).
     Bench(bench::BenchArgs),
     /// The GPU adapter: name, backend, features and limits.
     Info,

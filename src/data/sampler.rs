@@ -1,4 +1,4 @@
-//! The class-wise pair sampler of CS-KD (docs/CSKD.md, "Batches").
+//! The class-wise pair sampler of CS-KD (docs/ALGORITHM.md, "Batches").
 
 use super::DataError;
 use crate::rng::Rng;

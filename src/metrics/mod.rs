@@ -1,4 +1,4 @@
-//! Evaluation metrics the trainer reports (see `docs/CSKD.md`, "Metrics the trainer reports"):
+//! Evaluation metrics the trainer reports (see `docs/ALGORITHM.md`, "Metrics the trainer reports"):
 //! top-1 / top-5 error, NLL, ECE (15 bins) with its reliability diagram, Recall@1 on penultimate
 //! features, confusion matrix, per-class accuracy and, for CIFAR-100, the share of wrong answers
 //! that stay inside the true class's superclass.

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 )]
 #[serde(rename_all = "lowercase")]
 pub enum ModelName {
-    /// BENCH.md's SmallCNN (five 3×3 convs, configurable width).
+    /// docs/BENCHMARKS.md's SmallCNN (five 3×3 convs, configurable width).
     #[default]
     Smallcnn,
     /// Pre-activation ResNet with one basic block per stage.

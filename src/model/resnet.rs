@@ -1,4 +1,4 @@
-//! CIFAR pre-activation ResNet (CSKD.md): 3×3 stem conv → BN → ReLU, four stages of
+//! CIFAR pre-activation ResNet (docs/ALGORITHM.md): 3×3 stem conv → BN → ReLU, four stages of
 //! pre-activation basic blocks (widths w, 2w, 4w, 8w; strides 1, 2, 2, 2), 4×4 average pool,
 //! linear with bias. ResNet-18 = blocks [2, 2, 2, 2], w = 64 (11.2 M parameters);
 //! ResNet-10 = blocks [1, 1, 1, 1] (narrow by default, for the browser).

@@ -1,4 +1,4 @@
-//! SmallCNN (BENCH.md W1): five 3×3 conv-BN-ReLU layers with two 2×2 max pools, global average
+//! SmallCNN (docs/BENCHMARKS.md W1): five 3×3 conv-BN-ReLU layers with two 2×2 max pools, global average
 //! pooling and a linear classifier. Widths w, w, 2w, 2w, 4w (w = 32 in the benchmark).
 //! PyTorch twin (names match): `features = nn.Sequential(conv, bn, relu, conv, bn, relu,
 //! maxpool, conv, bn, relu, conv, bn, relu, maxpool, conv, bn, relu)`, then

@@ -1,4 +1,4 @@
-// W1 (BENCH.md) in headless Chromium (WebGPU on SwiftShader), outside the test suite:
+// W1 (docs/BENCHMARKS.md) in headless Chromium (WebGPU on SwiftShader), outside the test suite:
 //   node tests/browser/bench.mjs [batch] [steps]     (after tests/browser/run.sh built dist/)
 // SwiftShader is slow (~0.1–0.2 GFLOP/s): the default is B = 16 (as the TensorFlow.js figure) and 5 timed steps.
 import path from 'node:path';

@@ -47,7 +47,7 @@ const variants = files.map((f) => {
   return { name: f, source, compact3, fwdCols: tile(source, compact3 ? 'COLS' : 'FWD_COLS', 4) };
 });
 
-// SmallCNN's convolutions (BENCH.md W1): in channels, side, out channels; all 3×3, stride 1, pad 1.
+// SmallCNN's convolutions (docs/BENCHMARKS.md W1): in channels, side, out channels; all 3×3, stride 1, pad 1.
 const CONVS = [[3, 32, 32], [32, 32, 32], [32, 16, 64], [64, 16, 64], [64, 8, 128]];
 
 const server = await serve({ root: here });

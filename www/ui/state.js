@@ -20,7 +20,7 @@ export const state = {
     charts: 0, stepPoints: 0, reliability: {}, embeddings: {}, tsne: {}, confusion: {}, gallery: 0, inspect: null, upload: null,
   },
   responsiveness: { maxFrameGapMs: 0, frames: 0, longTasks: 0 },
-  firstStepMs: null,     // W3 (BENCH.md): ms from navigation start to the first finished training step
+  firstStepMs: null,     // W3 (docs/BENCHMARKS.md): ms from navigation start to the first finished training step
   preds: {},             // id → { epoch, K, probs, labels, pred }
   features: {},          // id → { epoch, n, dim, data, labels } penultimate features for t-SNE
   selected: null,

@@ -7,8 +7,9 @@
 //           (conv2d_generic.wgsl's backward_weight_reduce adds the splits).
 // A workgroup owns a 64×64 tile of the GEMM output, 16×16 threads with a 4×4 block each; per step
 // of 16 reduction indices it stages a 16×64 slice of A and of B in workgroup memory (8 KiB), and
-// reads them back as vec4s. Out-of-range elements are staged as zeros, so every thread reaches
-// every barrier (the loop bounds depend only on uniforms and the workgroup id).
+// reads them back as vec4s; the next step's loads are in flight during this step's FMAs.
+// Out-of-range elements are staged as zeros, so every thread reaches every barrier (the loop
+// bounds depend only on uniforms and the workgroup id).
 
 override MODE: u32 = 0u;
 override KS: u32 = 3u;
@@ -99,64 +100,87 @@ fn store(m: u32, n: u32, z: u32, v: f32) {
     dst[((m / plane) * d.y + n) * plane + m % plane] = v;
 }
 
-@compute @workgroup_size(256)
-fn gemm(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wg: vec3<u32>) {
+// This invocation's place, set once at the start of `gemm`.
+var<private> t: u32;
+var<private> m0: u32;
+var<private> n0: u32;
+var<private> red_end: u32; // = gemm's r1 (which stays local: barriers need uniform loop bounds)
+var<private> mb: vec3<i32>;
+
+// The 4 elements of A and of B this thread stages for the step at reduction index k0.
+// Staging roles. m-fast (A in MODES 0, 1): column t % 64, rows t / 64 + 4j. k-fast (B always, A in
+// MODE 2): row t % 16, columns t / 16 + 16j, so neighbouring threads read neighbouring reduction
+// indices (contiguous in w, dy and x).
+struct Staged { a: vec4<f32>, b: vec4<f32> }
+
+fn fetch(k0: u32) -> Staged {
     let d = dims();
-    let m0 = wg.y * 64u;
-    let n0 = wg.x * 64u;
+    let kf = t % BK;
+    let cf = t / BK;
+    let red = k0 + kf;
+    var out: Staged;
+    for (var j = 0u; j < 4u; j++) {
+        let bn = n0 + cf + 16u * j;
+        if (MODE == 2u) {
+            // A[k, (b, pos)] = dy[b, k, pos]; B[(b, pos), (c, r, s)] = x[b, c, pos·S + (r, s) − pad].
+            let ohw = p.oh * p.ow;
+            let b = red / ohw;
+            let q = red % ohw;
+            let amk = m0 + cf + 16u * j;
+            if (red < red_end && amk < d.x) { out.a[j] = src_a[(b * p.k + amk) * ohw + q]; }
+            if (red < red_end && bn < d.y) {
+                let kk = KS * KS;
+                let ch = bn / kk;
+                let r = i32((bn % kk) / KS);
+                let s = i32(bn % KS);
+                let iy = i32((q / p.ow) * STRIDE) - i32(p.pad) + r;
+                let ix = i32((q % p.ow) * STRIDE) - i32(p.pad) + s;
+                let ok = iy >= 0 && iy < i32(p.h) && ix >= 0 && ix < i32(p.w);
+                let i = ((b * p.c + ch) * p.h + u32(max(iy, 0))) * p.w + u32(max(ix, 0));
+                out.b[j] = select(0.0, src_b[min(i, arrayLength(&src_b) - 1u)], ok);
+            }
+        } else {
+            let kl = t / 64u + 4u * j;
+            if (m0 + t % 64u < d.x && k0 + kl < red_end) { out.a[j] = a_mfast(mb, k0 + kl); }
+            if (red < red_end && bn < d.y) { out.b[j] = b_w(red, bn); }
+        }
+    }
+    return out;
+}
+
+fn stage(v: Staged) {
+    for (var j = 0u; j < 4u; j++) {
+        var ai = (t % BK) * 64u + t / BK + 16u * j;
+        if (MODE != 2u) { ai = (t / 64u + 4u * j) * 64u + t % 64u; }
+        sa[ai / 4u][ai % 4u] = v.a[j];
+        let bi = (t % BK) * 64u + t / BK + 16u * j;
+        sb[bi / 4u][bi % 4u] = v.b[j];
+    }
+}
+
+@compute @workgroup_size(256)
+fn gemm(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wg: vec3<u32>) {
+    let d = dims();
+    t = lid;
+    m0 = wg.y * 64u;
+    n0 = wg.x * 64u;
     var r0 = 0u;
     var r1 = d.z;
     if (MODE == 2u) {
         r0 = wg.z * p.rows_per_split;
         r1 = min(r0 + p.rows_per_split, d.z);
     }
-    // Staging roles. m-fast (A in MODES 0, 1): column ml = t % 64, rows t / 64 + 4j.
-    // k-fast (B always, A in MODE 2): row kl = t % 16, columns t / 16 + 16j, so neighbouring
-    // threads read neighbouring reduction indices (contiguous in w, dy and x).
-    let ml = t % 64u;
-    let kf = t % BK;
-    let cf = t / BK;
-    let am = m0 + ml;
-    let mb = a_rows(min(am, d.x - 1u));
+    red_end = r1;
+    mb = a_rows(min(m0 + t % 64u, d.x - 1u));
     let tx = t % 16u;
     let ty = t / 16u;
     var acc0 = vec4<f32>(); var acc1 = vec4<f32>(); var acc2 = vec4<f32>(); var acc3 = vec4<f32>();
+    // Software pipelining: the next step's global loads are issued before this step's FMAs.
+    var next = fetch(r0);
     for (var k0 = r0; k0 < r1; k0 += BK) {
-        for (var j = 0u; j < 4u; j++) {
-            var av = 0.0;
-            var bv = 0.0;
-            let bn = n0 + cf + 16u * j;
-            let red_f = k0 + kf;
-            if (MODE == 2u) {
-                // A[k, (b, pos)] = dy[b, k, pos]; B[(b, pos), (c, r, s)] = x[b, c, pos·S + (r, s) − pad].
-                let ohw = p.oh * p.ow;
-                let b = red_f / ohw;
-                let q = red_f % ohw;
-                let amk = m0 + cf + 16u * j;
-                if (red_f < r1 && amk < d.x) { av = src_a[(b * p.k + amk) * ohw + q]; }
-                if (red_f < r1 && bn < d.y) {
-                    let kk = KS * KS;
-                    let ch = bn / kk;
-                    let r = i32(((bn % kk) / KS));
-                    let s = i32(bn % KS);
-                    let iy = i32((q / p.ow) * STRIDE) - i32(p.pad) + r;
-                    let ix = i32((q % p.ow) * STRIDE) - i32(p.pad) + s;
-                    let ok = iy >= 0 && iy < i32(p.h) && ix >= 0 && ix < i32(p.w);
-                    let i = ((b * p.c + ch) * p.h + u32(max(iy, 0))) * p.w + u32(max(ix, 0));
-                    bv = select(0.0, src_b[min(i, arrayLength(&src_b) - 1u)], ok);
-                }
-                let ai = kf * 64u + cf + 16u * j;
-                sa[ai / 4u][ai % 4u] = av;
-            } else {
-                let kl = t / 64u + 4u * j;
-                if (am < d.x && k0 + kl < r1) { av = a_mfast(mb, k0 + kl); }
-                sa[kl * 16u + ml / 4u][ml % 4u] = av;
-                if (red_f < r1 && bn < d.y) { bv = b_w(red_f, bn); }
-            }
-            let bi = kf * 64u + cf + 16u * j;
-            sb[bi / 4u][bi % 4u] = bv;
-        }
+        stage(next);
         workgroupBarrier();
+        if (k0 + BK < r1) { next = fetch(k0 + BK); }
         for (var kl = 0u; kl < BK; kl++) {
             let a = sa[kl * 16u + tx];
             let b = sb[kl * 16u + ty];

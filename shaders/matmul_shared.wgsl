@@ -1,7 +1,8 @@
 // The shared-memory family's matmul (real GPUs): C (M, N) = A·B (+ bias), any strides, layout as
 // in matmul_generic.wgsl: A[m, k] at a[m·sam + k·sak], B[k, n] at b[k·sbk + n·sbn], C row-major.
 // A workgroup owns a 64×64 tile of C, 16×16 threads with a 4×4 block each; per step of 16 k it
-// stages a 16×64 slice of A and of B in workgroup memory (8 KiB) and reads them back as vec4s.
+// stages a 16×64 slice of A and of B in workgroup memory (8 KiB) and reads them back as vec4s;
+// the next step's loads are in flight during this step's FMAs.
 // AKF / BKF (pipeline constants): the operand is contiguous along k, so neighbouring threads
 // stage neighbouring k (else neighbouring m / n). Out-of-range elements are staged as zeros, so
 // every thread reaches every barrier.
@@ -31,6 +32,33 @@ fn slot(kfast: u32, t: u32, j: u32) -> vec2<u32> {
     return vec2<u32>(t / 64u + 4u * j, t % 64u);
 }
 
+// The 4 elements of A and of B thread t stages for the step at k0 (zeros outside the matrices).
+struct Staged { a: vec4<f32>, b: vec4<f32> }
+
+fn fetch(t: u32, m0: u32, n0: u32, k0: u32) -> Staged {
+    var out: Staged;
+    for (var j = 0u; j < 4u; j++) {
+        let sa_ = slot(AKF, t, j);
+        let am = m0 + sa_.y;
+        let ak = k0 + sa_.x;
+        out.a[j] = select(0.0, a[min(am, p.m - 1u) * p.sam + min(ak, p.k - 1u) * p.sak], am < p.m && ak < p.k);
+        let sb_ = slot(BKF, t, j);
+        let bn = n0 + sb_.y;
+        let bk = k0 + sb_.x;
+        out.b[j] = select(0.0, b[min(bk, p.k - 1u) * p.sbk + min(bn, p.n - 1u) * p.sbn], bn < p.n && bk < p.k);
+    }
+    return out;
+}
+
+fn stage(t: u32, v: Staged) {
+    for (var j = 0u; j < 4u; j++) {
+        let sa_ = slot(AKF, t, j);
+        sa[sa_.x * 16u + sa_.y / 4u][sa_.y % 4u] = v.a[j];
+        let sb_ = slot(BKF, t, j);
+        sb[sb_.x * 16u + sb_.y / 4u][sb_.y % 4u] = v.b[j];
+    }
+}
+
 @compute @workgroup_size(256)
 fn matmul(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wg: vec3<u32>) {
     let m0 = wg.y * 64u;
@@ -38,20 +66,12 @@ fn matmul(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wg: ve
     let tx = t % 16u;
     let ty = t / 16u;
     var acc0 = vec4<f32>(); var acc1 = vec4<f32>(); var acc2 = vec4<f32>(); var acc3 = vec4<f32>();
+    // Software pipelining: the next step's global loads are issued before this step's FMAs.
+    var next = fetch(t, m0, n0, 0u);
     for (var k0 = 0u; k0 < p.k; k0 += BK) {
-        for (var j = 0u; j < 4u; j++) {
-            let sa_ = slot(AKF, t, j);
-            let am = m0 + sa_.y;
-            let ak = k0 + sa_.x;
-            let av = select(0.0, a[min(am, p.m - 1u) * p.sam + min(ak, p.k - 1u) * p.sak], am < p.m && ak < p.k);
-            sa[sa_.x * 16u + sa_.y / 4u][sa_.y % 4u] = av;
-            let sb_ = slot(BKF, t, j);
-            let bn = n0 + sb_.y;
-            let bk = k0 + sb_.x;
-            let bv = select(0.0, b[min(bk, p.k - 1u) * p.sbk + min(bn, p.n - 1u) * p.sbn], bn < p.n && bk < p.k);
-            sb[sb_.x * 16u + sb_.y / 4u][sb_.y % 4u] = bv;
-        }
+        stage(t, next);
         workgroupBarrier();
+        if (k0 + BK < p.k) { next = fetch(t, m0, n0, k0 + BK); }
         for (var kl = 0u; kl < BK; kl++) {
             let av = sa[kl * 16u + tx];
             let bv = sb[kl * 16u + ty];

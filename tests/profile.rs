@@ -72,6 +72,15 @@ fn profiled_w1_is_attributed_sums_up_and_changes_nothing() {
             let b = pollster::block_on(cskd::gpu::readback::read(&mut rec, &loss)).unwrap()[0];
             assert_eq!(a.to_bits(), b.to_bits(), "{family} step {step}: {a} vs {b}");
         }
+        // The fallback without timestamps: each dispatch alone, timed on the host; same loss.
+        let a = pollster::block_on(plain.step(&mut Recorder::new(gpu, &pool))).unwrap();
+        let mut rec = Recorder::profiled_isolated(gpu, &pool).unwrap();
+        let loss = profiled.record(&mut rec);
+        let (method, times) = pollster::block_on(profile::finish(&mut rec)).unwrap();
+        assert_eq!(method, TimingMethod::Isolated);
+        assert!(times.iter().all(|t| t.ms > 0.0 && t.family.is_some()));
+        let b = pollster::block_on(cskd::gpu::readback::read(&mut rec, &loss)).unwrap()[0];
+        assert_eq!(a.to_bits(), b.to_bits(), "{family} isolated: {a} vs {b}");
     }
     gpu.set_family(before);
 }

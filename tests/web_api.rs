@@ -425,3 +425,36 @@ async fn create_takes_a_teacher_for_kd() {
     .expect("bad teacher bytes must fail");
     assert!(!message(err).is_empty());
 }
+
+#[wasm_bindgen_test]
+async fn the_profiler_reads_webgpu_timestamps_and_profile_step_checks_its_options() {
+    let _serial = serial().await;
+    // A whole W1 step takes SwiftShader longer than a test may run: profile two small ops.
+    let gpu = cskd::gpu::Gpu::new().await.unwrap();
+    let pool = cskd::gpu::BufferPool::new();
+    let mut rec = cskd::gpu::Recorder::profiled(&gpu, &pool).unwrap();
+    let x = cskd::gpu::Tensor::from_slice(&gpu.device, &gpu.queue, &[1, 2, 5, 5], &[0.5f32; 50]);
+    let w = cskd::gpu::Tensor::from_slice(&gpu.device, &gpu.queue, &[3, 2, 3, 3], &[0.1f32; 54]);
+    let y = cskd::ops::conv2d::forward(&mut rec, &x, &w, 1, 1);
+    let _ = cskd::ops::pool::max_forward(&mut rec, &y);
+    let (method, times) = cskd::gpu::profile::finish(&mut rec).await.unwrap();
+    assert_eq!(
+        method,
+        cskd::gpu::profile::TimingMethod::Timestamps,
+        "SwiftShader has timestamp-query"
+    );
+    assert_eq!(times.len(), rec.dispatches());
+    assert!(times.iter().all(|t| t.family.is_some() && t.ms >= 0.0));
+    assert_eq!(
+        times.last().unwrap().family,
+        Some(cskd::gpu::profile::OpFamily::Pool)
+    );
+    for bad in [
+        serde_json::json!({"anchors": 0}),
+        serde_json::json!({"steps": 3}),
+    ] {
+        let err = cskd::web::profile_step(js(bad)).await.unwrap_err();
+        let m = message(err);
+        assert!(m.contains("profileStep"), "{m}");
+    }
+}

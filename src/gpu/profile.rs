@@ -141,8 +141,11 @@ pub(crate) struct Profiler {
 }
 
 impl Profiler {
-    pub fn new(gpu: &Gpu) -> Result<Profiler> {
-        let method = if gpu.features.contains(wgpu::Features::TIMESTAMP_QUERY) {
+    /// `method`: forced, else timestamps where the device has them.
+    pub fn new(gpu: &Gpu, method: Option<TimingMethod>) -> Result<Profiler> {
+        let method = if let Some(m) = method {
+            m
+        } else if gpu.features.contains(wgpu::Features::TIMESTAMP_QUERY) {
             TimingMethod::Timestamps
         } else if cfg!(target_arch = "wasm32") {
             return Err(Error::Gpu(

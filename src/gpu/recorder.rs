@@ -49,7 +49,16 @@ impl<'g> Recorder<'g> {
     /// read the times with `gpu::profile::finish` after the last dispatch.
     pub fn profiled(gpu: &'g Gpu, pool: &'g BufferPool) -> Result<Self> {
         let mut rec = Self::new(gpu, pool);
-        rec.profile = Some(Profiler::new(gpu)?);
+        rec.profile = Some(Profiler::new(gpu, None)?);
+        Ok(rec)
+    }
+
+    /// A profiling recorder that times each dispatch alone even where timestamps exist (natively;
+    /// the fallback's own test, and a cross-check of the timestamps).
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn profiled_isolated(gpu: &'g Gpu, pool: &'g BufferPool) -> Result<Self> {
+        let mut rec = Self::new(gpu, pool);
+        rec.profile = Some(Profiler::new(gpu, Some(TimingMethod::Isolated))?);
         Ok(rec)
     }
 
@@ -122,6 +131,16 @@ impl<'g> Recorder<'g> {
             "params of {} exceed one slot",
             kernel.entry
         );
+        if self
+            .profile
+            .as_ref()
+            .is_some_and(|p| p.method == TimingMethod::Isolated)
+        {
+            // Earlier work first (before this dispatch's params join the arena), so that the
+            // clock in `dispatch_profiled` sees this dispatch alone.
+            self.submit();
+            let _ = self.gpu.wait();
+        }
         if self.params.len() as u64 == ARENA_SLOTS * SLOT {
             self.submit();
         }
@@ -184,11 +203,6 @@ impl<'g> Recorder<'g> {
     ) {
         self.pass = None;
         let isolated = self.profile.as_ref().unwrap().method == TimingMethod::Isolated;
-        if isolated {
-            // Earlier work first, so that the clock below sees this dispatch alone.
-            self.submit();
-            let _ = self.gpu.wait();
-        }
         let start = web_time::Instant::now();
         let device = &self.gpu.device;
         let encoder = self.encoder.get_or_insert_with(|| {

@@ -91,7 +91,7 @@ pub async fn adapter_info() -> JsResult<JsValue> {
     to_js(&gpu().await?.summary())
 }
 
-/// W1 of BENCH.md in this browser: `anchors` anchors (+ as many partners with `cskd`) per step,
+/// W1 of docs/BENCHMARKS.md in this browser: `anchors` anchors (+ as many partners with `cskd`) per step,
 /// `steps` timed steps after 3 warm-up steps. Resolves to {method, imagesPerStep, medianStepMs, imagesPerSec, …}.
 #[wasm_bindgen(js_name = benchW1, unchecked_return_type = "W1Result")]
 pub async fn bench_w1(cskd: bool, anchors: usize, steps: usize) -> JsResult<JsValue> {
@@ -100,6 +100,55 @@ pub async fn bench_w1(cskd: bool, anchors: usize, steps: usize) -> JsResult<JsVa
     }
     to_js(
         &crate::bench::w1(&*gpu().await?, cskd, anchors, steps)
+            .await
+            .map_err(js_err)?,
+    )
+}
+
+#[wasm_bindgen(typescript_custom_section)]
+const PROFILE_TS: &str = r#"
+/** Options of `profileStep`: CS-KD (else CE) and its anchors per step (CE takes twice as many). */
+export interface ProfileOptions { cskd?: boolean; anchors?: number } // [true, 16]
+export interface FamilyRow {
+  family: string; dispatches: number; ms: number; share: number;
+  gflops: number | null; gbs: number | null;
+}
+export interface StepProfile {
+  method: string; imagesPerStep: number; timing: "timestamps" | "isolated"; dispatches: number;
+  gpuMs: number; wallMs: number; loss: number; families: FamilyRow[]; unknown: string[];
+  kernels: { kernel: string; family: string | null; flops: number; bytes: number; ms: number }[];
+}
+"#;
+
+/// One W1 step timed per dispatch with GPU timestamps and summed per op family (as `cskd bench
+/// --profile`). Rejects when the adapter lacks the timestamp-query feature.
+#[wasm_bindgen(js_name = profileStep, unchecked_return_type = "StepProfile")]
+pub async fn profile_step(
+    #[wasm_bindgen(unchecked_param_type = "ProfileOptions | undefined")] options: JsValue,
+) -> JsResult<JsValue> {
+    let (mut cskd, mut anchors) = (true, 16usize);
+    if !(options.is_undefined() || options.is_null()) {
+        if !options.is_object() {
+            return Err(js_err("profileStep options must be an object"));
+        }
+        for entry in Object::entries(options.unchecked_ref()).iter() {
+            let pair: js_sys::Array = entry.unchecked_into();
+            let (key, value) = (pair.get(0).as_string().unwrap_or_default(), pair.get(1));
+            match (key.as_str(), value.as_bool(), value.as_f64()) {
+                ("cskd", Some(b), _) => cskd = b,
+                ("anchors", _, Some(n)) if n.fract() == 0.0 && (1.0..=65536.0).contains(&n) => {
+                    anchors = n as usize
+                }
+                _ => {
+                    return Err(js_err(format!(
+                        "profileStep options: {key} = {value:?} is not valid (cskd: boolean, anchors: 1..=65536)"
+                    )))
+                }
+            }
+        }
+    }
+    to_js(
+        &crate::bench::profile_w1(&*gpu().await?, cskd, anchors)
             .await
             .map_err(js_err)?,
     )

@@ -148,6 +148,13 @@ pub async fn kernels(
             kernel_names().join(", ")
         )));
     }
+    // The largest W1-shaped tensor: a 32-channel 32×32 activation per image.
+    let max_binding = gpu.limits.max_storage_buffer_binding_size as u64;
+    if size == KernelSize::W1 && 4 * 32 * 32 * 32 * batch as u64 > max_binding {
+        return Err(Error::Config(format!(
+            "bench kernels at batch {batch} needs buffers over this adapter's max_storage_buffer_binding_size ({max_binding} bytes): lower --batch"
+        )));
+    }
     let pool = BufferPool::new();
     let mut out = Vec::new();
     for (i, &&(name, tolerance, build)) in chosen.iter().enumerate() {

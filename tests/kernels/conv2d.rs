@@ -17,6 +17,9 @@ const CASES: &[Case] = &[
     (2, 6, 9, 7, 9, 1, 2, 0),
     (2, 8, 10, 10, 8, 3, 1, 1),
     (2, 9, 11, 13, 70, 3, 1, 1),
+    // rows of 16 columns and more (the compact family's 16-column kernels), pad 1 and 0
+    (1, 3, 5, 19, 6, 3, 1, 1),
+    (2, 2, 4, 18, 5, 3, 1, 0),
 ];
 
 crate::family_tests!(conv2d_forward_and_backward_match_reference);

@@ -6,32 +6,41 @@
 use super::ConvShape;
 use crate::gpu::{grid_1d, groups, Kernel, Recorder, Tensor};
 
-/// Output columns per thread of conv2d_compact3's `forward` (its `COLS`).
-const COMPACT3_COLS: usize = 8;
+/// Output columns per thread of conv2d_compact3's entry points `forward<N>`, narrowest first
+/// (scripts/gen-conv2d-compact3.py's FORWARD_COLS).
+const COMPACT3_COLS: [usize; 2] = [8, 16];
 
 /// Whether conv2d_compact3.wgsl covers this shape (its input gradient pads by 2 − pad).
 fn compact3(s: &ConvShape) -> bool {
     s.ks == 3 && s.stride == 1 && s.pad <= 2
 }
 
-fn compact3_kernel(transposed: bool) -> Kernel<'static> {
+/// The compact3 forward (or, transposed, input-gradient) kernel for an output `width` wide, and
+/// its columns per thread: the widest tile that fits the row, so few columns go to waste.
+fn compact3_kernel(transposed: bool, width: usize) -> (Kernel<'static>, usize) {
     let consts: &'static [(&'static str, f64)] = if transposed {
         &[("TRANSPOSED", 1.0)]
     } else {
         &[("TRANSPOSED", 0.0)]
     };
-    Kernel::with("conv2d_compact3", "forward", consts)
+    let (entry, cols) = if width >= COMPACT3_COLS[1] {
+        ("forward16", COMPACT3_COLS[1])
+    } else {
+        ("forward8", COMPACT3_COLS[0])
+    };
+    (Kernel::with("conv2d_compact3", entry, consts), cols)
 }
 
 pub(super) fn forward(rec: &mut Recorder<'_>, s: &ConvShape, x: &Tensor, w: &Tensor) -> Tensor {
     let y = rec.alloc(&s.out_shape());
     if compact3(s) {
+        let (kernel, cols) = compact3_kernel(false, s.ow());
         let grid = [
-            groups(s.ow().div_ceil(COMPACT3_COLS) * s.oh(), 16),
+            groups(s.ow().div_ceil(cols) * s.oh(), 16),
             groups(s.k, 16),
             s.n as u32,
         ];
-        rec.dispatch(compact3_kernel(false), &s.params(0, 0), &[x, w, &y], grid);
+        rec.dispatch(kernel, &s.params(0, 0), &[x, w, &y], grid);
         return y;
     }
     let grid = [
@@ -52,12 +61,13 @@ pub(super) fn backward_input(
     let dx = rec.alloc(&[s.n, s.c, s.h, s.w]);
     if compact3(s) {
         // The input gradient of a stride-1 convolution is a forward one over dy.
+        let (kernel, cols) = compact3_kernel(true, s.w);
         let grid = [
-            groups(s.w.div_ceil(COMPACT3_COLS) * s.h, 16),
+            groups(s.w.div_ceil(cols) * s.h, 16),
             groups(s.c, 16),
             s.n as u32,
         ];
-        rec.dispatch(compact3_kernel(true), &s.params(0, 0), &[dy, w, &dx], grid);
+        rec.dispatch(kernel, &s.params(0, 0), &[dy, w, &dx], grid);
         return dx;
     }
     let grid = [

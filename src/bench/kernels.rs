@@ -39,10 +39,13 @@ pub struct KernelCheck {
     pub gbs: Option<f64>,
 }
 
+/// Records the kernel's launch(es); returns the outputs to check.
+type Launch = Box<dyn Fn(&mut Recorder<'_>) -> Vec<Tensor>>;
+
 /// A kernel built at one shape: how to launch it and, when checking, what it must produce.
 struct Case {
     shape: String,
-    run: Box<dyn Fn(&mut Recorder<'_>) -> Vec<Tensor>>,
+    run: Launch,
     want: Vec<Vec<f64>>,
     flops: f64,
     bytes: f64,
@@ -149,7 +152,7 @@ pub async fn kernels(
         )));
     }
     // The largest W1-shaped tensor: a 32-channel 32×32 activation per image.
-    let max_binding = gpu.limits.max_storage_buffer_binding_size as u64;
+    let max_binding = gpu.limits.max_storage_buffer_binding_size;
     if size == KernelSize::W1 && 4 * 32 * 32 * 32 * batch as u64 > max_binding {
         return Err(Error::Config(format!(
             "bench kernels at batch {batch} needs buffers over this adapter's max_storage_buffer_binding_size ({max_binding} bytes): lower --batch"
@@ -176,7 +179,7 @@ pub async fn kernels(
             .zip(&small.want)
             .map(|(g, w)| max_rel_err(g, w))
             .fold(0.0, f64::max);
-        if !(max_err <= tolerance) || got.len() != small.want.len() {
+        if max_err.is_nan() || max_err > tolerance || got.len() != small.want.len() {
             return Err(Error::Gpu(format!(
                 "kernel {name} ({} family) does not match the CPU reference at {}: max relative error {max_err:.2e} > tolerance {tolerance:.0e}",
                 gpu.family(),

@@ -44,11 +44,7 @@ impl W1Setup {
             classes: 100,
         };
         let n = if cskd { anchors } else { 2 * anchors };
-        crate::model::limits::check_fits(
-            &config,
-            n,
-            gpu.limits.max_storage_buffer_binding_size as u64,
-        )?;
+        crate::model::limits::check_fits(&config, n, gpu.limits.max_storage_buffer_binding_size)?;
         let model = Model::new(gpu, &config, 0)?;
         let mut rng = Rng::new(1);
         let mut images = |n: usize| {

@@ -35,7 +35,7 @@ pub const SMALLCNN_CONVS: [(usize, usize, usize); 5] = [
 /// W2: every conv kernel on the SmallCNN shapes at `batch`, then a `matmul`³ product.
 pub async fn w2(gpu: &Gpu, batch: usize, matmul: usize, reps: usize) -> Result<Vec<KernelResult>> {
     at_least_one(&[("batch (--batch)", batch), ("repetitions (--reps)", reps)])?;
-    let max_binding = gpu.limits.max_storage_buffer_binding_size as u64;
+    let max_binding = gpu.limits.max_storage_buffer_binding_size;
     let biggest = SMALLCNN_CONVS
         .iter()
         .map(|&(c, k, hw)| c.max(k) * hw * hw)

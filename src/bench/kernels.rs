@@ -174,18 +174,8 @@ pub async fn kernels(
         let outputs = (small.run)(&mut rec);
         let got = readback::read_many(&mut rec, &outputs.iter().collect::<Vec<_>>()).await?;
         drop(rec);
-        let max_err = got
-            .iter()
-            .zip(&small.want)
-            .map(|(g, w)| max_rel_err(g, w))
-            .fold(0.0, f64::max);
-        if max_err.is_nan() || max_err > tolerance || got.len() != small.want.len() {
-            return Err(Error::Gpu(format!(
-                "kernel {name} ({} family) does not match the CPU reference at {}: max relative error {max_err:.2e} > tolerance {tolerance:.0e}",
-                gpu.family(),
-                small.shape
-            )));
-        }
+        let what = format!("kernel {name} ({} family) at {}", gpu.family(), small.shape);
+        let max_err = check(&what, &got, &small.want, tolerance)?;
         let checked_shape = small.shape.clone();
         let timed = match size {
             KernelSize::Small => small,
@@ -208,6 +198,22 @@ pub async fn kernels(
         });
     }
     Ok(out)
+}
+
+/// The largest relative error of every output against its reference; an error naming `what` when
+/// it exceeds `tolerance` (or an output is missing or not finite).
+fn check(what: &str, got: &[Vec<f32>], want: &[Vec<f64>], tolerance: f64) -> Result<f64> {
+    let max_err = got
+        .iter()
+        .zip(want)
+        .map(|(g, w)| max_rel_err(g, w))
+        .fold(0.0, f64::max);
+    if max_err.is_nan() || max_err > tolerance || got.len() != want.len() {
+        return Err(Error::Gpu(format!(
+            "{what} does not match the CPU reference: max relative error {max_err:.2e} > tolerance {tolerance:.0e}"
+        )));
+    }
+    Ok(max_err)
 }
 
 /// Which of an op's kernels a builder makes.
@@ -647,5 +653,38 @@ fn softmax_case(c: &mut Ctx) -> Case {
         bytes: 2.0 * zg.bytes() as f64,
         run: Box::new(move |rec| vec![softmax::softmax(rec, &zg)]),
         want,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check;
+
+    #[test]
+    fn a_mismatch_fails_loudly_with_the_kernels_name() {
+        let want = vec![vec![1.0, -2.0, 1000.0]];
+        let ok = check("k", &[vec![1.0, -2.0, 1000.05]], &want, 1e-4).unwrap();
+        assert!(
+            (ok - 5e-5).abs() < 1e-7,
+            "relative to |reference| = 1000: {ok}"
+        );
+        for got in [
+            vec![1.0, -2.001, 1000.0], // off by 1e-3 > 1e-4
+            vec![1.0, f32::NAN, 1000.0],
+            vec![1.0, -2.0],
+        ] {
+            let e = check(
+                "kernel relu.forward (tiled family) at N3",
+                &[got],
+                &want,
+                1e-4,
+            );
+            let msg = e.unwrap_err().to_string();
+            assert!(
+                msg.contains("relu.forward") && msg.contains("tolerance"),
+                "{msg}"
+            );
+        }
+        assert!(check("k", &[], &want, 1e-4).is_err(), "an output missing");
     }
 }

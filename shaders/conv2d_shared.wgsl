@@ -5,9 +5,11 @@
 //   MODE 2, weight grad.:   DW[m, n] m = k,                        n = (c, r, s),    red. (b, oy, ox),
 //           split-K: workgroup z sums reduction indices [z·rows_per_split, …) into partial[z, k, c, r, s]
 //           (conv2d_generic.wgsl's backward_weight_reduce adds the splits).
-// A workgroup owns a 64×64 tile of the GEMM output, 16×16 threads with a 4×4 block each; per step
-// of 16 reduction indices it stages a 16×64 slice of A and of B in workgroup memory (8 KiB), and
-// reads them back as vec4s; the next step's loads are in flight during this step's FMAs.
+// A workgroup owns a BM×BN tile of the GEMM output (BM·BN = 4096: 64×64, or 128×32 / 32×128 when
+// one side of the GEMM is narrow, so few lanes idle), 256 threads with a 4×4 block each; per step
+// of 16 reduction indices it stages a 16×BM slice of A and a 16×BN slice of B in workgroup memory
+// (8–10 KiB), and reads them back as vec4s; the next step's loads are in flight during this step's
+// FMAs.
 // Out-of-range elements are staged as zeros, so every thread reaches every barrier (the loop
 // bounds depend only on uniforms and the workgroup id).
 
@@ -29,9 +31,13 @@ struct Params {
 @group(0) @binding(3) var<storage, read_write> dst: array<f32>;
 
 const BK: u32 = 16u;
-// sa[kl·16 + ml/4][ml % 4] = A[m0 + ml, k0 + kl]; sb likewise for B[k0 + kl, n0 + nl].
-var<workgroup> sa: array<vec4<f32>, 256>;
-var<workgroup> sb: array<vec4<f32>, 256>;
+// The tile's width in GEMM columns: 32, 64 or 128; BM = 4096 / BN rows.
+override BN: u32 = 64u;
+// A's slice then B's: tile[kl·BM/4 + ml/4][ml % 4] = A[m0 + ml, k0 + kl],
+// tile[4·BM + kl·BN/4 + nl/4][nl % 4] = B[k0 + kl, n0 + nl].
+var<workgroup> tile: array<vec4<f32>, 640>;
+
+fn bm() -> u32 { return 4096u / BN; }
 
 fn dims() -> vec3<u32> { // (M, N, reduction length)
     let kk = KS * KS;
@@ -107,11 +113,16 @@ var<private> n0: u32;
 var<private> red_end: u32; // = gemm's r1 (which stays local: barriers need uniform loop bounds)
 var<private> mb: vec3<i32>;
 
-// The 4 elements of A and of B this thread stages for the step at reduction index k0.
-// Staging roles. m-fast (A in MODES 0, 1): column t % 64, rows t / 64 + 4j. k-fast (B always, A in
-// MODE 2): row t % 16, columns t / 16 + 16j, so neighbouring threads read neighbouring reduction
-// indices (contiguous in w, dy and x).
-struct Staged { a: vec4<f32>, b: vec4<f32> }
+// The BM/16 elements of A and BN/16 of B this thread stages for the step at reduction index k0.
+// Staging roles. m-fast (A in MODES 0, 1): column t % BM, rows t / BM + (256 / BM)·j. k-fast (B
+// always, A in MODE 2): row t % 16, columns t / 16 + 16j, so neighbouring threads read neighbouring
+// reduction indices (contiguous in w, dy and x).
+struct Staged { a: array<f32, 8>, b: array<f32, 8> }
+
+fn a_slot(j: u32) -> vec2<u32> { // (row kl, column ml)
+    if (MODE == 2u) { return vec2<u32>(t % BK, t / BK + 16u * j); }
+    return vec2<u32>(t / bm() + (256u / bm()) * j, t % bm());
+}
 
 fn fetch(k0: u32) -> Staged {
     let d = dims();
@@ -119,42 +130,49 @@ fn fetch(k0: u32) -> Staged {
     let cf = t / BK;
     let red = k0 + kf;
     var out: Staged;
-    for (var j = 0u; j < 4u; j++) {
-        let bn = n0 + cf + 16u * j;
+    for (var j = 0u; j < bm() / 16u; j++) {
+        let sl = a_slot(j);
         if (MODE == 2u) {
-            // A[k, (b, pos)] = dy[b, k, pos]; B[(b, pos), (c, r, s)] = x[b, c, pos·S + (r, s) − pad].
+            // A[k, (b, pos)] = dy[b, k, pos]
+            let ohw = p.oh * p.ow;
+            let amk = m0 + sl.y;
+            if (red < red_end && amk < d.x) { out.a[j] = src_a[((red / ohw) * p.k + amk) * ohw + red % ohw]; }
+        } else {
+            if (m0 + sl.y < d.x && k0 + sl.x < red_end) { out.a[j] = a_mfast(mb, k0 + sl.x); }
+        }
+    }
+    for (var j = 0u; j < BN / 16u; j++) {
+        let bn = n0 + cf + 16u * j;
+        if (red >= red_end || bn >= d.y) { continue; }
+        if (MODE == 2u) {
+            // B[(b, pos), (c, r, s)] = x[b, c, pos·S + (r, s) − pad]
             let ohw = p.oh * p.ow;
             let b = red / ohw;
             let q = red % ohw;
-            let amk = m0 + cf + 16u * j;
-            if (red < red_end && amk < d.x) { out.a[j] = src_a[(b * p.k + amk) * ohw + q]; }
-            if (red < red_end && bn < d.y) {
-                let kk = KS * KS;
-                let ch = bn / kk;
-                let r = i32((bn % kk) / KS);
-                let s = i32(bn % KS);
-                let iy = i32((q / p.ow) * STRIDE) - i32(p.pad) + r;
-                let ix = i32((q % p.ow) * STRIDE) - i32(p.pad) + s;
-                let ok = iy >= 0 && iy < i32(p.h) && ix >= 0 && ix < i32(p.w);
-                let i = ((b * p.c + ch) * p.h + u32(max(iy, 0))) * p.w + u32(max(ix, 0));
-                out.b[j] = select(0.0, src_b[min(i, arrayLength(&src_b) - 1u)], ok);
-            }
+            let kk = KS * KS;
+            let ch = bn / kk;
+            let r = i32((bn % kk) / KS);
+            let s = i32(bn % KS);
+            let iy = i32((q / p.ow) * STRIDE) - i32(p.pad) + r;
+            let ix = i32((q % p.ow) * STRIDE) - i32(p.pad) + s;
+            let ok = iy >= 0 && iy < i32(p.h) && ix >= 0 && ix < i32(p.w);
+            let i = ((b * p.c + ch) * p.h + u32(max(iy, 0))) * p.w + u32(max(ix, 0));
+            out.b[j] = select(0.0, src_b[min(i, arrayLength(&src_b) - 1u)], ok);
         } else {
-            let kl = t / 64u + 4u * j;
-            if (m0 + t % 64u < d.x && k0 + kl < red_end) { out.a[j] = a_mfast(mb, k0 + kl); }
-            if (red < red_end && bn < d.y) { out.b[j] = b_w(red, bn); }
+            out.b[j] = b_w(red, bn);
         }
     }
     return out;
 }
 
 fn stage(v: Staged) {
-    for (var j = 0u; j < 4u; j++) {
-        var ai = (t % BK) * 64u + t / BK + 16u * j;
-        if (MODE != 2u) { ai = (t / 64u + 4u * j) * 64u + t % 64u; }
-        sa[ai / 4u][ai % 4u] = v.a[j];
-        let bi = (t % BK) * 64u + t / BK + 16u * j;
-        sb[bi / 4u][bi % 4u] = v.b[j];
+    for (var j = 0u; j < bm() / 16u; j++) {
+        let sl = a_slot(j);
+        tile[sl.x * (bm() / 4u) + sl.y / 4u][sl.y % 4u] = v.a[j];
+    }
+    for (var j = 0u; j < BN / 16u; j++) {
+        let nl = t / BK + 16u * j;
+        tile[4u * bm() + (t % BK) * (BN / 4u) + nl / 4u][nl % 4u] = v.b[j];
     }
 }
 
@@ -162,8 +180,8 @@ fn stage(v: Staged) {
 fn gemm(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wg: vec3<u32>) {
     let d = dims();
     t = lid;
-    m0 = wg.y * 64u;
-    n0 = wg.x * 64u;
+    m0 = wg.y * bm();
+    n0 = wg.x * BN;
     var r0 = 0u;
     var r1 = d.z;
     if (MODE == 2u) {
@@ -171,9 +189,9 @@ fn gemm(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wg: ve
         r1 = min(r0 + p.rows_per_split, d.z);
     }
     red_end = r1;
-    mb = a_rows(min(m0 + t % 64u, d.x - 1u));
-    let tx = t % 16u;
-    let ty = t / 16u;
+    mb = a_rows(min(m0 + t % bm(), d.x - 1u));
+    let tx = t % (bm() / 4u);
+    let ty = t / (bm() / 4u);
     var acc0 = vec4<f32>(); var acc1 = vec4<f32>(); var acc2 = vec4<f32>(); var acc3 = vec4<f32>();
     // Software pipelining: the next step's global loads are issued before this step's FMAs.
     var next = fetch(r0);
@@ -182,8 +200,8 @@ fn gemm(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wg: ve
         workgroupBarrier();
         if (k0 + BK < r1) { next = fetch(k0 + BK); }
         for (var kl = 0u; kl < BK; kl++) {
-            let a = sa[kl * 16u + tx];
-            let b = sb[kl * 16u + ty];
+            let a = tile[kl * (bm() / 4u) + tx];
+            let b = tile[4u * bm() + kl * (BN / 4u) + ty];
             acc0 = fma(a, vec4<f32>(b.x), acc0);
             acc1 = fma(a, vec4<f32>(b.y), acc1);
             acc2 = fma(a, vec4<f32>(b.z), acc2);

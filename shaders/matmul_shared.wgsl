@@ -1,8 +1,9 @@
 // The shared-memory family's matmul (real GPUs): C (M, N) = A·B (+ bias), any strides, layout as
 // in matmul_generic.wgsl: A[m, k] at a[m·sam + k·sak], B[k, n] at b[k·sbk + n·sbn], C row-major.
-// A workgroup owns a 64×64 tile of C, 16×16 threads with a 4×4 block each; per step of 16 k it
-// stages a 16×64 slice of A and of B in workgroup memory (8 KiB) and reads them back as vec4s;
-// the next step's loads are in flight during this step's FMAs.
+// A workgroup owns a BM×BN tile of C (BM·BN = 4096: 64×64, or 128×32 / 32×128 when one side is
+// narrow), 256 threads with a 4×4 block each; per step of 16 k it stages a 16×BM slice of A and a
+// 16×BN slice of B in workgroup memory (8–10 KiB) and reads them back as vec4s; the next step's
+// loads are in flight during this step's FMAs.
 // AKF / BKF (pipeline constants): the operand is contiguous along k, so neighbouring threads
 // stage neighbouring k (else neighbouring m / n). Out-of-range elements are staged as zeros, so
 // every thread reaches every barrier.
@@ -22,49 +23,57 @@ override BKF: u32 = 0u;
 @group(0) @binding(4) var<storage, read_write> c: array<f32>;
 
 const BK: u32 = 16u;
-// sa[kl·16 + ml/4][ml % 4] = A[m0 + ml, k0 + kl]; sb[kl·16 + nl/4][nl % 4] = B[k0 + kl, n0 + nl].
-var<workgroup> sa: array<vec4<f32>, 256>;
-var<workgroup> sb: array<vec4<f32>, 256>;
+// The tile's width in columns of C: 32, 64 or 128; BM = 4096 / BN rows.
+override BN: u32 = 64u;
+// A's slice then B's: tile[kl·BM/4 + ml/4][ml % 4] = A[m0 + ml, k0 + kl],
+// tile[4·BM + kl·BN/4 + nl/4][nl % 4] = B[k0 + kl, n0 + nl].
+var<workgroup> tile: array<vec4<f32>, 640>;
 
-// The staging slot (row kl of 16, column of 64) of thread t's j-th element (j < 4).
-fn slot(kfast: u32, t: u32, j: u32) -> vec2<u32> {
+fn bm() -> u32 { return 4096u / BN; }
+
+// The staging slot (row kl of 16, column of `width`) of thread t's j-th element (j < width / 16).
+fn slot(kfast: u32, width: u32, t: u32, j: u32) -> vec2<u32> {
     if (kfast != 0u) { return vec2<u32>(t % BK, t / BK + 16u * j); }
-    return vec2<u32>(t / 64u + 4u * j, t % 64u);
+    return vec2<u32>(t / width + (256u / width) * j, t % width);
 }
 
-// The 4 elements of A and of B thread t stages for the step at k0 (zeros outside the matrices).
-struct Staged { a: vec4<f32>, b: vec4<f32> }
+// The BM/16 elements of A and BN/16 of B thread t stages for the step at k0 (zeros outside).
+struct Staged { a: array<f32, 8>, b: array<f32, 8> }
 
 fn fetch(t: u32, m0: u32, n0: u32, k0: u32) -> Staged {
     var out: Staged;
-    for (var j = 0u; j < 4u; j++) {
-        let sa_ = slot(AKF, t, j);
-        let am = m0 + sa_.y;
-        let ak = k0 + sa_.x;
+    for (var j = 0u; j < bm() / 16u; j++) {
+        let sl = slot(AKF, bm(), t, j);
+        let am = m0 + sl.y;
+        let ak = k0 + sl.x;
         out.a[j] = select(0.0, a[min(am, p.m - 1u) * p.sam + min(ak, p.k - 1u) * p.sak], am < p.m && ak < p.k);
-        let sb_ = slot(BKF, t, j);
-        let bn = n0 + sb_.y;
-        let bk = k0 + sb_.x;
+    }
+    for (var j = 0u; j < BN / 16u; j++) {
+        let sl = slot(BKF, BN, t, j);
+        let bn = n0 + sl.y;
+        let bk = k0 + sl.x;
         out.b[j] = select(0.0, b[min(bk, p.k - 1u) * p.sbk + min(bn, p.n - 1u) * p.sbn], bn < p.n && bk < p.k);
     }
     return out;
 }
 
 fn stage(t: u32, v: Staged) {
-    for (var j = 0u; j < 4u; j++) {
-        let sa_ = slot(AKF, t, j);
-        sa[sa_.x * 16u + sa_.y / 4u][sa_.y % 4u] = v.a[j];
-        let sb_ = slot(BKF, t, j);
-        sb[sb_.x * 16u + sb_.y / 4u][sb_.y % 4u] = v.b[j];
+    for (var j = 0u; j < bm() / 16u; j++) {
+        let sl = slot(AKF, bm(), t, j);
+        tile[sl.x * (bm() / 4u) + sl.y / 4u][sl.y % 4u] = v.a[j];
+    }
+    for (var j = 0u; j < BN / 16u; j++) {
+        let sl = slot(BKF, BN, t, j);
+        tile[4u * bm() + sl.x * (BN / 4u) + sl.y / 4u][sl.y % 4u] = v.b[j];
     }
 }
 
 @compute @workgroup_size(256)
 fn matmul(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wg: vec3<u32>) {
-    let m0 = wg.y * 64u;
-    let n0 = wg.x * 64u;
-    let tx = t % 16u;
-    let ty = t / 16u;
+    let m0 = wg.y * bm();
+    let n0 = wg.x * BN;
+    let tx = t % (bm() / 4u);
+    let ty = t / (bm() / 4u);
     var acc0 = vec4<f32>(); var acc1 = vec4<f32>(); var acc2 = vec4<f32>(); var acc3 = vec4<f32>();
     // Software pipelining: the next step's global loads are issued before this step's FMAs.
     var next = fetch(t, m0, n0, 0u);
@@ -73,8 +82,8 @@ fn matmul(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wg: ve
         workgroupBarrier();
         if (k0 + BK < p.k) { next = fetch(t, m0, n0, k0 + BK); }
         for (var kl = 0u; kl < BK; kl++) {
-            let av = sa[kl * 16u + tx];
-            let bv = sb[kl * 16u + ty];
+            let av = tile[kl * (bm() / 4u) + tx];
+            let bv = tile[4u * bm() + kl * (BN / 4u) + ty];
             acc0 = fma(av, vec4<f32>(bv.x), acc0);
             acc1 = fma(av, vec4<f32>(bv.y), acc1);
             acc2 = fma(av, vec4<f32>(bv.z), acc2);

@@ -20,6 +20,16 @@ struct Params {
     sbn: u32,
 }
 
+/// The shared family's workgroup tile (rows BM, columns BN; BM·BN = 4096) for an M×N GEMM:
+/// square unless one side is narrow (a 64-wide tile over 32 columns would idle half its threads).
+pub(crate) fn shared_tile(m: usize, n: usize) -> (usize, usize) {
+    match (m, n) {
+        (m, n) if n <= 32 && m > 32 => (128, 32),
+        (m, n) if m <= 32 && n > 32 => (32, 128),
+        _ => (64, 64),
+    }
+}
+
 /// C (M, N) = A·B (+ bias), with A (M, K) at a[m·sam + k·sak] and B (K, N) at b[k·sbk + n·sbn].
 #[allow(clippy::too_many_arguments)]
 pub fn matmul_strided(
@@ -57,18 +67,20 @@ pub fn matmul_strided(
         }
     };
     if rec.gpu.family() == KernelFamily::Shared
-        && m.div_ceil(64) <= rec.gpu.limits.max_compute_workgroups_per_dimension as usize
+        && m.div_ceil(32) <= rec.gpu.limits.max_compute_workgroups_per_dimension as usize
     {
         // Shared-memory tiles (any strides): stage along k where the operand is contiguous in k.
+        let (bm, bn) = shared_tile(m, n);
         let consts = [
             ("AKF", (sak == 1) as u32 as f64),
             ("BKF", (sbk == 1) as u32 as f64),
+            ("BN", bn as f64),
         ];
         rec.dispatch(
             Kernel::with("matmul_shared", "matmul", &consts),
             &p,
             &[a, b, bias, &c],
-            [groups(n, 64), groups(m, 64), 1],
+            [groups(n, bn), groups(m, bm), 1],
         );
         return c;
     }

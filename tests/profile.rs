@@ -113,8 +113,9 @@ fn every_kernel_name_maps_to_one_family() {
 
 #[test]
 fn bench_kernels_checks_every_kernel_of_every_family() {
+    // Timed at W1's shapes with one image: every kernel W1's shapes dispatch must have been checked.
     let o = cli::cskd(&[
-        "bench", "kernels", "--family", "all", "--small", "--reps", "1", "--json",
+        "bench", "kernels", "--family", "all", "--batch", "1", "--reps", "1", "--json",
     ]);
     cli::ok(&o);
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
@@ -128,6 +129,7 @@ fn bench_kernels_checks_every_kernel_of_every_family() {
             );
             assert!(err <= tol, "{family} {}: {err} > {tol}", r["kernel"]);
             assert!(r["medianMs"].as_f64().unwrap() > 0.0);
+            assert!(!r["dispatches"].as_array().unwrap().is_empty());
         }
     }
     let o = cli::cskd(&[

@@ -1,6 +1,8 @@
 //! `cskd bench kernels`: every op kernel, in the spirit of llm.c's `dev/cuda`. Each is first run at
-//! a small odd shape and checked against `crate::reference` within a stated tolerance (a mismatch
-//! fails the run, naming the kernel), then timed at W1's shapes (median of `reps` launches).
+//! a small odd shape and a small aligned one (multiples of 4 and 8: the vectorised fast paths) and
+//! checked against `crate::reference` within a stated tolerance (a mismatch fails the run, naming
+//! the kernel), then timed at W1's shapes (median of `reps` launches). The shader entry points W1's
+//! shapes dispatch must all have been among those checked, else the run fails too.
 
 use super::{max_rel_err, time};
 use crate::error::{Error, Result};
@@ -27,6 +29,7 @@ pub enum KernelSize {
 #[serde(rename_all = "camelCase")]
 pub struct KernelCheck {
     pub kernel: String,
+    /// The small shapes checked: odd; aligned.
     pub checked_shape: String,
     /// Largest error relative to max(|reference|, 1) over every output element.
     pub max_err: f64,
@@ -37,6 +40,8 @@ pub struct KernelCheck {
     pub gflops: Option<f64>,
     /// The others: GB/s over the bytes of their inputs and outputs.
     pub gbs: Option<f64>,
+    /// The kernels (`shader::entry`) the timed shape dispatches, all of them checked.
+    pub dispatches: Vec<String>,
 }
 
 /// Records the kernel's launch(es); returns the outputs to check.
@@ -51,13 +56,20 @@ struct Case {
     bytes: f64,
 }
 
-/// Builder state: uploads and random data; `check` says whether to compute the reference.
+/// The shapes a builder makes: small odd (checked), small aligned (checked), W1's (timed).
+#[derive(Clone, Copy, PartialEq)]
+enum Shape {
+    Odd,
+    Aligned,
+    W1,
+}
+
+/// Builder state: uploads and random data; the reference is computed for the small shapes.
 struct Ctx<'a> {
     gpu: &'a Gpu,
     pool: &'a BufferPool,
     rng: Rng,
-    check: bool,
-    small: bool,
+    shape: Shape,
     batch: usize,
 }
 
@@ -70,7 +82,7 @@ impl Ctx<'_> {
     }
     /// The reference, only when checking (W1-sized references would take minutes on the CPU).
     fn want(&self, f: impl FnOnce() -> Vec<Vec<f64>>) -> Vec<Vec<f64>> {
-        if self.check {
+        if self.shape != Shape::W1 {
             f()
         } else {
             Vec::new()
@@ -161,26 +173,37 @@ pub async fn kernels(
     let pool = BufferPool::new();
     let mut out = Vec::new();
     for (i, &&(name, tolerance, build)) in chosen.iter().enumerate() {
-        let ctx = |check, small| Ctx {
+        let ctx = |shape| Ctx {
             gpu,
             pool: &pool,
             rng: Rng::new(100 + i as u64),
-            check,
-            small,
+            shape,
             batch,
         };
-        let small = build(&mut ctx(true, true));
-        let mut rec = Recorder::new(gpu, &pool);
-        let outputs = (small.run)(&mut rec);
-        let got = readback::read_many(&mut rec, &outputs.iter().collect::<Vec<_>>()).await?;
-        drop(rec);
-        let what = format!("kernel {name} ({} family) at {}", gpu.family(), small.shape);
-        let max_err = check(&what, &got, &small.want, tolerance)?;
-        let checked_shape = small.shape.clone();
+        let mut checked = Vec::new();
+        let (mut max_err, mut shapes, mut small) = (0.0f64, Vec::new(), None);
+        for shape in [Shape::Odd, Shape::Aligned] {
+            let case = build(&mut ctx(shape));
+            let what = format!("kernel {name} ({} family) at {}", gpu.family(), case.shape);
+            let (got, seen) = launch(gpu, &pool, &case, true).await?;
+            max_err = max_err.max(check(&what, &got, &case.want, tolerance)?);
+            checked.extend(seen);
+            shapes.push(case.shape.clone());
+            small.get_or_insert(case);
+        }
         let timed = match size {
-            KernelSize::Small => small,
-            KernelSize::W1 => build(&mut ctx(false, false)),
+            KernelSize::Small => small.expect("checked"),
+            KernelSize::W1 => build(&mut ctx(Shape::W1)),
         };
+        let (_, dispatches) = launch(gpu, &pool, &timed, false).await?;
+        if let Some(k) = dispatches.iter().find(|k| !checked.contains(k)) {
+            return Err(Error::Gpu(format!(
+                "kernel {name} ({} family) at {} dispatches {k}, which its small shapes ({}) never ran: it is unchecked",
+                gpu.family(),
+                timed.shape,
+                shapes.join("; ")
+            )));
+        }
         let ms = time(gpu, &pool, reps, &|rec: &mut Recorder<'_>| {
             drop((timed.run)(rec))
         })
@@ -188,16 +211,46 @@ pub async fn kernels(
         let rate = |amount: f64| amount / ms / 1e6;
         out.push(KernelCheck {
             kernel: name.into(),
-            checked_shape,
+            checked_shape: shapes.join("; "),
             max_err,
             tolerance,
             timed_shape: timed.shape.clone(),
             median_ms: ms,
             gflops: (timed.flops > 0.0).then(|| rate(timed.flops)),
             gbs: (timed.flops == 0.0).then(|| rate(timed.bytes)),
+            dispatches,
         });
     }
     Ok(out)
+}
+
+/// Runs a case once; returns its outputs (when `read`) and the kernels it dispatched, in order
+/// of first use (from a profiling recorder; none where the adapter cannot profile).
+async fn launch(
+    gpu: &Gpu,
+    pool: &BufferPool,
+    case: &Case,
+    read: bool,
+) -> Result<(Vec<Vec<f32>>, Vec<String>)> {
+    let profiled = Recorder::profiled(gpu, pool);
+    let profiling = profiled.is_ok();
+    let mut rec = profiled.unwrap_or_else(|_| Recorder::new(gpu, pool));
+    let outputs = (case.run)(&mut rec);
+    let mut seen: Vec<String> = Vec::new();
+    if profiling {
+        for t in crate::gpu::profile::finish(&mut rec).await?.1 {
+            if !seen.contains(&t.kernel) {
+                seen.push(t.kernel);
+            }
+        }
+    }
+    let got = if read {
+        readback::read_many(&mut rec, &outputs.iter().collect::<Vec<_>>()).await?
+    } else {
+        gpu.wait()?;
+        Vec::new()
+    };
+    Ok((got, seen))
 }
 
 /// The largest relative error of every output against its reference; an error naming `what` when
@@ -225,14 +278,15 @@ enum Dir {
     Bias,
 }
 
-/// Small: N3 C5 K7 9×11 (odd everywhere). W1: SmallCNN's 32→32 3×3 at 32×32; stride 2: 32→64 at
+/// Odd: N3 C5 K7 9×19 (wider than 16: the compact family's widest tile); aligned: N2 C8 K8 8×8. W1: SmallCNN's 32→32 3×3 at 32×32; stride 2: 32→64 at
 /// 32×32; 1×1: 64→128 at 8×8 (ResNet-like shapes, as W1's net has neither).
 fn conv(c: &mut Ctx, ks: usize, stride: usize, dir: Dir) -> Case {
-    let (n, ci, k, h, w) = match (c.small, ks, stride) {
-        (true, ..) => (3, 5, 7, 9, 11),
-        (false, 3, 1) => (c.batch, 32, 32, 32, 32),
-        (false, 3, _) => (c.batch, 32, 64, 32, 32),
-        (false, ..) => (c.batch, 64, 128, 8, 8),
+    let (n, ci, k, h, w) = match (c.shape, ks, stride) {
+        (Shape::Odd, ..) => (3, 5, 7, 9, 19),
+        (Shape::Aligned, ..) => (2, 8, 8, 8, 8),
+        (_, 3, 1) => (c.batch, 32, 32, 32, 32),
+        (_, 3, _) => (c.batch, 32, 64, 32, 32),
+        _ => (c.batch, 64, 128, 8, 8),
     };
     let s = ConvShape {
         n,
@@ -278,12 +332,13 @@ fn conv(c: &mut Ctx, ks: usize, stride: usize, dir: Dir) -> Case {
     }
 }
 
-/// C = A·B. Small 13×17·17×11; W1 size: 256³ (W1's only matmuls are the tiny classifier's).
+/// C = A·B. Odd 13×17·17×11, aligned 16×20·20×12; W1 size: 256³ (W1's only matmuls are the
+/// tiny classifier's).
 fn matmul(c: &mut Ctx) -> Case {
-    let (m, k, n) = if c.small {
-        (13, 17, 11)
-    } else {
-        (256, 256, 256)
+    let (m, k, n) = match c.shape {
+        Shape::Odd => (13, 17, 11),
+        Shape::Aligned => (16, 20, 12),
+        Shape::W1 => (256, 256, 256),
     };
     let (a, b) = (c.randn(m * k, 1.0), c.randn(k * n, 1.0));
     let (ag, bg) = (c.up(&[m, k], &a), c.up(&[k, n], &b));
@@ -302,12 +357,12 @@ fn matmul(c: &mut Ctx) -> Case {
     }
 }
 
-/// The classifier: x (N, I) → (N, O). Small N7 I13 O5; W1: N = batch, 128 → 100.
+/// The classifier: x (N, I) → (N, O). Odd N7 I13 O5, aligned N8 I16 O12; W1: N = batch, 128 → 100.
 fn linear_case(c: &mut Ctx, dir: Dir) -> Case {
-    let (n, i, o) = if c.small {
-        (7, 13, 5)
-    } else {
-        (c.batch, 128, 100)
+    let (n, i, o) = match c.shape {
+        Shape::Odd => (7, 13, 5),
+        Shape::Aligned => (8, 16, 12),
+        Shape::W1 => (c.batch, 128, 100),
     };
     let (x, w, b, dy) = (
         c.randn(n * i, 1.0),
@@ -354,12 +409,12 @@ fn linear_case(c: &mut Ctx, dir: Dir) -> Case {
     }
 }
 
-/// Activation shapes: small N3 C5 7×9; W1: SmallCNN's first block, N = batch, 32 × 32×32.
+/// Activations: odd N3 C5 7×9, aligned N2 C8 8×8; W1: SmallCNN's first block, N = batch, 32 × 32×32.
 fn act_shape(c: &Ctx) -> [usize; 4] {
-    if c.small {
-        [3, 5, 7, 9]
-    } else {
-        [c.batch, 32, 32, 32]
+    match c.shape {
+        Shape::Odd => [3, 5, 7, 9],
+        Shape::Aligned => [2, 8, 8, 8],
+        Shape::W1 => [c.batch, 32, 32, 32],
     }
 }
 
@@ -477,12 +532,12 @@ fn pool_case(c: &mut Ctx, avg: bool, backward: bool) -> Case {
     }
 }
 
-/// Logits: small B7 K13; W1: B = batch, 100 classes.
+/// Logits: odd B7 K13, aligned B8 K16; W1: B = batch, 100 classes.
 fn logits_shape(c: &Ctx) -> (usize, usize) {
-    if c.small {
-        (7, 13)
-    } else {
-        (c.batch, 100)
+    match c.shape {
+        Shape::Odd => (7, 13),
+        Shape::Aligned => (8, 16),
+        Shape::W1 => (c.batch, 100),
     }
 }
 
@@ -558,12 +613,12 @@ fn soft(c: &mut Ctx) -> Case {
     }
 }
 
-/// Images (N, 3, 32, 32): small N3, W1 N = batch.
+/// Images (N, 3, 32, 32): odd N3, aligned N4, W1 N = batch.
 fn images(c: &Ctx) -> usize {
-    if c.small {
-        3
-    } else {
-        c.batch
+    match c.shape {
+        Shape::Odd => 3,
+        Shape::Aligned => 4,
+        Shape::W1 => c.batch,
     }
 }
 
@@ -583,10 +638,14 @@ fn mix_case(c: &mut Ctx) -> Case {
     }
 }
 
-/// One SGD update of a parameter vector: small 1001, W1: SmallCNN's 152 644 parameters at width 32
+/// One SGD update of a parameter vector: odd 1001, aligned 1024, W1: SmallCNN's 152 644 parameters at width 32
 /// (convs 139 104 without bias, batch norms 640, classifier 12 900).
 fn sgd_case(c: &mut Ctx) -> Case {
-    let n = if c.small { 1001 } else { 152_644 };
+    let n = match c.shape {
+        Shape::Odd => 1001,
+        Shape::Aligned => 1024,
+        Shape::W1 => 152_644,
+    };
     let (w, g, v) = (c.randn(n, 1.0), c.randn(n, 1.0), c.randn(n, 1.0));
     let (wg, gg, vg) = (c.up(&[n], &w), c.up(&[n], &g), c.up(&[n], &v));
     let (kw, kv, loss) = (

@@ -155,7 +155,7 @@ fn kernels(
         if !a.json {
             println!("kernel family {family}: checked against the CPU reference, then timed");
             println!(
-                "{:<22} {:<17} {:>8} {:>6}  {:<17} {:>9}  rate",
+                "{:<22} {:<32} {:>8} {:>6}  {:<19} {:>9}  rate",
                 "kernel", "checked at", "max err", "tol", "timed at", "ms"
             );
             for k in &rows {
@@ -165,7 +165,7 @@ fn kernels(
                     _ => String::new(),
                 };
                 println!(
-                    "{:<22} {:<17} {:>8.1e} {:>6.0e}  {:<17} {:>9.3}  {rate}",
+                    "{:<22} {:<32} {:>8.1e} {:>6.0e}  {:<19} {:>9.3}  {rate}",
                     k.kernel, k.checked_shape, k.max_err, k.tolerance, k.timed_shape, k.median_ms
                 );
             }

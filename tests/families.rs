@@ -67,6 +67,11 @@ fn matches_tiled(family: KernelFamily) {
 
 #[test]
 fn shared_family_step_matches_tiled() {
+    // Else its ops would quietly run the tiled kernels and this test would prove nothing.
+    assert!(
+        KernelFamily::shared_fits(&family_gpu(KernelFamily::Shared).limits),
+        "the test adapter cannot run the shared family's workgroups"
+    );
     matches_tiled(KernelFamily::Shared);
 }
 

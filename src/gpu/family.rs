@@ -47,6 +47,15 @@ impl KernelFamily {
             _ => KernelFamily::Shared,
         }
     }
+
+    /// Whether the shared family's kernels fit these limits (256 invocations and 10 KiB of
+    /// workgroup memory per workgroup; WebGPU guarantees both). Where they do not, its ops run
+    /// the tiled kernels.
+    pub fn shared_fits(limits: &wgpu::Limits) -> bool {
+        limits.max_compute_invocations_per_workgroup >= 256
+            && limits.max_compute_workgroup_size_x >= 256
+            && limits.max_compute_workgroup_storage_size >= 10 * 1024
+    }
 }
 
 impl fmt::Display for KernelFamily {
@@ -62,5 +71,70 @@ impl FromStr for KernelFamily {
             .into_iter()
             .find(|f| f.name() == s.trim().to_lowercase())
             .ok_or_else(|| format!("unknown kernel family {s:?}: use tiled, compact or shared"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn adapter(device_type: wgpu::DeviceType, backend: wgpu::Backend, name: &str) -> KernelFamily {
+        KernelFamily::for_adapter(&wgpu::AdapterInfo {
+            name: name.into(),
+            vendor: 0,
+            device: 0,
+            device_type,
+            device_pci_bus_id: String::new(),
+            driver: String::new(),
+            driver_info: String::new(),
+            backend,
+            subgroup_min_size: 4,
+            subgroup_max_size: 128,
+            transient_saves_memory: None,
+            limit_bucket: None,
+        })
+    }
+
+    #[test]
+    fn each_adapter_gets_its_family() {
+        use wgpu::{Backend, DeviceType};
+        assert_eq!(
+            adapter(DeviceType::Cpu, Backend::Vulkan, "llvmpipe"),
+            KernelFamily::Tiled
+        );
+        assert_eq!(
+            adapter(DeviceType::Cpu, Backend::BrowserWebGpu, ""),
+            KernelFamily::Compact
+        );
+        assert_eq!(
+            adapter(
+                DeviceType::Other,
+                Backend::BrowserWebGpu,
+                "SwiftShader Device"
+            ),
+            KernelFamily::Compact
+        );
+        assert_eq!(
+            adapter(DeviceType::DiscreteGpu, Backend::Vulkan, "NVIDIA H200"),
+            KernelFamily::Shared
+        );
+        assert_eq!(
+            adapter(DeviceType::Other, Backend::BrowserWebGpu, ""),
+            KernelFamily::Shared
+        );
+        assert!(KernelFamily::shared_fits(&wgpu::Limits::default()));
+        assert!(!KernelFamily::shared_fits(
+            &wgpu::Limits::downlevel_webgl2_defaults()
+        ));
+    }
+
+    #[test]
+    fn names_parse_and_unknown_ones_are_refused() {
+        for f in KernelFamily::ALL {
+            assert_eq!(f.name().parse::<KernelFamily>(), Ok(f));
+        }
+        assert_eq!(" Shared ".parse::<KernelFamily>(), Ok(KernelFamily::Shared));
+        let err = "fast".parse::<KernelFamily>().unwrap_err();
+        assert!(err.contains("tiled, compact or shared"), "{err}");
     }
 }

@@ -67,6 +67,7 @@ pub fn matmul_strided(
         }
     };
     if rec.gpu.family() == KernelFamily::Shared
+        && KernelFamily::shared_fits(&rec.gpu.limits)
         && m.div_ceil(32) <= rec.gpu.limits.max_compute_workgroups_per_dimension as usize
     {
         // Shared-memory tiles (any strides): stage along k where the operand is contiguous in k.

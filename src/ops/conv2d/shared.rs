@@ -13,10 +13,12 @@ const BK: usize = 16;
 /// Workgroups the weight gradient aims for (fills a large GPU; more splits only cost memory).
 const TARGET_GROUPS: usize = 512;
 
-/// This family's own kernels run every shape, as long as the GEMM rows fit the grid.
+/// This family's own kernels run every shape, as long as the GEMM rows fit the grid (and the
+/// workgroup fits the device).
 pub(super) fn applies(rec: &Recorder<'_>, s: &ConvShape) -> bool {
     let max = rec.gpu.limits.max_compute_workgroups_per_dimension as usize;
     rec.gpu.family() == KernelFamily::Shared
+        && KernelFamily::shared_fits(&rec.gpu.limits)
         && (s.n * s.oh() * s.ow()).div_ceil(32) <= max
         && (s.n * s.h * s.w).div_ceil(32) <= max
 }

@@ -8,8 +8,8 @@
 // A workgroup owns a BM×BN tile of the GEMM output (BM·BN = 4096: 64×64, or 128×32 / 32×128 when
 // one side of the GEMM is narrow, so few lanes idle), 256 threads with a 4×4 block each; per step
 // of 16 reduction indices it stages a 16×BM slice of A and a 16×BN slice of B in workgroup memory
-// (8–10 KiB), and reads them back as vec4s; the next step's loads are in flight during this step's
-// FMAs.
+// (8.5–10.5 KiB), and reads them back as vec4s; the next step's loads are in flight during this
+// step's FMAs.
 // Out-of-range elements are staged as zeros, so every thread reaches every barrier (the loop
 // bounds depend only on uniforms and the workgroup id).
 
@@ -33,11 +33,15 @@ struct Params {
 const BK: u32 = 16u;
 // The tile's width in GEMM columns: 32, 64 or 128; BM = 4096 / BN rows.
 override BN: u32 = 64u;
-// A's slice then B's: tile[kl·BM/4 + ml/4][ml % 4] = A[m0 + ml, k0 + kl],
-// tile[4·BM + kl·BN/4 + nl/4][nl % 4] = B[k0 + kl, n0 + nl].
-var<workgroup> tile: array<vec4<f32>, 640>;
+// A's slice then B's, each row padded by one vec4 (so the k-fast staging, whose neighbouring
+// threads write neighbouring rows, spreads over the banks): tile[kl·SA + ml/4][ml % 4] =
+// A[m0 + ml, k0 + kl] and tile[16·SA + kl·SB + nl/4][nl % 4] = B[k0 + kl, n0 + nl], with
+// SA = BM/4 + 1, SB = BN/4 + 1. At most 16·42 vec4s = 10.5 KiB.
+var<workgroup> tile: array<vec4<f32>, 672>;
 
 fn bm() -> u32 { return 4096u / BN; }
+fn sa() -> u32 { return bm() / 4u + 1u; }
+fn sb() -> u32 { return BN / 4u + 1u; }
 
 fn dims() -> vec3<u32> { // (M, N, reduction length)
     let kk = KS * KS;
@@ -168,11 +172,11 @@ fn fetch(k0: u32) -> Staged {
 fn stage(v: Staged) {
     for (var j = 0u; j < bm() / 16u; j++) {
         let sl = a_slot(j);
-        tile[sl.x * (bm() / 4u) + sl.y / 4u][sl.y % 4u] = v.a[j];
+        tile[sl.x * sa() + sl.y / 4u][sl.y % 4u] = v.a[j];
     }
     for (var j = 0u; j < BN / 16u; j++) {
         let nl = t / BK + 16u * j;
-        tile[4u * bm() + (t % BK) * (BN / 4u) + nl / 4u][nl % 4u] = v.b[j];
+        tile[16u * sa() + (t % BK) * sb() + nl / 4u][nl % 4u] = v.b[j];
     }
 }
 
@@ -200,8 +204,8 @@ fn gemm(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wg: ve
         workgroupBarrier();
         if (k0 + BK < r1) { next = fetch(k0 + BK); }
         for (var kl = 0u; kl < BK; kl++) {
-            let a = tile[kl * (bm() / 4u) + tx];
-            let b = tile[4u * bm() + kl * (BN / 4u) + ty];
+            let a = tile[kl * sa() + tx];
+            let b = tile[16u * sa() + kl * sb() + ty];
             acc0 = fma(a, vec4<f32>(b.x), acc0);
             acc1 = fma(a, vec4<f32>(b.y), acc1);
             acc2 = fma(a, vec4<f32>(b.z), acc2);

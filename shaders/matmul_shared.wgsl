@@ -2,7 +2,7 @@
 // in matmul_generic.wgsl: A[m, k] at a[m·sam + k·sak], B[k, n] at b[k·sbk + n·sbn], C row-major.
 // A workgroup owns a BM×BN tile of C (BM·BN = 4096: 64×64, or 128×32 / 32×128 when one side is
 // narrow), 256 threads with a 4×4 block each; per step of 16 k it stages a 16×BM slice of A and a
-// 16×BN slice of B in workgroup memory (8–10 KiB) and reads them back as vec4s; the next step's
+// 16×BN slice of B in workgroup memory (8.5–10.5 KiB) and reads them back as vec4s; the next step's
 // loads are in flight during this step's FMAs.
 // AKF / BKF (pipeline constants): the operand is contiguous along k, so neighbouring threads
 // stage neighbouring k (else neighbouring m / n). Out-of-range elements are staged as zeros, so
@@ -25,11 +25,15 @@ override BKF: u32 = 0u;
 const BK: u32 = 16u;
 // The tile's width in columns of C: 32, 64 or 128; BM = 4096 / BN rows.
 override BN: u32 = 64u;
-// A's slice then B's: tile[kl·BM/4 + ml/4][ml % 4] = A[m0 + ml, k0 + kl],
-// tile[4·BM + kl·BN/4 + nl/4][nl % 4] = B[k0 + kl, n0 + nl].
-var<workgroup> tile: array<vec4<f32>, 640>;
+// A's slice then B's, each row padded by one vec4 (so the k-fast staging, whose neighbouring
+// threads write neighbouring rows, spreads over the banks): tile[kl·SA + ml/4][ml % 4] =
+// A[m0 + ml, k0 + kl] and tile[16·SA + kl·SB + nl/4][nl % 4] = B[k0 + kl, n0 + nl], with
+// SA = BM/4 + 1, SB = BN/4 + 1. At most 16·42 vec4s = 10.5 KiB.
+var<workgroup> tile: array<vec4<f32>, 672>;
 
 fn bm() -> u32 { return 4096u / BN; }
+fn sa() -> u32 { return bm() / 4u + 1u; }
+fn sb() -> u32 { return BN / 4u + 1u; }
 
 // The staging slot (row kl of 16, column of `width`) of thread t's j-th element (j < width / 16).
 fn slot(kfast: u32, width: u32, t: u32, j: u32) -> vec2<u32> {
@@ -60,11 +64,11 @@ fn fetch(t: u32, m0: u32, n0: u32, k0: u32) -> Staged {
 fn stage(t: u32, v: Staged) {
     for (var j = 0u; j < bm() / 16u; j++) {
         let sl = slot(AKF, bm(), t, j);
-        tile[sl.x * (bm() / 4u) + sl.y / 4u][sl.y % 4u] = v.a[j];
+        tile[sl.x * sa() + sl.y / 4u][sl.y % 4u] = v.a[j];
     }
     for (var j = 0u; j < BN / 16u; j++) {
         let sl = slot(BKF, BN, t, j);
-        tile[4u * bm() + sl.x * (BN / 4u) + sl.y / 4u][sl.y % 4u] = v.b[j];
+        tile[16u * sa() + sl.x * sb() + sl.y / 4u][sl.y % 4u] = v.b[j];
     }
 }
 
@@ -82,8 +86,8 @@ fn matmul(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wg: ve
         workgroupBarrier();
         if (k0 + BK < p.k) { next = fetch(t, m0, n0, k0 + BK); }
         for (var kl = 0u; kl < BK; kl++) {
-            let av = tile[kl * (bm() / 4u) + tx];
-            let bv = tile[4u * bm() + kl * (BN / 4u) + ty];
+            let av = tile[kl * sa() + tx];
+            let bv = tile[16u * sa() + kl * sb() + ty];
             acc0 = fma(av, vec4<f32>(bv.x), acc0);
             acc1 = fma(av, vec4<f32>(bv.y), acc1);
             acc2 = fma(av, vec4<f32>(bv.z), acc2);

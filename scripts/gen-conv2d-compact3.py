@@ -29,10 +29,6 @@ struct Params {
     rows_per_split: u32, splits: u32, _p0: u32, _p1: u32,
 }
 
-// false: y = conv(x, w) (forward). true: dx = conv(dy, w flipped, channels swapped, pad 2 − pad),
-// the input gradient of a stride-1 convolution, which is the same loop over other addresses.
-override TRANSPOSED: bool = false;
-
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> src: array<f32>;
 @group(0) @binding(2) var<storage, read> wt: array<f32>;
@@ -41,6 +37,20 @@ override TRANSPOSED: bool = false;
 @group(0) @binding(1) var<storage, read> dy: array<f32>;
 @group(0) @binding(2) var<storage, read> x: array<f32>;
 @group(0) @binding(3) var<storage, read_write> dw_partial: array<f32>;
+
+// The input gradient of a stride-1 convolution is itself one: dx = conv(dy, w'), pad 2 − pad, with
+// w'[c, k, r, t] = w[k, c, 2 − r, 2 − t]. This writes w' (src = w; p.k, p.c of the forward), so
+// the input gradient reuses the forward's pipelines. 1-D grid over K·C·9.
+@group(0) @binding(2) var<storage, read_write> flipped: array<f32>;
+
+@compute @workgroup_size(64)
+fn flip_weights(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = gid.x + gid.y * nwg.x * 64u;
+    if (i >= p.k * p.c * 9u) { return; }
+    let c = i / (p.k * 9u);
+    let k = (i / 9u) % p.k;
+    flipped[i] = src[(k * p.c + c) * 9u + 8u - i % 9u];
+}
 """
 
 
@@ -49,33 +59,28 @@ def forward(cols):
     out = []
     a = out.append
     a(f"""
-// Forward (or input gradient), {cols} output columns × 4 output channels per thread.
+// y = conv(x, w), {cols} output columns × 4 output channels per thread.
 // Grid: x = column blocks of {cols} × output rows, y = output-channel blocks of 4, z = batch.
 @compute @workgroup_size(16, 4, 1)
 fn forward{cols}(@builtin(global_invocation_id) gid: vec3<u32>) {{
-    // "in" is what the loop reads (x or dy), "out" what it writes (y or dx).
-    let cin = select(p.c, p.k, TRANSPOSED);
-    let cout = select(p.k, p.c, TRANSPOSED);
-    let ih = select(p.h, p.oh, TRANSPOSED);
-    let iw = select(p.w, p.ow, TRANSPOSED);
-    let oh = select(p.oh, p.h, TRANSPOSED);
-    let ow = select(p.ow, p.w, TRANSPOSED);
-    let pad = select(p.pad, 2u - p.pad, TRANSPOSED);
+    let cin = p.c;
+    let cout = p.k;
+    let ih = p.h;
+    let iw = p.w;
+    let oh = p.oh;
+    let ow = p.ow;
+    let pad = p.pad;
     let owb = (ow + {cols - 1}u) / {cols}u;
     let oy = gid.x / owb;
     let ox0 = (gid.x % owb) * {cols}u;
     let o0 = gid.y * 4u;
     let n = gid.z;
     if (oy >= oh || o0 >= cout || n >= p.n) {{ return; }}
-    // Weight of (out o, in i, row r, tap t): forward w[o, i, r, t]; transposed w[i, o, 2 − r, 2 − t].
-    let os = select(p.c * 9u, 9u, TRANSPOSED);
-    let is = select(9u, p.c * 9u, TRANSPOSED);
-    let w0 = o0 * os;
-    let w1 = min(o0 + 1u, cout - 1u) * os;
-    let w2 = min(o0 + 2u, cout - 1u) * os;
-    let w3 = min(o0 + 3u, cout - 1u) * os;
-    let t0 = select(0u, 2u, TRANSPOSED);
-    let t2 = select(2u, 0u, TRANSPOSED);
+    // The weights of output channels o0..o0 + 3 (clamped: the extra ones are not stored).
+    let w0 = o0 * cin * 9u;
+    let w1 = min(o0 + 1u, cout - 1u) * cin * 9u;
+    let w2 = min(o0 + 2u, cout - 1u) * cin * 9u;
+    let w3 = min(o0 + 3u, cout - 1u) * cin * 9u;
     // The {span} input columns and 3 input rows of this block, clamped, with 0/1 masks for the padding.
     let xl = i32(ox0) - i32(pad);
     let wm = i32(iw) - 1;""")
@@ -89,16 +94,16 @@ fn forward{cols}(@builtin(global_invocation_id) gid: vec3<u32>) {{
         a(f"    var a{j} = vec4<f32>(0.0); // column ox0 + {j}, channels o0..o0 + 3")
     a("""    for (var ci = 0u; ci < cin; ci++) {
         let plane = (n * cin + ci) * ih * iw;
-        let wc = ci * is;""")
+        let wc = ci * 9u;""")
     for r in range(3):
         a(f"        {{ // kernel row {r}")
         a(f"            let row = plane + y{r};")
         for t in range(span):
             a(f"            let v{t} = vec4<f32>(src[row + i{t}] * m{t});")
         # The row mask goes on the weights: 3 multiplies instead of one per input.
-        a(f"            let wb = wc + select({3 * r}u, {6 - 3 * r}u, TRANSPOSED);")
-        for s, off in ((0, "t0"), (1, "1u"), (2, "t2")):
-            a(f"            let k{s} = vec4<f32>(wt[w0 + wb + {off}], wt[w1 + wb + {off}], wt[w2 + wb + {off}], wt[w3 + wb + {off}]) * e{r};")
+        a(f"            let wb = wc + {3 * r}u;")
+        for s in range(3):
+            a(f"            let k{s} = vec4<f32>(wt[w0 + wb + {s}u], wt[w1 + wb + {s}u], wt[w2 + wb + {s}u], wt[w3 + wb + {s}u]) * e{r};")
         for j in range(cols):
             a(f"            a{j} = fma(v{j + 2}, k2, fma(v{j + 1}, k1, fma(v{j}, k0, a{j})));")
         a("        }")

@@ -15,10 +15,6 @@ struct Params {
     rows_per_split: u32, splits: u32, _p0: u32, _p1: u32,
 }
 
-// false: y = conv(x, w) (forward). true: dx = conv(dy, w flipped, channels swapped, pad 2 − pad),
-// the input gradient of a stride-1 convolution, which is the same loop over other addresses.
-override TRANSPOSED: bool = false;
-
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> src: array<f32>;
 @group(0) @binding(2) var<storage, read> wt: array<f32>;
@@ -28,33 +24,42 @@ override TRANSPOSED: bool = false;
 @group(0) @binding(2) var<storage, read> x: array<f32>;
 @group(0) @binding(3) var<storage, read_write> dw_partial: array<f32>;
 
-// Forward (or input gradient), 8 output columns × 4 output channels per thread.
+// The input gradient of a stride-1 convolution is itself one: dx = conv(dy, w'), pad 2 − pad, with
+// w'[c, k, r, t] = w[k, c, 2 − r, 2 − t]. This writes w' (src = w; p.k, p.c of the forward), so
+// the input gradient reuses the forward's pipelines. 1-D grid over K·C·9.
+@group(0) @binding(2) var<storage, read_write> flipped: array<f32>;
+
+@compute @workgroup_size(64)
+fn flip_weights(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = gid.x + gid.y * nwg.x * 64u;
+    if (i >= p.k * p.c * 9u) { return; }
+    let c = i / (p.k * 9u);
+    let k = (i / 9u) % p.k;
+    flipped[i] = src[(k * p.c + c) * 9u + 8u - i % 9u];
+}
+
+// y = conv(x, w), 8 output columns × 4 output channels per thread.
 // Grid: x = column blocks of 8 × output rows, y = output-channel blocks of 4, z = batch.
 @compute @workgroup_size(16, 4, 1)
 fn forward8(@builtin(global_invocation_id) gid: vec3<u32>) {
-    // "in" is what the loop reads (x or dy), "out" what it writes (y or dx).
-    let cin = select(p.c, p.k, TRANSPOSED);
-    let cout = select(p.k, p.c, TRANSPOSED);
-    let ih = select(p.h, p.oh, TRANSPOSED);
-    let iw = select(p.w, p.ow, TRANSPOSED);
-    let oh = select(p.oh, p.h, TRANSPOSED);
-    let ow = select(p.ow, p.w, TRANSPOSED);
-    let pad = select(p.pad, 2u - p.pad, TRANSPOSED);
+    let cin = p.c;
+    let cout = p.k;
+    let ih = p.h;
+    let iw = p.w;
+    let oh = p.oh;
+    let ow = p.ow;
+    let pad = p.pad;
     let owb = (ow + 7u) / 8u;
     let oy = gid.x / owb;
     let ox0 = (gid.x % owb) * 8u;
     let o0 = gid.y * 4u;
     let n = gid.z;
     if (oy >= oh || o0 >= cout || n >= p.n) { return; }
-    // Weight of (out o, in i, row r, tap t): forward w[o, i, r, t]; transposed w[i, o, 2 − r, 2 − t].
-    let os = select(p.c * 9u, 9u, TRANSPOSED);
-    let is = select(9u, p.c * 9u, TRANSPOSED);
-    let w0 = o0 * os;
-    let w1 = min(o0 + 1u, cout - 1u) * os;
-    let w2 = min(o0 + 2u, cout - 1u) * os;
-    let w3 = min(o0 + 3u, cout - 1u) * os;
-    let t0 = select(0u, 2u, TRANSPOSED);
-    let t2 = select(2u, 0u, TRANSPOSED);
+    // The weights of output channels o0..o0 + 3 (clamped: the extra ones are not stored).
+    let w0 = o0 * cin * 9u;
+    let w1 = min(o0 + 1u, cout - 1u) * cin * 9u;
+    let w2 = min(o0 + 2u, cout - 1u) * cin * 9u;
+    let w3 = min(o0 + 3u, cout - 1u) * cin * 9u;
     // The 10 input columns and 3 input rows of this block, clamped, with 0/1 masks for the padding.
     let xl = i32(ox0) - i32(pad);
     let wm = i32(iw) - 1;
@@ -83,7 +88,7 @@ fn forward8(@builtin(global_invocation_id) gid: vec3<u32>) {
     var a7 = vec4<f32>(0.0); // column ox0 + 7, channels o0..o0 + 3
     for (var ci = 0u; ci < cin; ci++) {
         let plane = (n * cin + ci) * ih * iw;
-        let wc = ci * is;
+        let wc = ci * 9u;
         { // kernel row 0
             let row = plane + y0;
             let v0 = vec4<f32>(src[row + i0] * m0);
@@ -96,10 +101,10 @@ fn forward8(@builtin(global_invocation_id) gid: vec3<u32>) {
             let v7 = vec4<f32>(src[row + i7] * m7);
             let v8 = vec4<f32>(src[row + i8] * m8);
             let v9 = vec4<f32>(src[row + i9] * m9);
-            let wb = wc + select(0u, 6u, TRANSPOSED);
-            let k0 = vec4<f32>(wt[w0 + wb + t0], wt[w1 + wb + t0], wt[w2 + wb + t0], wt[w3 + wb + t0]) * e0;
+            let wb = wc + 0u;
+            let k0 = vec4<f32>(wt[w0 + wb + 0u], wt[w1 + wb + 0u], wt[w2 + wb + 0u], wt[w3 + wb + 0u]) * e0;
             let k1 = vec4<f32>(wt[w0 + wb + 1u], wt[w1 + wb + 1u], wt[w2 + wb + 1u], wt[w3 + wb + 1u]) * e0;
-            let k2 = vec4<f32>(wt[w0 + wb + t2], wt[w1 + wb + t2], wt[w2 + wb + t2], wt[w3 + wb + t2]) * e0;
+            let k2 = vec4<f32>(wt[w0 + wb + 2u], wt[w1 + wb + 2u], wt[w2 + wb + 2u], wt[w3 + wb + 2u]) * e0;
             a0 = fma(v2, k2, fma(v1, k1, fma(v0, k0, a0)));
             a1 = fma(v3, k2, fma(v2, k1, fma(v1, k0, a1)));
             a2 = fma(v4, k2, fma(v3, k1, fma(v2, k0, a2)));
@@ -121,10 +126,10 @@ fn forward8(@builtin(global_invocation_id) gid: vec3<u32>) {
             let v7 = vec4<f32>(src[row + i7] * m7);
             let v8 = vec4<f32>(src[row + i8] * m8);
             let v9 = vec4<f32>(src[row + i9] * m9);
-            let wb = wc + select(3u, 3u, TRANSPOSED);
-            let k0 = vec4<f32>(wt[w0 + wb + t0], wt[w1 + wb + t0], wt[w2 + wb + t0], wt[w3 + wb + t0]) * e1;
+            let wb = wc + 3u;
+            let k0 = vec4<f32>(wt[w0 + wb + 0u], wt[w1 + wb + 0u], wt[w2 + wb + 0u], wt[w3 + wb + 0u]) * e1;
             let k1 = vec4<f32>(wt[w0 + wb + 1u], wt[w1 + wb + 1u], wt[w2 + wb + 1u], wt[w3 + wb + 1u]) * e1;
-            let k2 = vec4<f32>(wt[w0 + wb + t2], wt[w1 + wb + t2], wt[w2 + wb + t2], wt[w3 + wb + t2]) * e1;
+            let k2 = vec4<f32>(wt[w0 + wb + 2u], wt[w1 + wb + 2u], wt[w2 + wb + 2u], wt[w3 + wb + 2u]) * e1;
             a0 = fma(v2, k2, fma(v1, k1, fma(v0, k0, a0)));
             a1 = fma(v3, k2, fma(v2, k1, fma(v1, k0, a1)));
             a2 = fma(v4, k2, fma(v3, k1, fma(v2, k0, a2)));
@@ -146,10 +151,10 @@ fn forward8(@builtin(global_invocation_id) gid: vec3<u32>) {
             let v7 = vec4<f32>(src[row + i7] * m7);
             let v8 = vec4<f32>(src[row + i8] * m8);
             let v9 = vec4<f32>(src[row + i9] * m9);
-            let wb = wc + select(6u, 0u, TRANSPOSED);
-            let k0 = vec4<f32>(wt[w0 + wb + t0], wt[w1 + wb + t0], wt[w2 + wb + t0], wt[w3 + wb + t0]) * e2;
+            let wb = wc + 6u;
+            let k0 = vec4<f32>(wt[w0 + wb + 0u], wt[w1 + wb + 0u], wt[w2 + wb + 0u], wt[w3 + wb + 0u]) * e2;
             let k1 = vec4<f32>(wt[w0 + wb + 1u], wt[w1 + wb + 1u], wt[w2 + wb + 1u], wt[w3 + wb + 1u]) * e2;
-            let k2 = vec4<f32>(wt[w0 + wb + t2], wt[w1 + wb + t2], wt[w2 + wb + t2], wt[w3 + wb + t2]) * e2;
+            let k2 = vec4<f32>(wt[w0 + wb + 2u], wt[w1 + wb + 2u], wt[w2 + wb + 2u], wt[w3 + wb + 2u]) * e2;
             a0 = fma(v2, k2, fma(v1, k1, fma(v0, k0, a0)));
             a1 = fma(v3, k2, fma(v2, k1, fma(v1, k0, a1)));
             a2 = fma(v4, k2, fma(v3, k1, fma(v2, k0, a2)));
@@ -175,33 +180,28 @@ fn forward8(@builtin(global_invocation_id) gid: vec3<u32>) {
     }
 }
 
-// Forward (or input gradient), 16 output columns × 4 output channels per thread.
+// y = conv(x, w), 16 output columns × 4 output channels per thread.
 // Grid: x = column blocks of 16 × output rows, y = output-channel blocks of 4, z = batch.
 @compute @workgroup_size(16, 4, 1)
 fn forward16(@builtin(global_invocation_id) gid: vec3<u32>) {
-    // "in" is what the loop reads (x or dy), "out" what it writes (y or dx).
-    let cin = select(p.c, p.k, TRANSPOSED);
-    let cout = select(p.k, p.c, TRANSPOSED);
-    let ih = select(p.h, p.oh, TRANSPOSED);
-    let iw = select(p.w, p.ow, TRANSPOSED);
-    let oh = select(p.oh, p.h, TRANSPOSED);
-    let ow = select(p.ow, p.w, TRANSPOSED);
-    let pad = select(p.pad, 2u - p.pad, TRANSPOSED);
+    let cin = p.c;
+    let cout = p.k;
+    let ih = p.h;
+    let iw = p.w;
+    let oh = p.oh;
+    let ow = p.ow;
+    let pad = p.pad;
     let owb = (ow + 15u) / 16u;
     let oy = gid.x / owb;
     let ox0 = (gid.x % owb) * 16u;
     let o0 = gid.y * 4u;
     let n = gid.z;
     if (oy >= oh || o0 >= cout || n >= p.n) { return; }
-    // Weight of (out o, in i, row r, tap t): forward w[o, i, r, t]; transposed w[i, o, 2 − r, 2 − t].
-    let os = select(p.c * 9u, 9u, TRANSPOSED);
-    let is = select(9u, p.c * 9u, TRANSPOSED);
-    let w0 = o0 * os;
-    let w1 = min(o0 + 1u, cout - 1u) * os;
-    let w2 = min(o0 + 2u, cout - 1u) * os;
-    let w3 = min(o0 + 3u, cout - 1u) * os;
-    let t0 = select(0u, 2u, TRANSPOSED);
-    let t2 = select(2u, 0u, TRANSPOSED);
+    // The weights of output channels o0..o0 + 3 (clamped: the extra ones are not stored).
+    let w0 = o0 * cin * 9u;
+    let w1 = min(o0 + 1u, cout - 1u) * cin * 9u;
+    let w2 = min(o0 + 2u, cout - 1u) * cin * 9u;
+    let w3 = min(o0 + 3u, cout - 1u) * cin * 9u;
     // The 18 input columns and 3 input rows of this block, clamped, with 0/1 masks for the padding.
     let xl = i32(ox0) - i32(pad);
     let wm = i32(iw) - 1;
@@ -246,7 +246,7 @@ fn forward16(@builtin(global_invocation_id) gid: vec3<u32>) {
     var a15 = vec4<f32>(0.0); // column ox0 + 15, channels o0..o0 + 3
     for (var ci = 0u; ci < cin; ci++) {
         let plane = (n * cin + ci) * ih * iw;
-        let wc = ci * is;
+        let wc = ci * 9u;
         { // kernel row 0
             let row = plane + y0;
             let v0 = vec4<f32>(src[row + i0] * m0);
@@ -267,10 +267,10 @@ fn forward16(@builtin(global_invocation_id) gid: vec3<u32>) {
             let v15 = vec4<f32>(src[row + i15] * m15);
             let v16 = vec4<f32>(src[row + i16] * m16);
             let v17 = vec4<f32>(src[row + i17] * m17);
-            let wb = wc + select(0u, 6u, TRANSPOSED);
-            let k0 = vec4<f32>(wt[w0 + wb + t0], wt[w1 + wb + t0], wt[w2 + wb + t0], wt[w3 + wb + t0]) * e0;
+            let wb = wc + 0u;
+            let k0 = vec4<f32>(wt[w0 + wb + 0u], wt[w1 + wb + 0u], wt[w2 + wb + 0u], wt[w3 + wb + 0u]) * e0;
             let k1 = vec4<f32>(wt[w0 + wb + 1u], wt[w1 + wb + 1u], wt[w2 + wb + 1u], wt[w3 + wb + 1u]) * e0;
-            let k2 = vec4<f32>(wt[w0 + wb + t2], wt[w1 + wb + t2], wt[w2 + wb + t2], wt[w3 + wb + t2]) * e0;
+            let k2 = vec4<f32>(wt[w0 + wb + 2u], wt[w1 + wb + 2u], wt[w2 + wb + 2u], wt[w3 + wb + 2u]) * e0;
             a0 = fma(v2, k2, fma(v1, k1, fma(v0, k0, a0)));
             a1 = fma(v3, k2, fma(v2, k1, fma(v1, k0, a1)));
             a2 = fma(v4, k2, fma(v3, k1, fma(v2, k0, a2)));
@@ -308,10 +308,10 @@ fn forward16(@builtin(global_invocation_id) gid: vec3<u32>) {
             let v15 = vec4<f32>(src[row + i15] * m15);
             let v16 = vec4<f32>(src[row + i16] * m16);
             let v17 = vec4<f32>(src[row + i17] * m17);
-            let wb = wc + select(3u, 3u, TRANSPOSED);
-            let k0 = vec4<f32>(wt[w0 + wb + t0], wt[w1 + wb + t0], wt[w2 + wb + t0], wt[w3 + wb + t0]) * e1;
+            let wb = wc + 3u;
+            let k0 = vec4<f32>(wt[w0 + wb + 0u], wt[w1 + wb + 0u], wt[w2 + wb + 0u], wt[w3 + wb + 0u]) * e1;
             let k1 = vec4<f32>(wt[w0 + wb + 1u], wt[w1 + wb + 1u], wt[w2 + wb + 1u], wt[w3 + wb + 1u]) * e1;
-            let k2 = vec4<f32>(wt[w0 + wb + t2], wt[w1 + wb + t2], wt[w2 + wb + t2], wt[w3 + wb + t2]) * e1;
+            let k2 = vec4<f32>(wt[w0 + wb + 2u], wt[w1 + wb + 2u], wt[w2 + wb + 2u], wt[w3 + wb + 2u]) * e1;
             a0 = fma(v2, k2, fma(v1, k1, fma(v0, k0, a0)));
             a1 = fma(v3, k2, fma(v2, k1, fma(v1, k0, a1)));
             a2 = fma(v4, k2, fma(v3, k1, fma(v2, k0, a2)));
@@ -349,10 +349,10 @@ fn forward16(@builtin(global_invocation_id) gid: vec3<u32>) {
             let v15 = vec4<f32>(src[row + i15] * m15);
             let v16 = vec4<f32>(src[row + i16] * m16);
             let v17 = vec4<f32>(src[row + i17] * m17);
-            let wb = wc + select(6u, 0u, TRANSPOSED);
-            let k0 = vec4<f32>(wt[w0 + wb + t0], wt[w1 + wb + t0], wt[w2 + wb + t0], wt[w3 + wb + t0]) * e2;
+            let wb = wc + 6u;
+            let k0 = vec4<f32>(wt[w0 + wb + 0u], wt[w1 + wb + 0u], wt[w2 + wb + 0u], wt[w3 + wb + 0u]) * e2;
             let k1 = vec4<f32>(wt[w0 + wb + 1u], wt[w1 + wb + 1u], wt[w2 + wb + 1u], wt[w3 + wb + 1u]) * e2;
-            let k2 = vec4<f32>(wt[w0 + wb + t2], wt[w1 + wb + t2], wt[w2 + wb + t2], wt[w3 + wb + t2]) * e2;
+            let k2 = vec4<f32>(wt[w0 + wb + 2u], wt[w1 + wb + 2u], wt[w2 + wb + 2u], wt[w3 + wb + 2u]) * e2;
             a0 = fma(v2, k2, fma(v1, k1, fma(v0, k0, a0)));
             a1 = fma(v3, k2, fma(v2, k1, fma(v1, k0, a1)));
             a2 = fma(v4, k2, fma(v3, k1, fma(v2, k0, a2)));

@@ -41,8 +41,8 @@ const tile = (src, name, dflt) => Number(src.match(new RegExp(`const ${name} = (
 const generic = read('shaders/conv2d_generic.wgsl'); // its backward_weight_reduce serves compact3
 const variants = files.map((f) => {
   const source = read(f);
-  // conv2d_compact3.wgsl: forward and input gradient are one entry point (override TRANSPOSED).
-  const compact3 = /override TRANSPOSED/.test(source);
+  // conv2d_compact3.wgsl (its input gradient flips the weights and runs the forward).
+  const compact3 = /fn flip_weights/.test(source);
   // Its forward entry points are forward<N> (N columns per thread): the widest N ≤ the output width.
   const widths = [...source.matchAll(/fn forward(\d+)\(/g)].map((m) => Number(m[1])).sort((a, b) => a - b);
   return { name: f, source, compact3, widths, fwdCols: tile(source, compact3 ? 'COLS' : 'FWD_COLS', 4) };
@@ -89,11 +89,19 @@ async function probe({ genericSource, variants, batch, reps, convs, only }) {
     const K = { KS: 3, STRIDE: 1 };
     const reduce = { entry: 'backward_weight_reduce', mod: 'generic', consts: K, grid: [cdiv(s.k * s.c * 9, 256), 1, 1], params: P(rps, splits), bind: ['partial', 'dw'] };
     if (v.compact3) {
-      const cols = (width) => (v.widths.length ? v.widths.filter((c) => c <= width).pop() ?? v.widths[0] : v.fwdCols);
-      const entry = (width) => (v.widths.length ? `forward${cols(width)}` : 'forward');
+      const fwd = (d, bind) => {
+        const cols = v.widths.filter((c) => c <= d.ow).pop() ?? v.widths[0];
+        const P2 = new Uint32Array([d.n, d.c, d.h, d.w, d.k, d.oh, d.ow, d.pad, 0, 0, 0, 0]);
+        return { entry: `forward${cols}`, consts: {}, grid: [cdiv(cdiv(d.ow, cols) * d.oh, 16), cdiv(d.k, 16), d.n], params: P2, bind };
+      };
+      // The input gradient: flip the weights, then the forward of the dual convolution over dy.
+      const dual = { n: s.n, c: s.k, h: s.oh, w: s.ow, k: s.c, oh: s.h, ow: s.w, pad: 2 - s.pad };
       return {
-        forward: [{ entry: entry(s.ow), consts: { TRANSPOSED: 0 }, grid: [cdiv(cdiv(s.ow, cols(s.ow)) * s.oh, 16), cdiv(s.k, 16), s.n], params: P(), bind: ['x', 'w', 'y'] }],
-        backward_input: [{ entry: entry(s.w), consts: { TRANSPOSED: 1 }, grid: [cdiv(cdiv(s.w, cols(s.w)) * s.h, 16), cdiv(s.c, 16), s.n], params: P(), bind: ['dy', 'w', 'dx'] }],
+        forward: [fwd(s, ['x', 'w', 'y'])],
+        backward_input: [
+          { entry: 'flip_weights', consts: {}, grid: [cdiv(s.k * s.c * 9, 64), 1, 1], params: P(), bind: ['w', 'wf'] },
+          fwd(dual, ['dy', 'wf', 'dx']),
+        ],
         backward_weight: [
           { entry: 'backward_weight_partial', consts: {}, grid: [cdiv(outputs, 64), splits, 1], params: P(rps, splits), bind: ['dy', 'x', 'partial'] },
           reduce,
@@ -115,7 +123,7 @@ async function probe({ genericSource, variants, batch, reps, convs, only }) {
   const bufs = shapes.map((s) => {
     const { splits } = plans(s, variants[0]);
     return {
-      x: buf(s.n * s.c * s.h * s.w), w: buf(s.k * s.c * 9), y: buf(s.n * s.k * s.oh * s.ow),
+      x: buf(s.n * s.c * s.h * s.w), w: buf(s.k * s.c * 9), wf: buf(s.k * s.c * 9), y: buf(s.n * s.k * s.oh * s.ow),
       dy: buf(s.n * s.k * s.oh * s.ow), dx: buf(s.n * s.c * s.h * s.w), dw: buf(s.k * s.c * 9),
       partial: buf(splits * s.k * s.c * 9),
     };

@@ -15,34 +15,33 @@ fn compact3(s: &ConvShape) -> bool {
     s.ks == 3 && s.stride == 1 && s.pad <= 2
 }
 
-/// The compact3 forward (or, transposed, input-gradient) kernel for an output `width` wide, and
-/// its columns per thread: the widest tile that fits the row, so few columns go to waste.
-fn compact3_kernel(transposed: bool, width: usize) -> (Kernel<'static>, usize) {
-    let consts: &'static [(&'static str, f64)] = if transposed {
-        &[("TRANSPOSED", 1.0)]
-    } else {
-        &[("TRANSPOSED", 0.0)]
-    };
-    let (entry, cols) = if width >= COMPACT3_COLS[1] {
+/// y = conv(x, w) with conv2d_compact3's widest tile that fits the row (few columns go to waste).
+fn compact3_forward(rec: &mut Recorder<'_>, s: &ConvShape, x: &Tensor, w: &Tensor) -> Tensor {
+    let y = rec.alloc(&s.out_shape());
+    let (entry, cols) = if s.ow() >= COMPACT3_COLS[1] {
         ("forward16", COMPACT3_COLS[1])
     } else {
         ("forward8", COMPACT3_COLS[0])
     };
-    (Kernel::with("conv2d_compact3", entry, consts), cols)
+    let grid = [
+        groups(s.ow().div_ceil(cols) * s.oh(), 16),
+        groups(s.k, 16),
+        s.n as u32,
+    ];
+    rec.dispatch(
+        Kernel::new("conv2d_compact3", entry),
+        &s.params(0, 0),
+        &[x, w, &y],
+        grid,
+    );
+    y
 }
 
 pub(super) fn forward(rec: &mut Recorder<'_>, s: &ConvShape, x: &Tensor, w: &Tensor) -> Tensor {
-    let y = rec.alloc(&s.out_shape());
     if compact3(s) {
-        let (kernel, cols) = compact3_kernel(false, s.ow());
-        let grid = [
-            groups(s.ow().div_ceil(cols) * s.oh(), 16),
-            groups(s.k, 16),
-            s.n as u32,
-        ];
-        rec.dispatch(kernel, &s.params(0, 0), &[x, w, &y], grid);
-        return y;
+        return compact3_forward(rec, s, x, w);
     }
+    let y = rec.alloc(&s.out_shape());
     let grid = [
         groups(s.ow().div_ceil(4) * s.oh(), 16),
         groups(s.k, 16),
@@ -58,18 +57,30 @@ pub(super) fn backward_input(
     dy: &Tensor,
     w: &Tensor,
 ) -> Tensor {
-    let dx = rec.alloc(&[s.n, s.c, s.h, s.w]);
     if compact3(s) {
-        // The input gradient of a stride-1 convolution is a forward one over dy.
-        let (kernel, cols) = compact3_kernel(true, s.w);
-        let grid = [
-            groups(s.w.div_ceil(cols) * s.h, 16),
-            groups(s.c, 16),
-            s.n as u32,
-        ];
-        rec.dispatch(kernel, &s.params(0, 0), &[dy, w, &dx], grid);
-        return dx;
+        // A stride-1 input gradient is the forward convolution of dy with the flipped, transposed
+        // weights, padded by 2 − pad: it reuses the forward's pipelines (SwiftShader compiles each
+        // of them for a few hundred ms, which the first step waits for).
+        let flipped = rec.alloc(&[s.c, s.k, 3, 3]);
+        rec.dispatch(
+            Kernel::new("conv2d_compact3", "flip_weights"),
+            &s.params(0, 0),
+            &[w, &flipped],
+            grid_1d(flipped.numel(), 64),
+        );
+        let dual = ConvShape {
+            n: s.n,
+            c: s.k,
+            h: s.oh(),
+            w: s.ow(),
+            k: s.c,
+            ks: 3,
+            stride: 1,
+            pad: 2 - s.pad,
+        };
+        return compact3_forward(rec, &dual, dy, &flipped);
     }
+    let dx = rec.alloc(&[s.n, s.c, s.h, s.w]);
     let grid = [
         groups(s.w.div_ceil(4) * s.h, 16),
         groups(s.c, 16),

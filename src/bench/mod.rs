@@ -5,11 +5,13 @@
 //! validated through `crate::reference`, the f64 reference the tests use. Natively and on the web.
 
 pub mod kernels;
+pub mod memory;
 pub mod profile;
 pub mod w1;
 pub mod w2;
 
 pub use kernels::{kernel_names, kernels, KernelCheck, KernelSize};
+pub use memory::{w1_memory, MemoryReport};
 pub use profile::{profile_w1, FamilyRow, StepProfile};
 pub use w1::{w1, W1Result, W1Setup};
 pub use w2::{w2, KernelResult, SMALLCNN_CONVS};

@@ -71,6 +71,20 @@ impl W1Setup {
         }
     }
 
+    pub fn model(&self) -> &Model {
+        &self.model
+    }
+
+    /// Anchors per step (the images that go through the taped forward).
+    pub fn anchors(&self) -> usize {
+        self.anchors.shape()[0]
+    }
+
+    /// Bytes of the step's inputs: images (anchors, partners) and labels.
+    pub fn batch_bytes(&self) -> u64 {
+        self.anchors.bytes() + self.partners.as_ref().map_or(0, |p| p.bytes()) + self.labels.bytes()
+    }
+
     pub fn images_per_step(&self) -> usize {
         self.anchors.shape()[0] * if self.cskd { 2 } else { 1 }
     }

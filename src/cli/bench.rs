@@ -30,6 +30,9 @@ pub struct BenchArgs {
     /// One W1 step (CS-KD, then CE) timed per dispatch and summed per op family, instead of W1/W2.
     #[arg(long, conflicts_with_all = ["w1_only", "w2_only"])]
     profile: bool,
+    /// Peak GPU memory of a W1 step (CS-KD, then CE) against its floor, instead of W1/W2.
+    #[arg(long, conflicts_with_all = ["w1_only", "w2_only", "profile"])]
+    memory: bool,
     /// Print JSON.
     #[arg(long)]
     json: bool,
@@ -89,6 +92,21 @@ pub fn run(a: BenchArgs) -> Result<()> {
         }
         out.insert(
             "profile".into(),
+            serde_json::to_value(&rows).expect("plain data"),
+        );
+        return print_json(a.json, &out);
+    }
+    if a.memory {
+        let mut rows = Vec::new();
+        for cskd in [true, false] {
+            let m = pollster::block_on(bench::w1_memory(&gpu, cskd, a.batch))?;
+            if !a.json {
+                println!("{}", m.line());
+            }
+            rows.push(m);
+        }
+        out.insert(
+            "memory".into(),
             serde_json::to_value(&rows).expect("plain data"),
         );
         return print_json(a.json, &out);

@@ -1,9 +1,11 @@
 // SGD with momentum and weight decay, as torch.optim.SGD (dampening 0, not Nesterov), fused:
 //   v ← μ·v + (g + wd·w);  w ← w − lr·v
-// Shapes: w, g, v, kept_w, kept_v (n). The step is skipped when the step's loss (loss[0]) is not
-// finite, so a diverging step never overwrites the last good weights. A step whose loss is finite
-// has just shown that w and v are sound: they are kept (kept_w, kept_v) before the update, so a
-// later divergence can go back to the last weights a finite forward was computed with.
+// Shapes: w, g, v, kept_w, kept_v (n): usually a model's whole parameter arenas, so one dispatch
+// updates every parameter (the zero padding between slots stays zero). The step is skipped when
+// the step's loss (loss[0]) is not finite, so a diverging step never overwrites the last good
+// weights. A step whose loss is finite has just shown that w and v are sound: they are kept
+// (kept_w, kept_v) before the update, so a later divergence can go back to the last weights a
+// finite forward was computed with.
 
 struct Params { n: u32, _p0: u32, _p1: u32, _p2: u32, lr: f32, momentum: f32, weight_decay: f32, _p3: f32 }
 

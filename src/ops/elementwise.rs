@@ -1,4 +1,5 @@
 //! ReLU and addition (residual connections). Shapes: any; outputs have the input's shape.
+//! The models' ReLUs run fused into batch norm (`ops::batchnorm`); these kernels stay for other uses.
 
 use super::{dispatch_1d, Count};
 use crate::gpu::{Kernel, Recorder, Tensor};
@@ -33,16 +34,6 @@ pub fn add(rec: &mut Recorder<'_>, a: &Tensor, b: &Tensor) -> Tensor {
     let sum = rec.alloc(a.shape());
     dispatch_1d(rec, ADD, &count(a), &[a, b, &sum], a.numel());
     sum
-}
-
-pub fn relu(rec: &mut Recorder<'_>, tape: &mut Tape, x: &Var) -> Var {
-    let y = relu_forward(rec, &x.value);
-    let xv = x.value.clone();
-    tape.record(
-        &[x],
-        y,
-        Box::new(move |rec, dy, _| vec![Some(relu_backward(rec, &xv, dy))]),
-    )
 }
 
 /// a + b; the backward hands dy to both inputs.

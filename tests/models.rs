@@ -88,6 +88,56 @@ fn loss(model: &Model, x: &Tensor, labels: &Tensor) -> f64 {
 }
 
 #[test]
+fn parameters_and_buffers_are_aligned_disjoint_slots_of_one_arena_each() {
+    let m = Model::new(gpu(), &cfg(ModelName::Resnet10, 3, 5), 1).unwrap();
+    let align = gpu().limits.min_storage_buffer_offset_alignment as u64;
+    let arena = m.store.arena();
+    let check = |what: &str, views: Vec<(&str, &Tensor)>, whole: &Tensor| {
+        let mut ranges: Vec<(u64, u64, &str)> = views
+            .iter()
+            .map(|(n, t)| {
+                assert!(t.buffer() == whole.buffer(), "{what} {n} outside the arena");
+                assert_eq!(t.offset() % align, 0, "{what} {n} misaligned");
+                (t.offset(), t.offset() + t.bytes(), *n)
+            })
+            .collect();
+        ranges.sort();
+        for w in ranges.windows(2) {
+            assert!(w[0].1 <= w[1].0, "{what}: {} overlaps {}", w[0].2, w[1].2);
+        }
+        assert!(
+            ranges.last().unwrap().1 <= whole.bytes(),
+            "{what}: past the end"
+        );
+    };
+    let named = |f: fn(&cskd::model::store::Param) -> &Tensor| {
+        m.store
+            .params
+            .iter()
+            .map(move |p| (p.name.as_str(), f(p)))
+            .collect::<Vec<_>>()
+    };
+    check("values", named(|p| &p.value), &arena.values);
+    check("velocity", named(|p| &p.velocity), &arena.velocity);
+    check("grads", named(|p| &p.grad), &arena.grads);
+    check("kept values", named(|p| &p.kept_value), &arena.kept_values);
+    check(
+        "kept velocity",
+        named(|p| &p.kept_velocity),
+        &arena.kept_velocity,
+    );
+    // Running statistics share one buffer too (one copy snapshots them all).
+    let first = &m.store.buffers[0].value;
+    for b in &m.store.buffers {
+        assert!(
+            b.value.buffer() == first.buffer(),
+            "{} in its own buffer",
+            b.name
+        );
+    }
+}
+
+#[test]
 fn resnet_tape_gradient_matches_finite_differences() {
     let model = Model::new(gpu(), &cfg(ModelName::Resnet10, 2, 3), 7).unwrap();
     let mut rng = Rng::new(8);
@@ -113,7 +163,9 @@ fn resnet_tape_gradient_matches_finite_differences() {
         "linear.bias",
     ] {
         let p = model.store.params.iter().find(|p| p.name == name).unwrap();
-        let g = pollster::block_on(readback::read(&mut rec, grads.of(&p.value).unwrap())).unwrap();
+        // The backward wrote the gradient straight into the parameter's gradient-arena slot.
+        assert!(grads.of(&p.value).unwrap().same_view(&p.grad), "{name}");
+        let g = pollster::block_on(readback::read(&mut rec, &p.grad)).unwrap();
         let w0 = pollster::block_on(readback::read(&mut rec, &p.value)).unwrap();
         // The two largest gradient entries: central differences in f32 resolve them well.
         let mut idx: Vec<usize> = (0..g.len()).collect();

@@ -13,7 +13,10 @@ pub const ALL: &[(&str, &str)] = &[
         "conv2d_compact3",
         include_str!("../shaders/conv2d_compact3.wgsl"),
     ),
-    ("conv2d_shared", include_str!("../shaders/conv2d_shared.wgsl")),
+    (
+        "conv2d_shared",
+        include_str!("../shaders/conv2d_shared.wgsl"),
+    ),
     ("conv2d_tiled", include_str!("../shaders/conv2d_tiled.wgsl")),
     ("elementwise", include_str!("../shaders/elementwise.wgsl")),
     ("loss", include_str!("../shaders/loss.wgsl")),
@@ -21,7 +24,10 @@ pub const ALL: &[(&str, &str)] = &[
         "matmul_generic",
         include_str!("../shaders/matmul_generic.wgsl"),
     ),
-    ("matmul_shared", include_str!("../shaders/matmul_shared.wgsl")),
+    (
+        "matmul_shared",
+        include_str!("../shaders/matmul_shared.wgsl"),
+    ),
     ("matmul_tiled", include_str!("../shaders/matmul_tiled.wgsl")),
     ("mix", include_str!("../shaders/mix.wgsl")),
     ("pool", include_str!("../shaders/pool.wgsl")),

@@ -16,7 +16,10 @@ fn a_pipeline_that_fails_to_build_names_its_kernel() {
     rec.dispatch(bad, &[0u32; 4], &[&x, &y], [1, 1, 1]);
     rec.submit();
     gpu.wait().ok();
-    let err = gpu.check().expect_err("the broken pipeline must be reported").to_string();
+    let err = gpu
+        .check()
+        .expect_err("the broken pipeline must be reported")
+        .to_string();
     assert!(
         err.contains("kernel pool::max_forward failed to build"),
         "error does not name the kernel: {err}"

@@ -123,7 +123,10 @@ pub(super) fn weight_grad_split(
     outputs: usize,
 ) -> Tensor {
     let rows = s.n * s.oh();
-    let splits = (16384usize.div_ceil(outputs)).clamp(1, rows);
+    let splits = 16384usize
+        .div_ceil(outputs)
+        .min(s.max_splits())
+        .clamp(1, rows);
     let rows_per_split = rows.div_ceil(splits);
     let splits = rows.div_ceil(rows_per_split);
     let p = s.params(rows_per_split, splits);

@@ -39,6 +39,10 @@ pub struct ConvShape {
     pub pad: usize,
 }
 
+/// Most bytes the weight gradient's partial sums may take: more splits fill a bigger device, but
+/// the partials are the largest scratch buffer of a step (docs/BENCHMARKS.md, memory floor).
+const PARTIAL_BYTES_MAX: usize = 2 << 20;
+
 impl ConvShape {
     pub fn new(x: &[usize], w: &[usize], stride: usize, pad: usize) -> ConvShape {
         assert_eq!(x.len(), 4, "conv2d input must be NCHW");
@@ -72,6 +76,10 @@ impl ConvShape {
     }
     pub fn out_shape(&self) -> [usize; 4] {
         [self.n, self.k, self.oh(), self.ow()]
+    }
+    /// The most reduction splits whose partial sums fit `PARTIAL_BYTES_MAX` (at least 1).
+    pub(super) fn max_splits(&self) -> usize {
+        (PARTIAL_BYTES_MAX / (4 * self.k * self.c * self.ks * self.ks)).max(1)
     }
     /// Multiply-adds of the forward (each backward costs the same).
     pub fn macs(&self) -> usize {

@@ -80,6 +80,7 @@ pub(super) fn backward_weight(
     let max = rec.gpu.limits.max_compute_workgroups_per_dimension as usize;
     let splits = TARGET_GROUPS
         .div_ceil(tiles)
+        .min(s.max_splits())
         .clamp(1, red.div_ceil(BK).min(max));
     let per = red.div_ceil(splits).div_ceil(BK) * BK;
     let splits = red.div_ceil(per);

@@ -7,7 +7,9 @@
 // centred variance, so large means do not cancel), updates the running statistics with the
 // unbiased variance, keeps mean and rstd for the backward, and writes y.
 
-const WG: u32 = 256u;
+// Threads per channel of the training kernels (a power of two ≤ 256): 256 on GPUs and lavapipe,
+// 32 on browsers' software adapters, where wide tree reductions cost more than they save.
+override BN_WG: u32 = 256u;
 
 struct Params { n: u32, c: u32, hw: u32, momentum: f32, eps: f32, relu: u32, _p1: u32, _p2: u32 }
 
@@ -36,40 +38,29 @@ struct Params { n: u32, c: u32, hw: u32, momentum: f32, eps: f32, relu: u32, _p1
 @group(0) @binding(7) var<storage, read_write> dgamma: array<f32>;
 @group(0) @binding(8) var<storage, read_write> dbeta: array<f32>;
 
-var<workgroup> red: array<vec2<f32>, WG>;
-
-fn reduce2(lid: u32, v: vec2<f32>) -> vec2<f32> {
-    red[lid] = v;
-    workgroupBarrier();
-    for (var s = WG / 2u; s > 0u; s >>= 1u) {
-        if (lid < s) { red[lid] += red[lid + s]; }
-        workgroupBarrier();
-    }
-    let r = red[0];
-    workgroupBarrier();
-    return r;
-}
+// The two per-channel sums of a training kernel, across its BN_WG threads (prelude's wg_sum).
+fn reduce2(lid: u32, v: vec2<f32>) -> vec2<f32> { return wg_sum(lid, BN_WG, vec4<f32>(v, 0.0, 0.0)).xy; }
 
 fn at(n: u32, ch: u32, i: u32) -> u32 { return (n * p.c + ch) * p.hw + i; }
 
 // The activation after the affine map: ReLU when fused.
 fn act(v: f32) -> f32 { return select(v, max(v, 0.0), p.relu != 0u); }
 
-@compute @workgroup_size(WG)
+@compute @workgroup_size(BN_WG)
 fn forward_train(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid3: vec3<u32>) {
     let ch = wid.x;
     let lid = lid3.x;
     let m = p.n * p.hw;
     var s = 0.0;
-    for (var j = lid; j < m; j += WG) { s += x[at(j / p.hw, ch, j % p.hw)]; }
+    for (var j = lid; j < m; j += BN_WG) { s += x[at(j / p.hw, ch, j % p.hw)]; }
     let mean = reduce2(lid, vec2<f32>(s, 0.0)).x / f32(m);
     var q = 0.0;
-    for (var j = lid; j < m; j += WG) { let d = x[at(j / p.hw, ch, j % p.hw)] - mean; q += d * d; }
+    for (var j = lid; j < m; j += BN_WG) { let d = x[at(j / p.hw, ch, j % p.hw)] - mean; q += d * d; }
     let var_b = reduce2(lid, vec2<f32>(q, 0.0)).x / f32(m);
     let rstd = inverseSqrt(var_b + p.eps);
     let g = gamma[ch] * rstd;
     let b = beta[ch] - mean * g;
-    for (var j = lid; j < m; j += WG) { let i = at(j / p.hw, ch, j % p.hw); y[i] = act(x[i] * g + b); }
+    for (var j = lid; j < m; j += BN_WG) { let i = at(j / p.hw, ch, j % p.hw); y[i] = act(x[i] * g + b); }
     if (lid == 0u) {
         save_stats[ch] = mean;
         save_stats[p.c + ch] = rstd;
@@ -78,11 +69,9 @@ fn forward_train(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocatio
         let rv = (1.0 - p.momentum) * running_var[ch] + p.momentum * unbiased;
         running_mean[ch] = rm;
         running_var[ch] = rv;
-        if (!finite(rm) || !finite(rv)) { health[0] = 1u; }
+        if (!is_finite(rm) || !is_finite(rv)) { health[0] = 1u; }
     }
 }
-
-fn finite(v: f32) -> bool { return (bitcast<u32>(v) & 0x7f800000u) != 0x7f800000u; }
 
 // After a training step's loss: when any batch norm flagged non-finite running statistics, the
 // loss becomes NaN (so SGD skips the step, as for a diverged loss) with loss[3] = 1 saying why;
@@ -101,9 +90,9 @@ fn check_health() {
 }
 
 // Evaluation: y = act((x − running_mean) / sqrt(running_var + eps) · gamma + beta). 1-D grid over all elements.
-@compute @workgroup_size(WG)
+@compute @workgroup_size(WG_1D)
 fn forward_eval(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let i = gid.x + gid.y * nwg.x * WG;
+    let i = flat_index(gid, nwg);
     if (i >= p.n * p.c * p.hw) { return; }
     let ch = (i / p.hw) % p.c;
     let g = gamma[ch] * inverseSqrt(eval_var[ch] + p.eps);
@@ -116,7 +105,7 @@ fn grad_in(i: u32) -> f32 { return select(dy[i], 0.0, p.relu != 0u && g_y[i] <= 
 // Training-mode backward (overwrites dx, dgamma, dbeta), with x̂ = (x − mean)·rstd, M = N·H·W and
 // g = dy masked by y > 0 when ReLU is fused (ReLU's own backward), else dy:
 // dbeta = Σ g, dgamma = Σ g·x̂, dx = gamma·rstd/M · (M·g − dbeta − x̂·dgamma).
-@compute @workgroup_size(WG)
+@compute @workgroup_size(BN_WG)
 fn backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid3: vec3<u32>) {
     let ch = wid.x;
     let lid = lid3.x;
@@ -124,14 +113,14 @@ fn backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id)
     let mean = g_stats[ch];
     let rstd = g_stats[p.c + ch];
     var acc = vec2<f32>(0.0);
-    for (var j = lid; j < m; j += WG) {
+    for (var j = lid; j < m; j += BN_WG) {
         let i = at(j / p.hw, ch, j % p.hw);
         let gi = grad_in(i);
         acc += vec2<f32>(gi, gi * (x[i] - mean) * rstd);
     }
     let sums = reduce2(lid, acc);
     let k = g_gamma[ch] * rstd / f32(m);
-    for (var j = lid; j < m; j += WG) {
+    for (var j = lid; j < m; j += BN_WG) {
         let i = at(j / p.hw, ch, j % p.hw);
         let xhat = (x[i] - mean) * rstd;
         dx[i] = k * (f32(m) * grad_in(i) - sums.x - xhat * sums.y);

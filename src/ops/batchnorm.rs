@@ -1,14 +1,23 @@
 //! Batch normalisation 2-D as torch.nn.BatchNorm2d (eps 1e-5, momentum 0.1), optionally fused with
-//! the ReLU that follows it (one dispatch forward, one backward). The kernels do not depend on
-//! the kernel family. Shapes: x, y (N, C, H, W); gamma, beta, running_mean, running_var (C).
+//! the ReLU that follows it (one dispatch forward, one backward). The same kernels serve every
+//! family; only the training kernels' threads per channel differ (`per_channel`). Shapes: x, y (N, C, H, W); gamma, beta, running_mean, running_var (C).
 
-use crate::gpu::{grid_1d, Kernel, Recorder, Tensor};
+use crate::gpu::{grid_1d, Kernel, KernelFamily, Recorder, Tensor, WG_1D};
 use crate::tape::{Tape, Var};
 
-const FORWARD_TRAIN: Kernel = Kernel::new("batchnorm", "forward_train");
 const FORWARD_EVAL: Kernel = Kernel::new("batchnorm", "forward_eval");
-const BACKWARD: Kernel = Kernel::new("batchnorm", "backward");
 const CHECK_HEALTH: Kernel = Kernel::new("batchnorm", "check_health");
+
+/// A training kernel (one workgroup per channel) with this family's threads per channel: 32 on
+/// browsers' software adapters, whose wide tree reductions cost more than they save (measured in
+/// Chromium: 2–20× faster per kernel), 256 elsewhere.
+fn per_channel(rec: &Recorder<'_>, entry: &'static str) -> Kernel<'static> {
+    let consts: &'static [(&'static str, f64)] = match rec.gpu.family() {
+        KernelFamily::Compact => &[("BN_WG", 32.0)],
+        _ => &[("BN_WG", 256.0)],
+    };
+    Kernel::with("batchnorm", entry, consts)
+}
 
 pub const EPS: f32 = 1e-5;
 pub const MOMENTUM: f32 = 0.1;
@@ -75,7 +84,7 @@ pub fn forward_train_act(
     let c = x.shape()[1];
     let (y, stats) = (rec.alloc(x.shape()), rec.alloc(&[2 * c]));
     rec.dispatch(
-        FORWARD_TRAIN,
+        per_channel(rec, "forward_train"),
         &params(x, relu),
         &[
             x,
@@ -119,7 +128,7 @@ pub fn forward_eval_act(
         FORWARD_EVAL,
         &params(x, relu),
         &[x, gamma, beta, running.0, running.1, &y],
-        grid_1d(x.numel(), 256),
+        grid_1d(x.numel(), WG_1D),
     );
     y
 }
@@ -143,7 +152,7 @@ pub fn backward(
     // Without ReLU the mask input is not read: x stands in so the bindings stay the same.
     let y = saved.relu_output.as_ref().unwrap_or(x);
     rec.dispatch(
-        BACKWARD,
+        per_channel(rec, "backward"),
         &params(x, saved.relu_output.is_some()),
         &[x, y, dy, gamma, &saved.stats, &dx, &dgamma, &dbeta],
         [c as u32, 1, 1],

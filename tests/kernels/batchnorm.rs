@@ -31,16 +31,19 @@ fn reference_backward(
     r::batch_norm_backward(x, xs, g, EPS as f64, &masked)
 }
 
-// BN kernels do not depend on the kernel family; every family's device runs them all the same.
-#[test]
-fn batch_norm_plain_and_fused_relu_match_reference_on_every_family() {
-    for (family, gpu) in devices() {
-        let pool = pool();
-        let mut rng = Rng::new(6);
-        for &xs in CASES {
-            for relu in [false, true] {
-                check_case(family, gpu, &pool, &mut rng, xs, relu);
-            }
+// The same BN kernels serve every family, with the family's threads per channel.
+crate::family_tests!(
+    batch_norm_plain_and_fused_relu_match_reference,
+    fused_batch_norm_relu_gradient_matches_finite_differences_of_the_kernel
+);
+
+fn batch_norm_plain_and_fused_relu_match_reference(gpu: &'static cskd::gpu::Gpu) {
+    let family = gpu.family().name();
+    let pool = pool();
+    let mut rng = Rng::new(6);
+    for &xs in CASES {
+        for relu in [false, true] {
+            check_case(family, gpu, &pool, &mut rng, xs, relu);
         }
     }
 }
@@ -185,11 +188,13 @@ fn batch_norm_reference_backward_matches_finite_differences_with_and_without_rel
     }
 }
 
-#[test]
-fn fused_batch_norm_relu_gradient_matches_finite_differences_of_the_kernel() {
+fn fused_batch_norm_relu_gradient_matches_finite_differences_of_the_kernel(
+    gpu: &'static cskd::gpu::Gpu,
+) {
+    let family = gpu.family().name();
     // The GPU's own forward, differentiated numerically in f32 (coarse step, loose tolerance):
     // the fused backward must be the gradient of the fused forward actually computed.
-    for (family, gpu) in devices() {
+    {
         let pool = pool();
         let mut rng = Rng::new(8);
         let xs = [2, 2, 2, 3];

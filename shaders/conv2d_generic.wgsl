@@ -164,9 +164,9 @@ fn backward_weight_partial(@builtin(global_invocation_id) gid: vec3<u32>) {
 }
 
 // dw[i] = Σ_s partial[s, i] (overwrites dw). 1-D grid over K·C·KS².
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG_1D)
 fn backward_weight_reduce(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let i = gid.x + gid.y * nwg.x * 256u;
+    let i = flat_index(gid, nwg);
     let total = p.k * p.c * KS * KS;
     if (i >= total) { return; }
     var s = 0.0;

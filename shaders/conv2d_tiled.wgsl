@@ -28,9 +28,9 @@ override KS: u32 = 3u;
 // taps flip): wr[(k·KK + t)·C4 + c] = w[k, c, KK − 1 − t]. 1-D grid over the packed size.
 override FLIP: u32 = 0u;
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG_1D)
 fn repack_weight(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let i = gid.x + gid.y * nwg.x * 256u;
+    let i = flat_index(gid, nwg);
     let kk = KS * KS;
     // the packed "input" channel count and "output" channel count
     var cin = p.c;

@@ -15,30 +15,26 @@ struct Params { n: u32, _p0: u32, _p1: u32, _p2: u32 }
 @group(0) @binding(2) var<storage, read> dy: array<f32>;
 @group(0) @binding(3) var<storage, read_write> dx: array<f32>;
 
-fn flat(gid: vec3<u32>, nwg: vec3<u32>) -> u32 {
-    return gid.x + gid.y * nwg.x * 256u;
-}
-
 // y = max(x, 0)
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG_1D)
 fn relu_forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let i = flat(gid, nwg);
+    let i = flat_index(gid, nwg);
     if (i >= p.n) { return; }
     y[i] = max(x[i], 0.0);
 }
 
 // dx = dy where x > 0, else 0 (overwrites dx)
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG_1D)
 fn relu_backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let i = flat(gid, nwg);
+    let i = flat_index(gid, nwg);
     if (i >= p.n) { return; }
     dx[i] = select(0.0, dy[i], x[i] > 0.0);
 }
 
 // sum = a + b (overwrites sum; the backward of an addition hands dy to both inputs unchanged)
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG_1D)
 fn add(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let i = flat(gid, nwg);
+    let i = flat_index(gid, nwg);
     if (i >= p.n) { return; }
     sum[i] = a[i] + b[i];
 }

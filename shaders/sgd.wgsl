@@ -17,15 +17,10 @@ struct Params { n: u32, _p0: u32, _p1: u32, _p2: u32, lr: f32, momentum: f32, we
 @group(0) @binding(5) var<storage, read_write> kept_w: array<f32>;
 @group(0) @binding(6) var<storage, read_write> kept_v: array<f32>;
 
-fn finite(x: f32) -> bool {
-    // NaN fails every comparison; ±inf exceeds the largest finite f32.
-    return abs(x) <= 0x1.fffffep+127f;
-}
-
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG_1D)
 fn step(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let i = gid.x + gid.y * nwg.x * 256u;
-    if (i >= p.n || !finite(loss[0])) { return; }
+    let i = flat_index(gid, nwg);
+    if (i >= p.n || !is_finite(loss[0])) { return; }
     let w0 = w[i];
     let v0 = v[i];
     kept_w[i] = w0;

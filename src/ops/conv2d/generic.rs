@@ -4,7 +4,7 @@
 //! unrolled kernels of shaders/conv2d_compact3.wgsl instead, several times faster on SwiftShader.
 
 use super::ConvShape;
-use crate::gpu::{grid_1d, groups, Kernel, Recorder, Tensor};
+use crate::gpu::{grid_1d, groups, Kernel, Recorder, Tensor, WG_1D};
 
 /// Output columns per thread of conv2d_compact3's entry points `forward<N>`, narrowest first
 /// (scripts/gen-conv2d-compact3.py's FORWARD_COLS).
@@ -142,7 +142,7 @@ pub(super) fn weight_grad_split(
         s.generic("backward_weight_reduce"),
         &p,
         &[&partial, &dw],
-        grid_1d(dw.numel(), 256),
+        grid_1d(dw.numel(), WG_1D),
     );
     dw
 }

@@ -5,7 +5,7 @@
 //! the device, then reduced by the generic `backward_weight_reduce`.
 
 use super::ConvShape;
-use crate::gpu::{grid_1d, groups, Kernel, KernelFamily, Recorder, Tensor};
+use crate::gpu::{grid_1d, groups, Kernel, KernelFamily, Recorder, Tensor, WG_1D};
 use crate::ops::linear::shared_tile;
 
 /// Reduction indices staged per step (a split is a multiple of it).
@@ -97,7 +97,7 @@ pub(super) fn backward_weight(
         s.generic("backward_weight_reduce"),
         &p,
         &[&partial, &dw],
-        grid_1d(dw.numel(), 256),
+        grid_1d(dw.numel(), WG_1D),
     );
     dw
 }

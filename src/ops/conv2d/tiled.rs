@@ -4,7 +4,7 @@
 
 use super::generic::weight_grad_split;
 use super::ConvShape;
-use crate::gpu::{grid_1d, groups, Kernel, KernelFamily, Recorder, Tensor};
+use crate::gpu::{grid_1d, groups, Kernel, KernelFamily, Recorder, Tensor, WG_1D};
 
 /// This path applies: 3×3 stride 1 (padding up to 2 so that the input gradient is one too) on the
 /// tiled family (the shared family's own kernels take everything but grids too large for them).
@@ -73,7 +73,7 @@ fn repack(rec: &mut Recorder<'_>, s: &ConvShape, w: &Tensor, flip: bool) -> Tens
         Kernel::with("conv2d_tiled", "repack_weight", consts),
         &s.params(0, 0),
         &[w, &packed],
-        grid_1d(packed.numel(), 256),
+        grid_1d(packed.numel(), WG_1D),
     );
     packed
 }

@@ -9,7 +9,10 @@ fn w1_memory_report_is_consistent() {
     for cskd in [true, false] {
         let m = pollster::block_on(cskd::bench::w1_memory(gpu, cskd, 4)).expect("memory report");
         assert_eq!(m.total_bytes, m.pool_bytes + m.model_bytes + m.batch_bytes);
-        assert_eq!(m.floor_bytes, m.floor_state_bytes + m.floor_activation_bytes);
+        assert_eq!(
+            m.floor_bytes,
+            m.floor_state_bytes + m.floor_activation_bytes
+        );
         assert!(
             m.pool_bytes >= m.floor_activation_bytes,
             "{}: the pool ({} B) holds less than the activations a backward must read ({} B)",
@@ -17,8 +20,17 @@ fn w1_memory_report_is_consistent() {
             m.pool_bytes,
             m.floor_activation_bytes
         );
-        assert!(m.model_bytes >= m.floor_state_bytes, "{}: model arenas", m.method);
-        assert!(m.ratio >= 1.0 && m.ratio.is_finite(), "{}: ratio {}", m.method, m.ratio);
+        assert!(
+            m.model_bytes >= m.floor_state_bytes,
+            "{}: model arenas",
+            m.method
+        );
+        assert!(
+            m.ratio >= 1.0 && m.ratio.is_finite(),
+            "{}: ratio {}",
+            m.method,
+            m.ratio
+        );
     }
     // CE moves its 8 images through the taped forward: twice the activation floor of CS-KD's 4.
     let cs = pollster::block_on(cskd::bench::w1_memory(gpu, true, 4)).unwrap();

@@ -120,9 +120,12 @@ const KERNELS: &[(&str, f64, Build)] = &[
     ("linear.input_grad", 1e-4, |c| linear_case(c, Dir::Input)),
     ("linear.weight_grad", 1e-4, |c| linear_case(c, Dir::Weight)),
     ("linear.bias_grad", 1e-4, |c| linear_case(c, Dir::Bias)),
-    ("batchnorm.train", 1e-3, |c| bn(c, Dir::Forward)),
-    ("batchnorm.eval", 1e-4, |c| bn(c, Dir::Bias)),
-    ("batchnorm.backward", 2e-3, |c| bn(c, Dir::Input)),
+    ("batchnorm.train", 1e-3, |c| bn(c, Dir::Forward, false)),
+    ("batchnorm.eval", 1e-4, |c| bn(c, Dir::Bias, false)),
+    ("batchnorm.backward", 2e-3, |c| bn(c, Dir::Input, false)),
+    ("batchnorm_relu.train", 1e-3, |c| bn(c, Dir::Forward, true)),
+    ("batchnorm_relu.eval", 1e-4, |c| bn(c, Dir::Bias, true)),
+    ("batchnorm_relu.backward", 2e-3, |c| bn(c, Dir::Input, true)),
     ("relu.forward", 0.0, |c| relu(c, false)),
     ("relu.backward", 0.0, |c| relu(c, true)),
     ("maxpool.forward", 0.0, |c| pool_case(c, false, false)),
@@ -422,8 +425,9 @@ fn shape_name(xs: [usize; 4]) -> String {
     format!("N{} C{} {}x{}", xs[0], xs[1], xs[2], xs[3])
 }
 
-/// Batch norm: train (Forward), eval (Bias) or backward (Input; statistics from one train forward).
-fn bn(c: &mut Ctx, dir: Dir) -> Case {
+/// Batch norm: train (Forward), eval (Bias) or backward (Input; statistics from one train
+/// forward), followed by ReLU in the same kernel when `relu` (what the models run).
+fn bn(c: &mut Ctx, dir: Dir, relu: bool) -> Case {
     let xs = act_shape(c);
     let (numel, ch) = (xs.iter().product::<usize>(), xs[1]);
     let x: Vec<f32> = c.randn(numel, 2.0).iter().map(|v| v + 3.0).collect();
@@ -442,15 +446,37 @@ fn bn(c: &mut Ctx, dir: Dir) -> Case {
     let eps = batchnorm::EPS as f64;
     let want = c.want(|| {
         let (x, g, b) = (f64s(&x), f64s(&g), f64s(&b));
+        let act = |y: Vec<f64>| -> Vec<f64> {
+            y.into_iter()
+                .map(|v| if relu { v.max(0.0) } else { v })
+                .collect()
+        };
         vec![match dir {
-            Dir::Forward => r::batch_norm(&x, xs, &g, &b, eps).0,
-            Dir::Bias => r::batch_norm_eval(&x, xs, &g, &b, &f64s(&rm), &f64s(&rv), eps),
-            _ => r::batch_norm_backward(&x, xs, &g, eps, &f64s(&dy)).0,
+            Dir::Forward => act(r::batch_norm(&x, xs, &g, &b, eps).0),
+            Dir::Bias => act(r::batch_norm_eval(
+                &x,
+                xs,
+                &g,
+                &b,
+                &f64s(&rm),
+                &f64s(&rv),
+                eps,
+            )),
+            _ => {
+                // ReLU's backward first: dy flows where the forward's output is positive.
+                let y = r::batch_norm(&x, xs, &g, &b, eps).0;
+                let dy: Vec<f64> = dy
+                    .iter()
+                    .zip(&y)
+                    .map(|(&d, &v)| if relu && v <= 0.0 { 0.0 } else { d as f64 })
+                    .collect();
+                r::batch_norm_backward(&x, xs, &g, eps, &dy).0
+            }
         }]
     });
     let saved = (dir == Dir::Input).then(|| {
         let mut rec = Recorder::new(c.gpu, c.pool);
-        batchnorm::forward_train(&mut rec, &xg, &gg, &bg, (&rmg, &rvg), &health).1
+        batchnorm::forward_train_act(&mut rec, &xg, &gg, &bg, (&rmg, &rvg), &health, relu).1
     });
     Case {
         shape: shape_name(xs),
@@ -458,12 +484,20 @@ fn bn(c: &mut Ctx, dir: Dir) -> Case {
         bytes: 2.0 * xg.bytes() as f64 * if dir == Dir::Input { 1.5 } else { 1.0 },
         run: Box::new(move |rec| match (dir, &saved) {
             (Dir::Forward, _) => {
-                vec![batchnorm::forward_train(rec, &xg, &gg, &bg, (&rmg, &rvg), &health).0]
+                let running = (&rmg, &rvg);
+                vec![batchnorm::forward_train_act(rec, &xg, &gg, &bg, running, &health, relu).0]
             }
             (Dir::Input, Some(saved)) => {
                 vec![batchnorm::backward(rec, &xg, &dyg, &gg, saved, (None, None)).0]
             }
-            _ => vec![batchnorm::forward_eval(rec, &xg, &gg, &bg, &rmg, &rvg)],
+            _ => vec![batchnorm::forward_eval_act(
+                rec,
+                &xg,
+                &gg,
+                &bg,
+                (&rmg, &rvg),
+                relu,
+            )],
         }),
         want,
     }

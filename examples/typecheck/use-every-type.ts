@@ -2,8 +2,9 @@
 // `tsc --noEmit` checks the published .d.ts files against real use (tests/browser/npm-package.test.mjs
 // also fails when a new export is not used here). Compiled only, never run.
 import init, {
-  Trainer, adapterInfo, benchW1, destroyDeviceForTesting, gpuLost, initSync, resetGpu, start, webgpuAvailable,
-  type AdapterInfo, type Embeddings, type EpochRecord, type Evaluation, type InitInput, type InitOutput, type Metrics,
+  Trainer, adapterInfo, benchW1, destroyDeviceForTesting, gpuLost, initSync, profileStep, resetGpu, setKernels,
+  start, webgpuAvailable,
+  type AdapterInfo, type FamilyRow, type ProfileOptions, type StepProfile, type Embeddings, type EpochRecord, type Evaluation, type InitInput, type InitOutput, type Metrics,
   type Predictions, type Reliability, type StepResult, type SyncInitInput, type TrainConfig, type W1Result,
 } from 'cskd';
 import {
@@ -61,6 +62,16 @@ function describeBench(w: W1Result): string {
   return `${w.method} ${w.imagesPerStep} ${w.steps} ${w.medianStepMs} ${w.imagesPerSec} ${w.dispatchesPerStep}`;
 }
 
+function describeRow(r: FamilyRow): string {
+  return `${r.family} ${r.dispatches} ${r.ms} ${r.share} ${r.gflops ?? '-'} ${r.gbs ?? '-'}`;
+}
+
+function describeProfile(p: StepProfile): string {
+  const kernels = p.kernels.map((k) => `${k.kernel} ${k.family ?? '?'} ${k.flops} ${k.bytes} ${k.ms}`);
+  return `${p.method} ${p.imagesPerStep} ${p.timing} ${p.dispatches} ${p.gpuMs} ${p.wallMs} ${p.loss} ` +
+    `${p.families.map(describeRow).join(';')} ${p.unknown.length} ${kernels.length}`;
+}
+
 /** The main-thread API: init, adapter, Trainer and all its methods, checkpoints, the GPU helpers. */
 export async function onMainThread(data: Uint8Array, image: Uint8Array): Promise<string[]> {
   const input: InitInput = new URL('cskd_bg.wasm', import.meta.url);
@@ -71,6 +82,10 @@ export async function onMainThread(data: Uint8Array, image: Uint8Array): Promise
   start();
   log.push(describeAdapter(await adapterInfo()));
   log.push(describeBench(await benchW1(true, 4, 1)));
+  setKernels('compact');
+  const options: ProfileOptions = { cskd: true, anchors: 4 };
+  log.push(describeProfile(await profileStep(options)));
+  setKernels(null);
 
   const t: Trainer = await Trainer.create(config, data, 'cifar-10-binary.tar.gz');
   const resolved: TrainConfig = t.config();

@@ -16,9 +16,11 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const DIST = path.resolve(process.env.DIST ?? path.join(here, '..', '..', 'dist'));
 const TIMEOUT_MS = Number(process.env.SURVIVE_TIMEOUT_MS ?? 10 * 60 * 1000);
 const EPOCHS = 2;
-const STEPS = 4; // per epoch, so that a pause after the first step lands mid-epoch
-// Tiny on purpose (SwiftShader): 20 training images → 4 steps of 5 per epoch, 10 test images.
-const QUERY = `?perClass=2&testPerClass=1&epochs=${EPOCHS}&method=both&batch=${20 / STEPS}&width=4&seed=1`;
+// Steps per epoch: enough that a pause clicked after the first step lands mid-epoch even when a
+// step takes a fraction of a second.
+const STEPS = 10;
+// Tiny on purpose (SwiftShader): 40 training images → 10 steps of 4 per epoch, 10 test images.
+const QUERY = `?perClass=4&testPerClass=1&epochs=${EPOCHS}&method=both&batch=${40 / STEPS}&width=4&seed=1`;
 const IDS = ['ce', 'cskd'];
 
 const log = (...a) => console.log(...a);

@@ -286,10 +286,8 @@ pub(super) fn run_with(a: TrainArgs, grid: Option<&ProgressBar>) -> Result<()> {
         let result = pollster::block_on(trainer.train_epoch(|r| {
             if !first_step_reported && grid.is_none() {
                 first_step_reported = true;
-                bar.println(format!(
-                    "first step finished {:.0} ms after start (W3)",
-                    started.elapsed().as_secs_f64() * 1e3
-                ));
+                let ms = started.elapsed().as_secs_f64() * 1e3;
+                bar.suspend(|| eprintln!("first step finished {ms:.0} ms after start (W3)"));
             }
             bar.set_message(format!(
                 "{epoch} · loss {:.3} · {:.0} img/s",

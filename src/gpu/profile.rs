@@ -4,7 +4,7 @@
 //! device is idle. Each dispatch is attributed to an op family through one table, `OpFamily::of`.
 
 use crate::error::{Error, Result};
-use crate::gpu::Gpu;
+use crate::gpu::{readback, Gpu};
 use serde::Serialize;
 
 /// What a dispatch does, for the profile's breakdown.
@@ -261,20 +261,10 @@ pub async fn finish(
     });
     rec.submit();
     if let Some(staging) = staging {
-        let (tx, rx) = futures_channel::oneshot::channel();
-        staging.map_async(wgpu::MapMode::Read, .., move |r| {
-            let _ = tx.send(r);
-        });
+        let done = readback::start_map(&staging);
         gpu.wait()?;
-        rx.await
-            .map_err(|_| Error::Readback("the device was lost before the map finished".into()))?
-            .map_err(|e| Error::Readback(e.to_string()))?;
-        let view = staging
-            .get_mapped_range(..)
-            .map_err(|e| Error::Readback(e.to_string()))?;
-        let ticks: Vec<u64> = bytemuck::pod_collect_to_vec(&view);
-        drop(view);
-        staging.unmap();
+        let bytes = readback::take_mapped(&staging, done, staging.size() as usize).await?;
+        let ticks: Vec<u64> = bytemuck::pod_collect_to_vec(&bytes);
         let period = gpu.queue.get_timestamp_period();
         rec.profiler().unwrap().set_ticks(&ticks, period);
     } else {

@@ -21,26 +21,12 @@ pub async fn read_many(rec: &mut Recorder<'_>, tensors: &[&Tensor]) -> Result<Ve
         })
         .collect();
     rec.submit();
-    let mut receivers = Vec::with_capacity(stagings.len());
-    for staging in &stagings {
-        let (tx, rx) = futures_channel::oneshot::channel();
-        staging.map_async(wgpu::MapMode::Read, .., move |r| {
-            let _ = tx.send(r);
-        });
-        receivers.push(rx);
-    }
+    let receivers: Vec<_> = stagings.iter().map(start_map).collect();
     gpu.wait()?;
     let mut out = Vec::with_capacity(stagings.len());
     for ((staging, rx), t) in stagings.iter().zip(receivers).zip(tensors) {
-        rx.await
-            .map_err(|_| Error::Readback("the device was lost before the map finished".into()))?
-            .map_err(|e| Error::Readback(e.to_string()))?;
-        let view = staging
-            .get_mapped_range(..)
-            .map_err(|e| Error::Readback(e.to_string()))?;
-        out.push(bytemuck::cast_slice::<u8, f32>(&view[..t.bytes() as usize]).to_vec());
-        drop(view);
-        staging.unmap();
+        let bytes = take_mapped(staging, rx, t.bytes() as usize).await?;
+        out.push(bytemuck::pod_collect_to_vec(&bytes));
     }
     for staging in stagings {
         rec.pool.give(staging);
@@ -52,4 +38,35 @@ pub async fn read_many(rec: &mut Recorder<'_>, tensors: &[&Tensor]) -> Result<Ve
 /// Reads one tensor as f32.
 pub async fn read(rec: &mut Recorder<'_>, t: &Tensor) -> Result<Vec<f32>> {
     Ok(read_many(rec, &[t]).await?.pop().unwrap())
+}
+
+/// The completion of a `map_async`.
+pub(crate) type MapDone =
+    futures_channel::oneshot::Receiver<std::result::Result<(), wgpu::BufferAsyncError>>;
+
+/// Starts mapping a (submitted) staging buffer for reading.
+pub(crate) fn start_map(staging: &wgpu::Buffer) -> MapDone {
+    let (tx, rx) = futures_channel::oneshot::channel();
+    staging.map_async(wgpu::MapMode::Read, .., move |r| {
+        let _ = tx.send(r);
+    });
+    rx
+}
+
+/// Waits for the map started by `start_map`, copies the first `bytes` out and unmaps.
+pub(crate) async fn take_mapped(
+    staging: &wgpu::Buffer,
+    done: MapDone,
+    bytes: usize,
+) -> Result<Vec<u8>> {
+    done.await
+        .map_err(|_| Error::Readback("the device was lost before the map finished".into()))?
+        .map_err(|e| Error::Readback(e.to_string()))?;
+    let view = staging
+        .get_mapped_range(..)
+        .map_err(|e| Error::Readback(e.to_string()))?;
+    let out = view[..bytes].to_vec();
+    drop(view);
+    staging.unmap();
+    Ok(out)
 }

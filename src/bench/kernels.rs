@@ -476,7 +476,7 @@ fn bn(c: &mut Ctx, dir: Dir, relu: bool) -> Case {
     });
     let saved = (dir == Dir::Input).then(|| {
         let mut rec = Recorder::new(c.gpu, c.pool);
-        batchnorm::forward_train_act(&mut rec, &xg, &gg, &bg, (&rmg, &rvg), &health, relu).1
+        batchnorm::forward_train(&mut rec, &xg, &gg, &bg, (&rmg, &rvg), &health, relu).1
     });
     Case {
         shape: shape_name(xs),
@@ -485,12 +485,12 @@ fn bn(c: &mut Ctx, dir: Dir, relu: bool) -> Case {
         run: Box::new(move |rec| match (dir, &saved) {
             (Dir::Forward, _) => {
                 let running = (&rmg, &rvg);
-                vec![batchnorm::forward_train_act(rec, &xg, &gg, &bg, running, &health, relu).0]
+                vec![batchnorm::forward_train(rec, &xg, &gg, &bg, running, &health, relu).0]
             }
             (Dir::Input, Some(saved)) => {
                 vec![batchnorm::backward(rec, &xg, &dyg, &gg, saved, (None, None)).0]
             }
-            _ => vec![batchnorm::forward_eval_act(
+            _ => vec![batchnorm::forward_eval(
                 rec,
                 &xg,
                 &gg,

@@ -57,21 +57,10 @@ pub struct Saved {
     pub relu_output: Option<Tensor>,
 }
 
-/// Training mode: normalises with the batch statistics and updates the running ones in place;
-/// sets `health[0]` to 1 when a running statistic becomes non-finite.
+/// Training mode: normalises with the batch statistics and updates the running ones in place,
+/// then ReLU in the same dispatch when `relu`; sets `health[0]` to 1 when a running statistic
+/// becomes non-finite.
 pub fn forward_train(
-    rec: &mut Recorder<'_>,
-    x: &Tensor,
-    gamma: &Tensor,
-    beta: &Tensor,
-    running: (&Tensor, &Tensor),
-    health: &Tensor,
-) -> (Tensor, Saved) {
-    forward_train_act(rec, x, gamma, beta, running, health, false)
-}
-
-/// `forward_train`, followed by ReLU in the same dispatch when `relu`.
-pub fn forward_train_act(
     rec: &mut Recorder<'_>,
     x: &Tensor,
     gamma: &Tensor,
@@ -102,20 +91,8 @@ pub fn forward_train_act(
     (y, Saved { stats, relu_output })
 }
 
-/// Evaluation mode: normalises with the running statistics.
+/// Evaluation mode: normalises with the running statistics, then ReLU when `relu`.
 pub fn forward_eval(
-    rec: &mut Recorder<'_>,
-    x: &Tensor,
-    gamma: &Tensor,
-    beta: &Tensor,
-    running_mean: &Tensor,
-    running_var: &Tensor,
-) -> Tensor {
-    forward_eval_act(rec, x, gamma, beta, (running_mean, running_var), false)
-}
-
-/// `forward_eval`, followed by ReLU in the same dispatch when `relu`.
-pub fn forward_eval_act(
     rec: &mut Recorder<'_>,
     x: &Tensor,
     gamma: &Tensor,
@@ -197,10 +174,10 @@ pub fn batch_norm(
 ) -> Var {
     let running = (bn.running_mean, bn.running_var);
     if !bn.train {
-        let y = forward_eval_act(rec, &x.value, &gamma.value, &beta.value, running, bn.relu);
+        let y = forward_eval(rec, &x.value, &gamma.value, &beta.value, running, bn.relu);
         return Var::constant(y);
     }
-    let (y, saved) = forward_train_act(
+    let (y, saved) = forward_train(
         rec,
         &x.value,
         &gamma.value,

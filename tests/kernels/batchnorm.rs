@@ -81,10 +81,9 @@ fn check_case(
     let (rm, rv) = (up(&[c], &rm0), up(&[c], &rv0));
 
     let mut rec = Recorder::new(gpu, pool);
-    let ye = batchnorm::forward_eval_act(&mut rec, &xg, &gg, &bg, (&rm, &rv), relu);
+    let ye = batchnorm::forward_eval(&mut rec, &xg, &gg, &bg, (&rm, &rv), relu);
     let health = Tensor::zeros(&gpu.device, &[1]);
-    let (y, saved) =
-        batchnorm::forward_train_act(&mut rec, &xg, &gg, &bg, (&rm, &rv), &health, relu);
+    let (y, saved) = batchnorm::forward_train(&mut rec, &xg, &gg, &bg, (&rm, &rv), &health, relu);
     let (dx, dg, db) = batchnorm::backward(&mut rec, &xg, &dyg, &gg, &saved, (None, None));
     let case = format!("{family} bn{} {xs:?}", if relu { "+relu" } else { "" });
     let (x64, g64, b64) = (to64(&x), to64(&gamma), to64(&beta));
@@ -210,7 +209,7 @@ fn fused_batch_norm_relu_gradient_matches_finite_differences_of_the_kernel(
         let loss_at = |xv: &[f32]| -> f64 {
             let (rm, rv) = (up(&[2], &[0.0; 2]), up(&[2], &[1.0; 2]));
             let mut rec = Recorder::new(gpu, &pool);
-            let (y, _) = batchnorm::forward_train_act(
+            let (y, _) = batchnorm::forward_train(
                 &mut rec,
                 &up(&xs, xv),
                 &gg,
@@ -225,7 +224,7 @@ fn fused_batch_norm_relu_gradient_matches_finite_differences_of_the_kernel(
         let mut rec = Recorder::new(gpu, &pool);
         let xg = up(&xs, &x);
         let (_, saved) =
-            batchnorm::forward_train_act(&mut rec, &xg, &gg, &bg, (&rm, &rv), &health, true);
+            batchnorm::forward_train(&mut rec, &xg, &gg, &bg, (&rm, &rv), &health, true);
         let (dx, _, _) = batchnorm::backward(&mut rec, &xg, &dyg, &gg, &saved, (None, None));
         let dx = read(&mut rec, &dx);
         let h = 1e-2f32;
@@ -259,11 +258,11 @@ fn non_finite_running_statistics_poison_the_loss_and_clear_the_flag() {
     let mut rec = Recorder::new(gpu, &pool);
     // A finite batch leaves the flag clear and the loss alone.
     let fine = upload(&xs, &[1.0; 16]);
-    batchnorm::forward_train(&mut rec, &fine, &ones, &zeros, (&rm, &rv), &health);
+    batchnorm::forward_train(&mut rec, &fine, &ones, &zeros, (&rm, &rv), &health, false);
     batchnorm::check_health(&mut rec, &health, &loss);
     assert_eq!(read(&mut rec, &loss), vec![0.5, 0.5, 0.0, 0.0]);
     let x = upload(&xs, &huge);
-    batchnorm::forward_train(&mut rec, &x, &ones, &zeros, (&rm, &rv), &health);
+    batchnorm::forward_train(&mut rec, &x, &ones, &zeros, (&rm, &rv), &health, false);
     assert_ne!(read(&mut rec, &health)[0].to_bits(), 0, "flag set");
     batchnorm::check_health(&mut rec, &health, &loss);
     let l = read(&mut rec, &loss);

@@ -1,46 +1,11 @@
 //! The generic convolution kernels (shaders/conv2d_generic.wgsl): any KS (1, 3) and stride (1, 2),
 //! 4 channels × 4 columns per thread. The compact family's convolutions and every family's path
-//! for 1×1 and strided convolutions. 3×3 stride-1 convolutions (all of SmallCNN's) go to the
-//! unrolled kernels of shaders/conv2d_compact3.wgsl instead, several times faster on SwiftShader.
+//! for 1×1 and strided convolutions (the compact family's 3×3 stride-1 ones are in `compact`).
 
 use super::ConvShape;
 use crate::gpu::{grid_1d, groups, Kernel, Recorder, Tensor, WG_1D};
 
-/// Output columns per thread of conv2d_compact3's entry points `forward<N>`, narrowest first
-/// (scripts/gen-conv2d-compact3.py's FORWARD_COLS).
-const COMPACT3_COLS: [usize; 2] = [8, 16];
-
-/// Whether conv2d_compact3.wgsl covers this shape (its input gradient pads by 2 − pad).
-fn compact3(s: &ConvShape) -> bool {
-    s.ks == 3 && s.stride == 1 && s.pad <= 2
-}
-
-/// y = conv(x, w) with conv2d_compact3's widest tile that fits the row (few columns go to waste).
-fn compact3_forward(rec: &mut Recorder<'_>, s: &ConvShape, x: &Tensor, w: &Tensor) -> Tensor {
-    let y = rec.alloc(&s.out_shape());
-    let (entry, cols) = if s.ow() >= COMPACT3_COLS[1] {
-        ("forward16", COMPACT3_COLS[1])
-    } else {
-        ("forward8", COMPACT3_COLS[0])
-    };
-    let grid = [
-        groups(s.ow().div_ceil(cols) * s.oh(), 16),
-        groups(s.k, 16),
-        s.n as u32,
-    ];
-    rec.dispatch(
-        Kernel::new("conv2d_compact3", entry),
-        &s.params(0, 0),
-        &[x, w, &y],
-        grid,
-    );
-    y
-}
-
 pub(super) fn forward(rec: &mut Recorder<'_>, s: &ConvShape, x: &Tensor, w: &Tensor) -> Tensor {
-    if compact3(s) {
-        return compact3_forward(rec, s, x, w);
-    }
     let y = rec.alloc(&s.out_shape());
     let grid = [
         groups(s.ow().div_ceil(4) * s.oh(), 16),
@@ -57,29 +22,6 @@ pub(super) fn backward_input(
     dy: &Tensor,
     w: &Tensor,
 ) -> Tensor {
-    if compact3(s) {
-        // A stride-1 input gradient is the forward convolution of dy with the flipped, transposed
-        // weights, padded by 2 − pad: it reuses the forward's pipelines (SwiftShader compiles each
-        // of them for a few hundred ms, which the first step waits for).
-        let flipped = rec.alloc(&[s.c, s.k, 3, 3]);
-        rec.dispatch(
-            Kernel::new("conv2d_compact3", "flip_weights"),
-            &s.params(0, 0),
-            &[w, &flipped],
-            grid_1d(flipped.numel(), 64),
-        );
-        let dual = ConvShape {
-            n: s.n,
-            c: s.k,
-            h: s.oh(),
-            w: s.ow(),
-            k: s.c,
-            ks: 3,
-            stride: 1,
-            pad: 2 - s.pad,
-        };
-        return compact3_forward(rec, &dual, dy, &flipped);
-    }
     let dx = rec.alloc(&[s.n, s.c, s.h, s.w]);
     let grid = [
         groups(s.w.div_ceil(4) * s.h, 16),
@@ -103,11 +45,7 @@ pub(super) fn backward_weight(
     out: Option<&Tensor>,
 ) -> Tensor {
     // Each thread owns 4 output channels × 1 input channel.
-    let partial = if compact3(s) {
-        Kernel::new("conv2d_compact3", "backward_weight_partial")
-    } else {
-        s.generic("backward_weight_partial")
-    };
+    let partial = s.generic("backward_weight_partial");
     weight_grad_split(rec, s, dy, x, out, partial, s.k.div_ceil(4) * s.c)
 }
 

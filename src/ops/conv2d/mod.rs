@@ -3,6 +3,7 @@
 //! The public functions pick the kernel family's implementation (one module per family); the
 //! generic kernels serve every family for the shapes its own kernels do not cover.
 
+mod compact;
 mod generic;
 mod shared;
 mod tiled;
@@ -81,6 +82,23 @@ impl ConvShape {
     pub(super) fn max_splits(&self) -> usize {
         (PARTIAL_BYTES_MAX / (4 * self.k * self.c * self.ks * self.ks)).max(1)
     }
+    /// The 3×3 stride-1 convolution whose output is this one's input gradient: dy convolved with
+    /// the flipped, transposed weights, padded by 2 − pad.
+    pub(super) fn transposed(&self) -> ConvShape {
+        debug_assert!(self.ks == 3 && self.stride == 1 && self.pad <= 2);
+        let t = ConvShape {
+            n: self.n,
+            c: self.k,
+            h: self.oh(),
+            w: self.ow(),
+            k: self.c,
+            ks: 3,
+            stride: 1,
+            pad: 2 - self.pad,
+        };
+        debug_assert_eq!((t.oh(), t.ow()), (self.h, self.w));
+        t
+    }
     /// Multiply-adds of the forward (each backward costs the same).
     pub fn macs(&self) -> usize {
         self.n * self.k * self.oh() * self.ow() * self.c * self.ks * self.ks
@@ -133,6 +151,9 @@ pub fn forward(
     if tiled::applies(rec, &s) {
         return tiled::forward(rec, &s, x, w);
     }
+    if compact::applies(rec, &s) {
+        return compact::forward(rec, &s, x, w);
+    }
     generic::forward(rec, &s, x, w)
 }
 
@@ -147,6 +168,9 @@ pub fn backward_input(rec: &mut Recorder<'_>, s: &ConvShape, dy: &Tensor, w: &Te
     }
     if tiled::applies(rec, s) {
         return tiled::backward_input(rec, s, dy, w);
+    }
+    if compact::applies(rec, s) {
+        return compact::backward_input(rec, s, dy, w);
     }
     generic::backward_input(rec, s, dy, w)
 }
@@ -168,6 +192,9 @@ pub fn backward_weight(
     }
     if tiled::applies(rec, s) {
         return tiled::backward_weight(rec, s, dy, x, out);
+    }
+    if compact::applies(rec, s) {
+        return compact::backward_weight(rec, s, dy, x, out);
     }
     generic::backward_weight(rec, s, dy, x, out)
 }

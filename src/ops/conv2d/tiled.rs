@@ -25,18 +25,7 @@ pub(super) fn backward_input(
 ) -> Tensor {
     // dx = the stride-1 convolution of dy with the flipped, transposed weights and padding 2 − pad.
     let packed = repack(rec, s, w, true);
-    let t = ConvShape {
-        n: s.n,
-        c: s.k,
-        h: s.oh(),
-        w: s.ow(),
-        k: s.c,
-        ks: 3,
-        stride: 1,
-        pad: 2 - s.pad,
-    };
-    debug_assert_eq!((t.oh(), t.ow()), (s.h, s.w));
-    forward3(rec, &t, dy, &packed)
+    forward3(rec, &s.transposed(), dy, &packed)
 }
 
 pub(super) fn backward_weight(

@@ -3,7 +3,7 @@
 //! rising column in the CSV. Each epoch also evaluates and serialises a checkpoint, as the CLI does.
 //!
 //! ```sh
-//! cargo run --example soak -- --data ../shared/data/cifar-10-binary.tar.gz \
+//! cargo run --example soak -- --data "$(cskd data-path)" \
 //!     --minutes 60 --interval 60 --csv soak.csv
 //! ```
 //! (`scripts/soak.sh` runs it at nice 19.) Epoch records are dropped after each epoch: a real run
@@ -26,9 +26,12 @@ struct Args {
 
 fn args() -> Result<Args, String> {
     let mut a = Args {
-        data: std::env::var_os("CSKD_DATA")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| "../shared/data/cifar-10-binary.tar.gz".into()),
+        data: cskd::data::locate::find_beside_repo(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")),
+            cskd::data::CifarKind::Cifar10,
+        )
+        .unwrap_or_default(), // --data then names it
+
         minutes: 60.0,
         interval: 60.0,
         csv: "soak.csv".into(),

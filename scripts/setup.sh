@@ -6,7 +6,8 @@
 #   - trunk 0.21.14, wasm-bindgen 0.2.130, wasm-pack 0.15.1: prebuilt from ../shared/bin when there,
 #     else `cargo install` (30–45 min on 2 cores)
 #   - npm: playwright-core, binaryen 132 (wasm-opt), uPlot (tests/browser/package-lock.json)
-#   - the demo's default data: a class-balanced CIFAR-10 subset in www/assets/ (scripts/demo-data.sh)
+#   - CIFAR-10 (exported as CSKD_DATA: `cskd data-path`) and the demo's default data, a class-balanced
+#     subset of it in www/assets/ (scripts/demo-data.sh)
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -52,8 +53,14 @@ export PATH="$root/tests/browser/node_modules/.bin:$PATH"
 export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-/tmp/cskd-xdg-$(id -u)}"
 mkdir -p "$XDG_RUNTIME_DIR" && chmod 700 "$XDG_RUNTIME_DIR"
 
-# The demo's default data: 100 training + 20 test images per class (see scripts/demo-data.sh for
-# where it comes from: $CSKD_DATA, ../shared/data, else the official download).
+# Where the CIFAR-10 archive is, by the CLI's one order (src/data/locate.rs): $CSKD_DATA, else
+# $SHARED/data, else the download cache (downloading it there when none has it). Exported, so the
+# Rust, Python and browser tests all read the same file.
+CSKD_DATA="$(cd "$root" && cargo run --quiet --locked --bin cskd -- data-path --shared "$SHARED")"
+export CSKD_DATA
+echo "== CIFAR-10: $CSKD_DATA"
+
+# The demo's default data: 100 training + 20 test images per class (scripts/demo-data.sh).
 if [[ ! -f "$root/www/assets/cifar10-demo.tar.gz" ]]; then
   "$root/scripts/demo-data.sh"
 fi

@@ -11,7 +11,7 @@ csv="${2:-runs/soak.csv}"
 mkdir -p "$(dirname "$csv")"
 export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-/tmp/cskd-xdg-$(id -u)}"
 mkdir -p "$XDG_RUNTIME_DIR" && chmod 700 "$XDG_RUNTIME_DIR"
-data="${CSKD_DATA:-$root/../shared/data/cifar-10-binary.tar.gz}"
+data="$(cargo run --quiet --locked --bin cskd -- data-path --shared "${SHARED:-$root/../shared}")"
 nice -n 19 cargo build --quiet --example soak
 nice -n 19 target/debug/examples/soak --data "$data" --minutes "$minutes" --interval 60 --csv "$csv"
 # Rows after the first epoch (row 3 on): the pool and the allocator have warmed up by then.

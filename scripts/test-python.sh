@@ -19,7 +19,6 @@ if ! cmp -s "$REQ" "$VENV/requirements.txt" || ! "$VENV/bin/python" -c "import t
 fi
 cargo build --locked --bin cskd
 export CSKD_BIN="$PWD/target/debug/cskd"
-export CSKD_DATA="${CSKD_DATA:-$PWD/../shared/data/cifar-10-binary.tar.gz}"
 if [ -z "${XDG_RUNTIME_DIR:-}" ] || [ ! -d "$XDG_RUNTIME_DIR" ]; then
     export XDG_RUNTIME_DIR=/tmp/xdg-runtime-$(id -u)
     mkdir -p -m 0700 "$XDG_RUNTIME_DIR"

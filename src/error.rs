@@ -23,8 +23,13 @@ pub enum Error {
     Metrics(#[from] crate::metrics::MetricsError),
     #[error("checkpoint: {0}")]
     Checkpoint(String),
+    #[error("download: {0}")]
+    Download(String),
     #[error("training diverged: {0}")]
     Diverged(String),
+    /// What was being done (e.g. which run of a grid), then the error itself, which keeps its kind.
+    #[error("{context}: {source}")]
+    Context { context: String, source: Box<Error> },
     #[error("I/O error on {path}: {source}")]
     Io {
         path: String,
@@ -35,11 +40,21 @@ pub enum Error {
 pub type Result<T> = std::result::Result<T, Error>;
 
 impl Error {
-    /// Names the file a checkpoint error is about ("runs/a/last.safetensors: tensor … is missing").
+    /// Says what was being done when this error happened, keeping its own kind and words.
+    pub fn context(self, context: impl Into<String>) -> Error {
+        Error::Context {
+            context: context.into(),
+            source: Box::new(self),
+        }
+    }
+
+    /// Names the file an error is about ("runs/a/last.safetensors: tensor … is missing"); I/O
+    /// errors name theirs already.
     pub fn in_file(self, path: &std::path::Path) -> Error {
         match self {
             Error::Checkpoint(m) => Error::Checkpoint(format!("{}: {m}", path.display())),
-            e => e,
+            e @ Error::Io { .. } => e,
+            e => e.context(path.display().to_string()),
         }
     }
 }

@@ -1,25 +1,24 @@
-//! The real CIFAR-10 archive in shared/data (the repository sits beside shared/).
+//! The real CIFAR-10 archive, wherever `cskd::data::locate` finds it ($CSKD_DATA, ../shared/data
+//! beside a development clone, or the download cache the set-up filled).
 
 use std::path::Path;
 use std::time::Instant;
 
 use cskd::data::{load, CifarKind};
 
-const ARCHIVE: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../shared/data/cifar-10-binary.tar.gz"
-);
+fn archive() -> std::path::PathBuf {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    cskd::data::locate::find_beside_repo(repo, CifarKind::Cifar10)
+        .unwrap_or_else(|e| panic!("the real-data tests need CIFAR-10: {e}"))
+}
 
 #[test]
 fn real_cifar10_archive_loads_with_official_shape() {
-    let path = Path::new(ARCHIVE);
-    assert!(
-        path.is_file(),
-        "the real CIFAR-10 archive is missing at {ARCHIVE} (shared/data/cifar-10-binary.tar.gz beside the repository)"
-    );
+    let archive = archive();
+    let path = archive.as_path();
     let t = Instant::now();
-    let c = load(path).unwrap_or_else(|e| panic!("loading {ARCHIVE}: {e}"));
-    eprintln!("decoded {ARCHIVE} in {:.2?}", t.elapsed());
+    let c = load(path).unwrap_or_else(|e| panic!("loading {}: {e}", path.display()));
+    eprintln!("decoded {} in {:.2?}", path.display(), t.elapsed());
     assert_eq!(c.kind, CifarKind::Cifar10);
     assert_eq!(c.train.len(), 50_000);
     assert_eq!(c.test.len(), 10_000);

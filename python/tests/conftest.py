@@ -32,10 +32,10 @@ def run_cskd(*args):
 
 @pytest.fixture(scope="session")
 def full_data():
-    path = os.environ.get("CSKD_DATA") or str(REPO.parent / "shared/data/cifar-10-binary.tar.gz")
-    if not os.path.exists(path):
-        raise RuntimeError(f"CIFAR-10 archive not found at {path}: set CSKD_DATA")
-    return path
+    """CIFAR-10 where the CLI's one resolver finds it (`cskd data-path`: $CSKD_DATA, else
+    $SHARED or ../shared beside the clone, else the download cache)."""
+    shared = os.environ.get("SHARED") or str(REPO.parent / "shared")
+    return run_cskd("data-path", "--shared", shared).strip()
 
 
 @pytest.fixture(scope="session")

@@ -330,7 +330,7 @@ pub fn run(a: ExperimentArgs) -> Result<()> {
         )
         .map_err(io_err(&args_path))?;
         run_with(run.parse(*state == Some(false))?, Some(&bar))
-            .map_err(|e| Error::Config(format!("{} seed {}: {e}", run.method, run.seed)))?;
+            .map_err(|e| e.context(format!("{} seed {}", run.method, run.seed)))?;
     }
     bar.finish_and_clear();
 

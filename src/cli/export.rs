@@ -17,14 +17,12 @@ pub struct ExportArgs {
 }
 
 pub fn run(a: ExportArgs) -> Result<()> {
+    // The training checkpoint is kept, whatever path spells it.
+    crate::files::refuse_overwriting_input(&a.out, &[("--checkpoint", &a.checkpoint)])
+        .map_err(Error::Config)?;
     let bytes = checkpoint_file::read(&a.checkpoint)?;
     let info = checkpoint::info(&bytes).map_err(|e| e.in_file(&a.checkpoint))?;
     let out = checkpoint::inference_only(&bytes).map_err(|e| e.in_file(&a.checkpoint))?;
-    if a.out == a.checkpoint {
-        return Err(Error::Config(
-            "--out must differ from --checkpoint (the training checkpoint is kept)".into(),
-        ));
-    }
     checkpoint_file::write(&a.out, &out)?;
     println!(
         "{} (width {}, {} classes): {} → {} ({} of {} bytes)",

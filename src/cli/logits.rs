@@ -27,15 +27,17 @@ pub struct LogitsArgs {
 }
 
 pub fn run(a: LogitsArgs) -> Result<()> {
+    crate::files::refuse_overwriting_input(&a.out, &[("--checkpoint", &a.checkpoint)])
+        .map_err(Error::Config)?;
     let bytes = read_file(&a.checkpoint)?;
-    let info = checkpoint::info(&bytes)?;
+    let info = checkpoint::info(&bytes).map_err(|e| e.in_file(&a.checkpoint))?;
     let data = resolve(a.data.as_deref(), None)?;
     let mut config =
         super::eval::trained_config(&info, &data).map_err(|e| e.in_file(&a.checkpoint))?;
     (config.per_class, config.test_per_class) = (1, 0); // the training split is not used
     let gpu = Arc::new(super::open_gpu()?);
     let mut trainer = Trainer::new(gpu, config, data)?;
-    checkpoint::load(&mut trainer, &bytes, false)?;
+    checkpoint::load(&mut trainer, &bytes, false).map_err(|e| e.in_file(&a.checkpoint))?;
     let indices = first_per_class(&trainer.data.test.labels, a.test_per_class);
     let split = trainer.data.test.select(&indices);
     let logits = pollster::block_on(trainer.twin_logits(&split))?;

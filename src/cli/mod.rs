@@ -54,6 +54,9 @@ enum Command {
     Info,
     /// Write a class-balanced subset of a CIFAR dataset as a .tar.gz in the official layout.
     Subset(data::SubsetArgs),
+    /// Print where the data set is ($CSKD_DATA, else SHARED/data, else the download cache),
+    /// downloading it into the cache when none has it.
+    DataPath(data::DataPathArgs),
 }
 
 pub fn main() -> ExitCode {
@@ -71,6 +74,7 @@ pub fn main() -> ExitCode {
         Command::Bench(a) => bench::run(a),
         Command::Info => info(),
         Command::Subset(a) => data::subset(a),
+        Command::DataPath(a) => data::data_path(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

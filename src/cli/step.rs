@@ -4,8 +4,12 @@
 
 use super::data::resolve;
 use crate::error::{Error, Result};
+use crate::model::limits;
 use crate::train::checkpoint_file::{read as read_file, write as write_file};
-use crate::train::{checkpoint, Method, Trainer};
+use crate::train::{checkpoint, Method, TrainConfig, Trainer};
+
+/// The most anchors one step takes (the trainer's largest batch).
+const MAX_ANCHORS: usize = 4096;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -35,8 +39,16 @@ pub struct StepArgs {
 }
 
 pub fn run(a: StepArgs) -> Result<()> {
+    crate::files::refuse_overwriting_input(&a.out, &[("--checkpoint", &a.checkpoint)])
+        .map_err(Error::Config)?;
+    if a.anchors.len() > MAX_ANCHORS {
+        return Err(Error::Config(format!(
+            "--anchors: {} indices, but one step takes at most {MAX_ANCHORS}",
+            a.anchors.len()
+        )));
+    }
     let bytes = read_file(&a.checkpoint)?;
-    let info = checkpoint::info(&bytes)?;
+    let info = checkpoint::info(&bytes).map_err(|e| e.in_file(&a.checkpoint))?;
     let data = resolve(a.data.as_deref(), None)?;
     let mut config =
         super::eval::trained_config(&info, &data).map_err(|e| e.in_file(&a.checkpoint))?;
@@ -59,11 +71,24 @@ pub fn run(a: StepArgs) -> Result<()> {
     }
     let epoch = info.state.as_ref().map_or(0, |s| s.epoch);
     let lr = a.lr.unwrap_or_else(|| config.lr_at(epoch));
+    // As `train` checks its configuration: the step's learning rate is finite and positive.
+    TrainConfig {
+        lr,
+        ..config.clone()
+    }
+    .validate()?;
     let gpu = Arc::new(super::open_gpu()?);
+    let k = data.num_classes();
+    // The anchors (and partners) are one batch: it must fit the adapter, as `train` checks.
+    limits::check_fits(
+        &config.model_config(k),
+        a.anchors.len(),
+        gpu.limits.max_storage_buffer_binding_size as u64,
+    )?;
     let mut trainer = Trainer::new(gpu, config, data)?;
     // Weights and running statistics as given, then the checkpoint's momentum (if it has any).
-    checkpoint::load(&mut trainer, &bytes, false)?;
-    checkpoint::load_momentum(&mut trainer, &bytes)?;
+    checkpoint::load(&mut trainer, &bytes, false).map_err(|e| e.in_file(&a.checkpoint))?;
+    checkpoint::load_momentum(&mut trainer, &bytes).map_err(|e| e.in_file(&a.checkpoint))?;
     let [loss, ce, kl] = pollster::block_on(trainer.twin_step(&a.anchors, &a.partners, lr))?;
     let out = pollster::block_on(checkpoint::save(&trainer))?;
     write_file(&a.out, &out)?;

@@ -105,6 +105,9 @@ pub struct TrainArgs {
     /// Output directory: metrics.jsonl, last.safetensors, best.safetensors (locked while training).
     #[arg(long)]
     out: PathBuf,
+    /// Replace the run already in --out (its checkpoints and metrics are deleted first).
+    #[arg(long, conflicts_with = "resume")]
+    overwrite: bool,
     /// No progress bar (logs and CI).
     #[arg(long)]
     quiet: bool,
@@ -147,12 +150,65 @@ impl TrainArgs {
     }
 }
 
+/// Flags given that the configuration does not use, one warning each.
+fn ignored_flags(a: &TrainArgs, c: &TrainConfig) -> Vec<String> {
+    let mut w = Vec::new();
+    let mut unused = |given: bool, flag: &str, needs: &str| {
+        if given {
+            w.push(format!("{flag} has no effect without {needs}"));
+        }
+    };
+    unused(
+        a.mix_alpha.is_some() && c.mix == Mix::None,
+        "--mix-alpha",
+        "--mix mixup|cutmix",
+    );
+    unused(
+        a.smoothing.is_some() && c.method != Method::Ls,
+        "--smoothing",
+        "--method ls",
+    );
+    unused(
+        a.pskd_alpha.is_some() && c.method != Method::Pskd,
+        "--pskd-alpha",
+        "--method pskd",
+    );
+    let cskd = c.method == Method::Cskd;
+    unused(
+        a.temperature.is_some() && !cskd,
+        "--temperature",
+        "--method cskd",
+    );
+    unused(a.lambda.is_some() && !cskd, "--lambda", "--method cskd");
+    unused(
+        a.kd_temperature.is_some() && c.kd_lambda <= 0.0,
+        "--kd-temperature",
+        "--kd-lambda > 0",
+    );
+    w
+}
+
+/// A warning when `per_class` asks for more images of a class than the split has.
+fn short_classes(flag: &str, per_class: usize, labels: &[u32], classes: usize) -> Option<String> {
+    let mut counts = vec![0usize; classes];
+    for &l in labels {
+        if let Some(c) = counts.get_mut(l as usize) {
+            *c += 1;
+        }
+    }
+    let fewest = counts.iter().copied().min().unwrap_or(0);
+    (per_class > fewest).then(|| {
+        format!("{flag} {per_class}: the data has only {fewest} images of some class, all of which are used")
+    })
+}
+
 /// The fields where `flags` differs from `saved`, as "field: saved → flags".
 fn differences(saved: &TrainConfig, flags: &TrainConfig) -> Vec<String> {
-    let (a, b) = (
-        serde_json::to_value(saved).expect("plain data"),
-        serde_json::to_value(flags).expect("plain data"),
-    );
+    // Through text, so f32 fields read as written (0.1, not 0.10000000149011612).
+    let value = |c: &TrainConfig| -> serde_json::Value {
+        serde_json::from_str(&serde_json::to_string(c).expect("plain data")).expect("JSON")
+    };
+    let (a, b) = (value(saved), value(flags));
     let (a, b) = (
         a.as_object().expect("struct"),
         b.as_object().expect("struct"),
@@ -195,7 +251,7 @@ pub(super) fn run_with(a: TrainArgs, grid: Option<&ProgressBar>) -> Result<()> {
             if let Some(state) = &info.state {
                 if state.epoch >= saved.epochs {
                     return Err(Error::Config(format!(
-                        "the run in {} is finished ({} of {} epochs); nothing to resume. To train longer, start a new run from it with --init {} --epochs N",
+                        "the run in {} is finished ({} of {} epochs); nothing to resume. To train longer, start a new run from it: --init {} --epochs N --out ANOTHER_DIR",
                         path.display(),
                         state.epoch,
                         saved.epochs,
@@ -208,6 +264,10 @@ pub(super) fn run_with(a: TrainArgs, grid: Option<&ProgressBar>) -> Result<()> {
         None => a.config(&TrainConfig::default()),
     };
     config.validate()?;
+    for w in ignored_flags(&a, &config) {
+        eprintln!("warning: {w}");
+    }
+    check_outputs(&a)?;
     let init = a
         .init
         .as_deref()
@@ -221,7 +281,19 @@ pub(super) fn run_with(a: TrainArgs, grid: Option<&ProgressBar>) -> Result<()> {
         }
     });
     let data = resolve(a.data.as_deref(), kind)?;
-    let out = OutDir::open(&a.out)?;
+    let k = data.num_classes();
+    for (flag, n, split) in [
+        ("--per-class", config.per_class, &data.train),
+        ("--test-per-class", config.test_per_class, &data.test),
+    ] {
+        if let Some(w) = (n > 0)
+            .then(|| short_classes(flag, n, &split.labels, k))
+            .flatten()
+        {
+            eprintln!("warning: {w}");
+        }
+    }
+    let out = OutDir::open(&a.out, a.resume.as_deref(), a.overwrite)?;
     let gpu = Arc::new(super::open_gpu()?);
     let mut trainer = Trainer::new(gpu.clone(), config, data)?;
     match (&a.teacher, trainer.config.kd_lambda > 0.0) {
@@ -297,12 +369,12 @@ pub(super) fn run_with(a: TrainArgs, grid: Option<&ProgressBar>) -> Result<()> {
         }));
         let record = match result {
             Ok(r) => r,
-            Err(e @ Error::Diverged(_)) => {
+            Err(Error::Diverged(why)) => {
                 bar.abandon();
                 let path = a.out.join("last-good.safetensors");
                 checkpoint_file::write(&path, &pollster::block_on(checkpoint::save(&trainer))?)?;
                 return Err(Error::Diverged(format!(
-                    "{e}; saved them to {}",
+                    "{why}; saved them to {}",
                     path.display()
                 )));
             }
@@ -347,6 +419,39 @@ fn best_error(history: &[EpochRecord]) -> f64 {
         .fold(f64::INFINITY, f64::min)
 }
 
+/// The files a run writes into its directory.
+const RUN_FILES: [&str; 4] = [
+    "last.safetensors",
+    "best.safetensors",
+    "last-good.safetensors",
+    "metrics.jsonl",
+];
+
+/// `--out` is a directory (or not there yet), and no input (`--init`, `--teacher`, `--data`)
+/// is one of the files the run writes.
+fn check_outputs(a: &TrainArgs) -> Result<()> {
+    if a.out.exists() && !a.out.is_dir() {
+        return Err(Error::Config(format!(
+            "--out {} is a file; give a directory (the run writes metrics.jsonl, last.safetensors and best.safetensors into it)",
+            a.out.display()
+        )));
+    }
+    let mut inputs: Vec<(&str, &Path)> = Vec::new();
+    for (flag, p) in [
+        ("--init", &a.init),
+        ("--teacher", &a.teacher),
+        ("--data", &a.data),
+    ] {
+        if let Some(p) = p {
+            inputs.push((flag, p));
+        }
+    }
+    for f in RUN_FILES {
+        crate::files::refuse_overwriting_input(&a.out.join(f), &inputs).map_err(Error::Config)?;
+    }
+    Ok(())
+}
+
 /// The run's output directory, locked for this process while it lives.
 struct OutDir {
     path: PathBuf,
@@ -354,7 +459,10 @@ struct OutDir {
 }
 
 impl OutDir {
-    fn open(path: &Path) -> Result<OutDir> {
+    /// Locks `path` for this run. A directory that already holds a run is refused unless this
+    /// run resumes from a checkpoint inside it, or `overwrite` says to replace it (its run files
+    /// are deleted, so nothing of the old run mixes with the new one).
+    fn open(path: &Path, resume: Option<&Path>, overwrite: bool) -> Result<OutDir> {
         let io = |e: std::io::Error| Error::Io {
             path: path.display().to_string(),
             source: e,
@@ -366,6 +474,31 @@ impl OutDir {
                 "note: {} was locked by process {pid}, which is no longer running; taking it over",
                 path.display()
             );
+        }
+        let held: Vec<&str> = RUN_FILES
+            .into_iter()
+            .filter(|f| std::fs::metadata(path.join(f)).is_ok_and(|m| m.len() > 0))
+            .collect();
+        let resumes_here = resume.is_some_and(|r| {
+            RUN_FILES
+                .iter()
+                .any(|f| crate::files::same_file(r, &path.join(f)))
+        });
+        if !held.is_empty() && !resumes_here {
+            if !overwrite {
+                return Err(Error::Config(format!(
+                    "{} already holds a run ({}): continue it with --resume {}, or replace it with --overwrite",
+                    path.display(),
+                    held.join(", "),
+                    path.join("last.safetensors").display()
+                )));
+            }
+            for f in held {
+                std::fs::remove_file(path.join(f)).map_err(|e| Error::Io {
+                    path: path.join(f).display().to_string(),
+                    source: e,
+                })?;
+            }
         }
         // Temporary files of a writer that was killed: never the only copy of anything.
         for entry in std::fs::read_dir(path).map_err(io)?.flatten() {

@@ -12,6 +12,8 @@ mod error;
 mod fs;
 mod layout;
 pub mod limits;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod locate;
 mod loose;
 mod sampler;
 mod subset;

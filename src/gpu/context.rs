@@ -45,6 +45,7 @@ pub struct Gpu {
 impl Gpu {
     /// Opens the best adapter of any backend (on the web: WebGPU). `WGPU_BACKEND` is honoured natively.
     pub async fn new() -> Result<Gpu> {
+        check_backend_env()?;
         Self::open(wgpu::InstanceDescriptor::new_without_display_handle_from_env()).await
     }
 
@@ -173,6 +174,25 @@ impl Gpu {
 
 fn family_index(f: KernelFamily) -> u8 {
     KernelFamily::ALL.iter().position(|&g| g == f).unwrap_or(0) as u8
+}
+
+/// wgpu ignores names it does not know in `WGPU_BACKEND` (and then finds no adapter): name them.
+fn check_backend_env() -> Result<()> {
+    const KNOWN: [&str; 9] = [
+        "vulkan", "vk", "dx12", "d3d12", "metal", "mtl", "opengl", "gles", "gl",
+    ];
+    match std::env::var("WGPU_BACKEND") {
+        Ok(v) if cfg!(not(target_arch = "wasm32")) => {
+            let names: Vec<String> = v.split(',').map(|n| n.trim().to_lowercase()).collect();
+            match names.iter().find(|n| !KNOWN.contains(&n.as_str())) {
+                Some(bad) => Err(Error::Config(format!(
+                    "WGPU_BACKEND={v}: {bad:?} is not a backend; use vulkan, metal, dx12 or gl (comma-separated), or leave it unset"
+                ))),
+                None => Ok(()),
+            }
+        }
+        _ => Ok(()),
+    }
 }
 
 fn no_adapter_hint(err: &str) -> String {

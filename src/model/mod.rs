@@ -52,6 +52,16 @@ impl ModelConfig {
     }
 }
 
+impl std::fmt::Display for ModelConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} (width {}, {} classes)",
+            self.name, self.width, self.classes
+        )
+    }
+}
+
 enum Arch {
     SmallCnn(SmallCnn),
     ResNet(PreActResNet),

@@ -6,6 +6,7 @@
 //! sd.items() if not k.startswith("_")})`.
 
 use super::identity::DataIdentity;
+use super::state_dict::{self, check_values, to_f32, Want};
 use super::trainer::{EpochRecord, TrainState, Trainer};
 use super::TrainConfig;
 use crate::error::{Error, Result};
@@ -18,6 +19,8 @@ use std::collections::HashMap;
 const MOMENTUM: &str = "_momentum.";
 /// PS-KD's predictions of the previous epoch (N, K): training state, like momentum.
 const PSKD_PREDICTIONS: &str = "_pskd.predictions";
+/// Metadata key: the KD teacher's fingerprint.
+const TEACHER: &str = "teacher";
 
 /// What the metadata of a checkpoint says.
 pub struct CheckpointInfo {
@@ -74,7 +77,7 @@ pub async fn save(trainer: &Trainer) -> Result<Vec<u8>> {
             ));
         }
     }
-    let meta = HashMap::from([
+    let mut meta = HashMap::from([
         ("format".to_string(), "cskd-1".to_string()),
         ("model".to_string(), json(&trainer.model.config)),
         ("config".to_string(), json(&trainer.config)),
@@ -84,6 +87,9 @@ pub async fn save(trainer: &Trainer) -> Result<Vec<u8>> {
         ("data".to_string(), json(&trainer.data_identity)),
         ("epochSums".to_string(), json(trainer.epoch_sums())),
     ]);
+    if let Some(f) = trainer.teacher_fingerprint() {
+        meta.insert(TEACHER.to_string(), f.to_string());
+    }
     safetensors::serialize(views, Some(meta)).map_err(ck)
 }
 
@@ -139,7 +145,7 @@ pub fn load(trainer: &mut Trainer, bytes: &[u8], resume: bool) -> Result<()> {
             .map_err(|e| Error::Checkpoint(format!("model metadata: {e}")))?;
         if model != trainer.model.config {
             return Err(Error::Checkpoint(format!(
-                "checkpoint holds {model:?}, the trainer has {:?}",
+                "the checkpoint holds a {model}, but this run's model is a {}",
                 trainer.model.config
             )));
         }
@@ -156,6 +162,16 @@ pub fn load(trainer: &mut Trainer, bytes: &[u8], resume: bool) -> Result<()> {
                 return Err(Error::Checkpoint(format!(
                     "the run was trained on other data: checkpoint {diff} given now; resume with the same data and subset sizes"
                 )));
+            }
+        }
+        if let Some(theirs) = meta.get(TEACHER) {
+            match trainer.teacher_fingerprint() {
+                Some(mine) if mine != theirs => {
+                    return Err(Error::Checkpoint(format!(
+                        "the run was trained with another teacher (fingerprint {theirs}; the given --teacher is {mine}): resume with the run's own teacher"
+                    )))
+                }
+                _ => {}
             }
         }
         // Older checkpoints have no sums: the epoch's loss then averages the steps after the resume.
@@ -196,7 +212,10 @@ pub fn load_momentum(trainer: &mut Trainer, bytes: &[u8]) -> Result<usize> {
         let name = format!("{MOMENTUM}{}", p.name);
         let Ok(v) = st.tensor(&name) else { continue };
         match to_f32(&v).filter(|_| v.shape() == p.velocity.shape()) {
-            Some(data) => writes.push((&p.velocity, data)),
+            Some(data) => {
+                check_values(&name, &data)?;
+                writes.push((&p.velocity, data))
+            }
             None => {
                 return Err(Error::Checkpoint(format!(
                     "tensor {name:?} is {:?} {:?}, expected F32 {:?}",
@@ -213,50 +232,37 @@ pub fn load_momentum(trainer: &mut Trainer, bytes: &[u8]) -> Result<usize> {
     Ok(writes.len())
 }
 
-/// Every tensor the model needs, read and checked; all problems reported at once.
+/// Every tensor the model needs, read and checked (`state_dict::read`: names, shapes, types,
+/// finite values, running variances ≥ 0); all problems reported at once.
 fn check_tensors<'t>(
     st: &SafeTensors,
     trainer: &'t Trainer,
     resume: bool,
 ) -> Result<Vec<(&'t Tensor, Vec<f32>)>> {
     let store = &trainer.model.store;
-    let mut expected: Vec<(String, &Tensor, bool)> = Vec::new(); // name, tensor, required
+    let mut targets: Vec<&Tensor> = Vec::new();
+    let mut want: Vec<Want> = Vec::new();
+    let mut put = |name: String, t: &'t Tensor, required: bool| {
+        want.push(Want {
+            name,
+            shape: t.shape(),
+            required,
+        });
+        targets.push(t);
+    };
     for p in &store.params {
-        expected.push((p.name.clone(), &p.value, true));
-        expected.push((format!("{MOMENTUM}{}", p.name), &p.velocity, resume));
+        put(p.name.clone(), &p.value, true);
+        put(format!("{MOMENTUM}{}", p.name), &p.velocity, resume);
     }
     for b in &store.buffers {
-        expected.push((b.name.clone(), &b.value, true));
+        put(b.name.clone(), &b.value, true);
     }
     if let Some(p) = trainer.pskd_predictions() {
         // Older checkpoints lack it: the resumed epoch then learns from one-hot targets.
-        expected.push((PSKD_PREDICTIONS.to_string(), p, false));
-    }
-    let (mut missing, mut wrong) = (Vec::new(), Vec::new());
-    let mut writes = Vec::new();
-    for (name, t, required) in &expected {
-        match st.tensor(name) {
-            Err(_) if *required => missing.push(format!("{name} {:?}", t.shape())),
-            Err(_) => {}
-            Ok(v) if v.shape() != t.shape() => wrong.push(format!(
-                "{name} is {:?}, expected {:?}",
-                v.shape(),
-                t.shape()
-            )),
-            Ok(v) => match to_f32(&v) {
-                Some(data) => {
-                    // Momentum and PS-KD's predictions are training state: only a resume uses them.
-                    if !is_training_state(name) || resume {
-                        writes.push((*t, data));
-                    }
-                }
-                None => wrong.push(format!("{name} is {:?}, expected F32 (or F64)", v.dtype())),
-            },
-        }
+        put(PSKD_PREDICTIONS.to_string(), p, false);
     }
     let is_known = |n: &str| {
-        expected.iter().any(|(e, _, _)| e == n)
-            || n == PSKD_PREDICTIONS
+        n == PSKD_PREDICTIONS
             || n.strip_suffix(".num_batches_tracked").is_some_and(|bn| {
                 store
                     .buffers
@@ -264,51 +270,20 @@ fn check_tensors<'t>(
                     .any(|b| b.name == format!("{bn}.running_mean"))
             })
     };
-    let mut extra: Vec<String> = st
-        .names()
+    let values = state_dict::read(st, &want, &trainer.model.config, is_known)?;
+    // Momentum and PS-KD's predictions are training state: only a resume uses them.
+    Ok(targets
         .into_iter()
-        .filter(|n| !is_known(n))
-        .map(str::to_string)
-        .collect();
-    extra.sort();
-    if missing.is_empty() && wrong.is_empty() && extra.is_empty() {
-        return Ok(writes);
-    }
-    let mut parts = Vec::new();
-    for (what, list) in [
-        ("missing", &missing),
-        ("wrong shape or type", &wrong),
-        ("extra", &extra),
-    ] {
-        if !list.is_empty() {
-            parts.push(format!("{what} ({}): {}", list.len(), list.join(", ")));
-        }
-    }
-    Err(Error::Checkpoint(format!(
-        "the tensors do not match {} (width {}, {} classes) — {}",
-        trainer.model.config.name,
-        trainer.model.config.width,
-        trainer.model.config.classes,
-        parts.join("; ")
-    )))
+        .zip(&want)
+        .zip(values)
+        .filter(|((_, w), _)| resume || !is_training_state(&w.name))
+        .filter_map(|((t, _), v)| v.map(|v| (t, v)))
+        .collect())
 }
 
 /// Names that hold optimiser or method state rather than the model (`_`-prefixed).
 fn is_training_state(name: &str) -> bool {
     name.starts_with(MOMENTUM) || name == PSKD_PREDICTIONS
-}
-
-fn to_f32(v: &TensorView) -> Option<Vec<f32>> {
-    match v.dtype() {
-        Dtype::F32 => Some(bytemuck::pod_collect_to_vec(v.data())),
-        Dtype::F64 => Some(
-            bytemuck::pod_collect_to_vec::<u8, f64>(v.data())
-                .into_iter()
-                .map(|x| x as f32)
-                .collect(),
-        ),
-        _ => None,
-    }
 }
 
 /// The largest `num_batches_tracked` in the file (PyTorch keeps one per BN layer, all equal).
@@ -346,6 +321,7 @@ fn metadata(bytes: &[u8]) -> Result<HashMap<String, String>> {
 /// model and class names as metadata; no momentum, configuration, state or history.
 pub fn inference_only(bytes: &[u8]) -> Result<Vec<u8>> {
     let st = SafeTensors::deserialize(bytes).map_err(ck)?;
+    state_dict::check_all(&st)?;
     let meta = metadata(bytes)?;
     let keep: HashMap<String, String> = meta
         .into_iter()

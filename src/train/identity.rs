@@ -46,6 +46,18 @@ impl DataIdentity {
     }
 }
 
+/// A fingerprint of f32 tensors (their bits, in order), as hex.
+pub(crate) fn fingerprint_f32<'a>(tensors: impl IntoIterator<Item = &'a [f32]>) -> String {
+    let mut h = Hasher::default();
+    for t in tensors {
+        h.word(t.len() as u64);
+        for v in t {
+            h.word(v.to_bits() as u64);
+        }
+    }
+    format!("{:016x}", h.0)
+}
+
 fn hash_split(h: &mut Hasher, s: &Split) {
     let chunks = s.images.chunks_exact(8);
     let rest = chunks.remainder();
@@ -60,8 +72,8 @@ fn hash_split(h: &mut Hasher, s: &Split) {
     }
 }
 
-/// A word-at-a-time multiply–xor hash (not cryptographic: it tells data sets apart, fast).
-struct Hasher(u64);
+/// A word-at-a-time multiply–xor hash (not cryptographic: it tells data sets and teachers apart, fast).
+pub(crate) struct Hasher(pub(crate) u64);
 
 impl Default for Hasher {
     fn default() -> Self {
@@ -70,7 +82,7 @@ impl Default for Hasher {
 }
 
 impl Hasher {
-    fn word(&mut self, w: u64) {
+    pub(crate) fn word(&mut self, w: u64) {
         self.0 = (self.0 ^ w)
             .wrapping_mul(0x0000_0100_0000_01b3)
             .rotate_left(23);

@@ -8,6 +8,7 @@ pub mod checkpoint_file;
 pub mod config;
 pub mod identity;
 mod inputs;
+pub mod state_dict;
 pub mod step;
 pub mod teacher;
 mod trainer;

@@ -8,7 +8,7 @@ use super::identity::DataIdentity;
 use super::inputs::{BatchInputs, SoftUploads};
 use super::record_step;
 use super::step::{record_soft_step, SoftInputs};
-use super::teacher::load_teacher;
+use super::teacher::{load_teacher, Teacher};
 use crate::data::{Cifar, PairBatch, PairSampler, Split};
 use crate::error::{Error, Result};
 use crate::gpu::{readback, BufferPool, Gpu, Recorder, Tensor};
@@ -124,7 +124,7 @@ pub struct Trainer {
     /// PS-KD: every training image's last prediction (N, K), one-hot before its first step.
     pskd_prev: Option<Tensor>,
     /// KD: the teacher, run in eval mode (`set_teacher`).
-    teacher: Option<Model>,
+    teacher: Option<Teacher>,
     /// State and history length before the last step whose loss was finite: where a divergence
     /// rolls back to (its weights are the ones that finite loss was computed with).
     verified: Option<(TrainState, usize)>,
@@ -371,7 +371,7 @@ impl Trainer {
         let inputs = SoftInputs {
             info: &info,
             prev: self.pskd_prev.as_ref(),
-            teacher: self.teacher.as_ref(),
+            teacher: self.teacher.as_ref().map(|t| &t.model),
         };
         record_soft_step(rec, &self.model, &xa, xp.as_ref(), inputs, cfg, sgd)
     }
@@ -381,12 +381,17 @@ impl Trainer {
         self.pskd_prev.as_ref()
     }
 
+    /// The KD teacher's fingerprint (recorded in checkpoints, checked on resume).
+    pub fn teacher_fingerprint(&self) -> Option<&str> {
+        self.teacher.as_ref().map(|t| t.fingerprint.as_str())
+    }
+
     /// Sets the KD teacher from a cskd checkpoint (any model or width with the same classes).
     pub fn set_teacher(&mut self, bytes: &[u8]) -> Result<()> {
-        let teacher = load_teacher(&self.gpu, bytes, self.data.num_classes())?;
+        let teacher = load_teacher(&self.gpu, bytes, &self.data.classes)?;
         let max_binding = self.gpu.limits.max_storage_buffer_binding_size;
         let batch = self.config.batch.min(self.data.train.len());
-        limits::check_fits(&teacher.config, batch, max_binding)?;
+        limits::check_fits(&teacher.model.config, batch, max_binding)?;
         self.teacher = Some(teacher);
         Ok(())
     }

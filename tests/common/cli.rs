@@ -1,5 +1,5 @@
 //! Running the `cskd` binary in tests: one private XDG runtime dir (Mesa warns without it), no
-//! inherited `CSKD_DATA`, the shared CIFAR-10 archive, fresh scratch folders, and the two ways a
+//! inherited `CSKD_DATA`, the real CIFAR-10 archive (found by `cskd::data::locate`), fresh scratch folders, and the two ways a
 //! run should end (success, or one message without a panic). Used as
 //! `mod common { pub mod cli; }` by the CLI test files.
 #![allow(dead_code)]
@@ -41,12 +41,16 @@ pub fn xdg() -> PathBuf {
     d
 }
 
-/// The real CIFAR-10 archive beside the repository.
+/// The real CIFAR-10 archive where `cskd::data::locate` finds it.
 pub fn data() -> &'static str {
-    concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../shared/data/cifar-10-binary.tar.gz"
-    )
+    static PATH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    PATH.get_or_init(|| {
+        let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+        cskd::data::locate::find_beside_repo(repo, cskd::data::CifarKind::Cifar10)
+            .unwrap_or_else(|e| panic!("the CLI tests need CIFAR-10: {e}"))
+            .display()
+            .to_string()
+    })
 }
 
 /// An empty folder of this test process: `cskd-<tag>-<pid>`.

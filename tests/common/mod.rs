@@ -169,16 +169,15 @@ pub fn dot(y: &[f64], r: &[f64]) -> f64 {
     y.iter().zip(r).map(|(a, b)| a * b).sum()
 }
 
-/// The real CIFAR-10 archive beside the repository, read once per test binary.
+/// The real CIFAR-10 archive where `cskd::data::locate` finds it, read once per test binary.
 pub fn cifar10() -> Cifar {
     static DATA: OnceLock<Cifar> = OnceLock::new();
     DATA.get_or_init(|| {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../shared/data/cifar-10-binary.tar.gz"
-        );
-        data::load(std::path::Path::new(path))
-            .unwrap_or_else(|e| panic!("the real-data tests need {path}: {e}"))
+        let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let path = data::locate::find_beside_repo(repo, data::CifarKind::Cifar10)
+            .unwrap_or_else(|e| panic!("the real-data tests need CIFAR-10: {e}"));
+        data::load(&path)
+            .unwrap_or_else(|e| panic!("the real-data tests need {}: {e}", path.display()))
     })
     .clone()
 }

@@ -9,7 +9,15 @@ use cskd::data::{self, Cifar, CifarKind, IMAGE_BYTES, NUM_COARSE_CLASSES};
 use std::path::{Path, PathBuf};
 
 /// Names of the fuzz targets, which are also the corpus folders.
-pub const TARGETS: [&str; 5] = ["archive", "bin", "dir", "checkpoint", "config"];
+pub const TARGETS: [&str; 7] = [
+    "archive",
+    "bin",
+    "dir",
+    "checkpoint",
+    "config",
+    "state_dict",
+    "grid",
+];
 
 /// Runs the harness of `target` on `bytes`; true when the parser accepted the input.
 pub fn run(target: &str, bytes: &[u8]) -> bool {
@@ -19,6 +27,8 @@ pub fn run(target: &str, bytes: &[u8]) -> bool {
         "dir" => dir(bytes),
         "checkpoint" => checkpoint(bytes),
         "config" => config(bytes),
+        "state_dict" => state_dict(bytes),
+        "grid" => grid(bytes),
         _ => panic!("unknown fuzz target {target}"),
     }
 }
@@ -214,6 +224,94 @@ pub fn config(bytes: &[u8]) -> bool {
         let back = cskd::train::TrainConfig::from_json(&again)
             .unwrap_or_else(|e| panic!("{again} does not parse back: {e}"));
         assert_eq!(back, c, "JSON round trip");
+    }
+    true
+}
+
+/// The model tensors of a SmallCNN of width 4 (PyTorch names), as `--init` / `eval` want them.
+const SMALLCNN_W4: [(&str, &[usize]); 27] = [
+    ("features.0.weight", &[4, 3, 3, 3]),
+    ("features.1.weight", &[4]),
+    ("features.1.bias", &[4]),
+    ("features.1.running_mean", &[4]),
+    ("features.1.running_var", &[4]),
+    ("features.3.weight", &[4, 4, 3, 3]),
+    ("features.4.weight", &[4]),
+    ("features.4.bias", &[4]),
+    ("features.4.running_mean", &[4]),
+    ("features.4.running_var", &[4]),
+    ("features.7.weight", &[8, 4, 3, 3]),
+    ("features.8.weight", &[8]),
+    ("features.8.bias", &[8]),
+    ("features.8.running_mean", &[8]),
+    ("features.8.running_var", &[8]),
+    ("features.10.weight", &[8, 8, 3, 3]),
+    ("features.11.weight", &[8]),
+    ("features.11.bias", &[8]),
+    ("features.11.running_mean", &[8]),
+    ("features.11.running_var", &[8]),
+    ("features.14.weight", &[16, 8, 3, 3]),
+    ("features.15.weight", &[16]),
+    ("features.15.bias", &[16]),
+    ("features.15.running_mean", &[16]),
+    ("features.15.running_var", &[16]),
+    ("fc.weight", &[10, 16]),
+    ("fc.bias", &[10]),
+];
+
+/// A safetensors file read as a SmallCNN's state_dict (the `--init` / `eval` / teacher path,
+/// without a GPU): what is accepted has every tensor, at its shape, finite, variances ≥ 0.
+pub fn state_dict(bytes: &[u8]) -> bool {
+    use cskd::train::state_dict::{check_all, read, Want};
+    let Ok(st) = safetensors::SafeTensors::deserialize(bytes) else {
+        return false;
+    };
+    let _ = check_all(&st);
+    let want: Vec<Want> = SMALLCNN_W4
+        .iter()
+        .map(|(name, shape)| Want {
+            name: name.to_string(),
+            shape,
+            required: true,
+        })
+        .collect();
+    let model = cskd::model::ModelConfig {
+        name: cskd::model::ModelName::Smallcnn,
+        width: 4,
+        classes: 10,
+    };
+    let known = |n: &str| n.starts_with('_') || n.ends_with(".num_batches_tracked");
+    let Ok(values) = read(&st, &want, &model, known) else {
+        return false;
+    };
+    for ((name, shape), v) in SMALLCNN_W4.iter().zip(&values) {
+        let v = v.as_ref().expect("required tensors are all there");
+        assert_eq!(v.len(), shape.iter().product::<usize>(), "{name}");
+        assert!(v.iter().all(|x| x.is_finite()), "{name} finite");
+        assert!(!name.ends_with("running_var") || v.iter().all(|x| *x >= 0.0));
+    }
+    true
+}
+
+/// `cskd experiment`'s method × seed grid as text: methods, a newline, seeds.
+pub fn grid(bytes: &[u8]) -> bool {
+    let Ok(text) = std::str::from_utf8(bytes) else {
+        return false;
+    };
+    let Ok(g) = cskd::train::grid::Grid::parse(text) else {
+        return false;
+    };
+    let names: std::collections::HashSet<_> = g.methods.iter().map(|m| &m.name).collect();
+    assert_eq!(names.len(), g.methods.len(), "each method once");
+    let seeds: std::collections::HashSet<_> = g.seeds.iter().collect();
+    assert_eq!(seeds.len(), g.seeds.len(), "each seed once");
+    assert!(!g.methods.is_empty() && !g.seeds.is_empty());
+    for m in &g.methods {
+        assert_eq!(
+            cskd::train::grid::MethodSpec::parse(&m.name).as_ref().ok(),
+            Some(m),
+            "a method's name parses back to it"
+        );
     }
     true
 }

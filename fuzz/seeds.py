@@ -104,3 +104,43 @@ put("config", "partial", b'{"method":"ce","lr":0.05,"epochs":3}')
 put("config", "empty", b"{}")
 put("config", "misspelt", b'{"learningRate":0.01}')
 put("config", "ls", b'{"method":"ls","smoothing":0.2,"schedule":"cosine","width":16,"model":"resnet10"}')
+
+
+def state_dicts(checkpoint):
+    """state_dict seeds from a real checkpoint: its model tensors as a plain file, with a
+    DistributedDataParallel prefix, and with a NaN and a negative variance."""
+    n = struct.unpack("<Q", checkpoint[:8])[0]
+    header = json.loads(checkpoint[8:8 + n])
+    body = checkpoint[8 + n:]
+    tensors = {k: v for k, v in header.items() if k != "__metadata__" and not k.startswith("_")}
+
+    def write(rename=lambda k: k, patch=None):
+        out_header, data = {}, b""
+        for k, v in sorted(tensors.items()):
+            start, end = v["data_offsets"]
+            raw = bytearray(body[start:end])
+            if patch and k == patch[0]:
+                raw[0:4] = struct.pack("<f", patch[1])
+            out_header[rename(k)] = {"dtype": v["dtype"], "shape": v["shape"],
+                                     "data_offsets": [len(data), len(data) + len(raw)]}
+            data += bytes(raw)
+        h = json.dumps(out_header).encode()
+        return struct.pack("<Q", len(h)) + h + data
+
+    put("state_dict", "real-smallcnn-w4", checkpoint)
+    put("state_dict", "plain-smallcnn-w4", write())
+    put("state_dict", "ddp-prefix", write(lambda k: "module." + k))
+    put("state_dict", "nan-weight", write(patch=("features.0.weight", float("nan"))))
+    put("state_dict", "negative-var", write(patch=("features.1.running_var", -1.0)))
+
+
+ckpt_seed = os.path.join(root, "checkpoint", "real-smallcnn-w4")
+if len(sys.argv) > 1:
+    ckpt_seed = sys.argv[1]
+if os.path.exists(ckpt_seed):
+    state_dicts(open(ckpt_seed, "rb").read())
+
+put("grid", "ce-cskd", b"ce,cskd\n1,2,3")
+put("grid", "mixed-kd", b"cskd+mixup,kd+cutmix,pskd\n7")
+put("grid", "repeats", b"ce,ce\n1,1")
+put("grid", "bad-method", b"resnet\n1")

@@ -2,7 +2,8 @@
 # Fuzzes every parser with cargo-fuzz (libFuzzer; nightly toolchain, outside CI):
 #   scripts/fuzz.sh [RUNS] [TARGET...]      default 1000000 runs of each of
 #   archive (CIFAR .tar.gz), bin (loose .bin), dir (extracted folder), checkpoint (metadata),
-#   config (the JS API's JSON config)
+#   config (the JS API's JSON config), state_dict (safetensors read as a model's tensors),
+#   grid (`cskd experiment`'s methods × seeds)
 # Bodies: fuzz/harness.rs (also replayed on stable by tests/fuzz_regressions.rs in CI).
 # Seeds: fuzz/corpus/<target> (committed); new finds go to fuzz/target/corpus/<target>; a crash
 # leaves its input in fuzz/artifacts/<target>/ and stops the script (copy it into
@@ -14,7 +15,7 @@ cd "$root"
 runs="${1:-1000000}"
 shift || true
 targets=("$@")
-((${#targets[@]})) || targets=(archive bin dir checkpoint config)
+((${#targets[@]})) || targets=(archive bin dir checkpoint config state_dict grid)
 
 rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
 command -v cargo-fuzz >/dev/null || cargo install --locked cargo-fuzz

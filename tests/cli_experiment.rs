@@ -194,3 +194,135 @@ fn bad_method_lists_are_one_clear_error() {
         );
     }
 }
+
+/// Tiny grid flags over `data` into `out` (methods and seeds added by the caller).
+fn grid<'a>(data: &'a str, out: &'a Path, rest: &[&'a str]) -> Vec<&'a str> {
+    let mut v = vec![
+        "experiment",
+        "--data",
+        data,
+        "--per-class",
+        "4",
+        "--width",
+        "4",
+        "--epochs",
+        "1",
+        "--batch",
+        "16",
+        "--calibration-fraction",
+        "0",
+        "--quiet",
+        "--out",
+        s(out),
+    ];
+    v.extend_from_slice(rest);
+    v
+}
+
+#[test]
+fn partial_reruns_add_to_the_table_and_an_equal_configuration_is_recognised() {
+    let dir = common::cli::scratch("cli-experiment-merge");
+    let tiny = dir.join("tiny.tar.gz");
+    common::cli::ok(&cskd(&[
+        "subset",
+        "--data",
+        common::cli::data(),
+        "--per-class",
+        "6",
+        "--test-per-class",
+        "2",
+        "--out",
+        s(&tiny),
+    ]));
+    let out = dir.join("exp");
+    ok(&cskd(&grid(
+        s(&tiny),
+        &out,
+        &["--methods", "ce,cskd", "--seeds", "1"],
+    )));
+    // A second seed of one method: the table keeps the other method's run.
+    let table = ok(&cskd(&grid(
+        s(&tiny),
+        &out,
+        &["--methods", "ce", "--seeds", "2"],
+    )));
+    assert!(
+        table.contains("| ce | 2 |") && table.contains("| cskd | 1 |"),
+        "{table}"
+    );
+    let json: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap();
+    assert_eq!(json["runs"].as_array().unwrap().len(), 3, "{json}");
+    // The same configuration spelled otherwise (a relative data path through `..`, a default
+    // written out, a repeated seed and method) trains nothing and counts each run once.
+    let ckpt = out.join("ce/seed1/last.safetensors");
+    let before = std::fs::read(&ckpt).unwrap();
+    let spelled = format!(
+        "{}/../{}/tiny.tar.gz",
+        dir.display(),
+        dir.file_name().unwrap().to_str().unwrap()
+    );
+    let o = cskd(&grid(
+        &spelled,
+        &out,
+        &[
+            "--methods",
+            "ce,ce",
+            "--seeds",
+            "1,1,2",
+            "--momentum",
+            "0.9",
+            "--schedule",
+            "step",
+        ],
+    ));
+    let table = ok(&o);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("--seeds lists 1 twice") && err.contains("--methods lists ce twice"),
+        "{err}"
+    );
+    assert!(
+        table.contains("| ce | 2 |") && table.contains("| cskd | 1 |"),
+        "{table}"
+    );
+    assert_eq!(
+        std::fs::read(&ckpt).unwrap(),
+        before,
+        "a finished run was trained again"
+    );
+    assert!(!out.join("ce/seed1/args.json").exists());
+}
+
+#[test]
+fn the_whole_grid_is_checked_before_the_first_run() {
+    let dir = common::cli::scratch("cli-experiment-check");
+    let out = dir.join("exp");
+    // cskd's temperature is checked for the second method before the first one trains.
+    let o = cskd(&grid(
+        common::cli::data(),
+        &out,
+        &["--methods", "ce,cskd", "--seeds", "1", "--temperature", "0"],
+    ));
+    let err = common::cli::fails_with(&o, "temperature = 0 is invalid");
+    assert_eq!(err.matches("invalid configuration").count(), 1, "{err}");
+    assert!(
+        !out.join("ce").exists(),
+        "a run started before the grid was checked"
+    );
+    // A missing teacher file is found before anything trains too.
+    let o = cskd(&grid(
+        common::cli::data(),
+        &out,
+        &[
+            "--methods",
+            "ce,kd",
+            "--seeds",
+            "1",
+            "--teacher",
+            "/nonexistent/t.safetensors",
+        ],
+    ));
+    common::cli::fails_with(&o, "/nonexistent/t.safetensors");
+    assert!(!out.join("ce").exists());
+}

@@ -202,9 +202,12 @@ fn one_run_per_output_directory_and_stale_locks_are_reported() {
     fails_with(&second, &first.id().to_string());
     first.kill().unwrap();
     first.wait().unwrap();
-    // The dead run's lock file is still there, its OS lock gone with the process.
+    // The dead run's lock file is still there, its OS lock gone with the process. Its epochs are
+    // a run of their own: a new one replaces them only when asked to.
     assert!(lock.exists());
-    let third = ok(&cskd(&tiny(&out, "1")));
+    let mut again = tiny(&out, "1");
+    again.push("--overwrite");
+    let third = ok(&cskd(&again));
     assert!(third.contains("no longer running"), "{third}");
     assert!(third.contains(&first.id().to_string()), "{third}");
 }

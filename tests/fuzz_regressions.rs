@@ -46,6 +46,11 @@ fn the_seeds_reach_a_successful_read_of_every_parser() {
         ("checkpoint", "real-smallcnn-w4"),
         ("config", "full"),
         ("config", "partial"),
+        ("state_dict", "real-smallcnn-w4"),
+        ("state_dict", "plain-smallcnn-w4"),
+        ("grid", "ce-cskd"),
+        ("grid", "mixed-kd"),
+        ("grid", "repeats"),
     ] {
         assert!(
             harness::run(target, &seed(target, name)),
@@ -56,6 +61,10 @@ fn the_seeds_reach_a_successful_read_of_every_parser() {
         ("archive", "cut-off.tar.gz"),
         ("bin", "bad-label"),
         ("config", "misspelt"),
+        ("state_dict", "ddp-prefix"),
+        ("state_dict", "nan-weight"),
+        ("state_dict", "negative-var"),
+        ("grid", "bad-method"),
     ] {
         assert!(
             !harness::run(target, &seed(target, name)),
@@ -170,6 +179,19 @@ proptest! {
             b.extend(body);
         }
         harness::dir(&b);
+    }
+
+    #[test]
+    fn state_dict_mutations(b in mutated(seed("state_dict", "plain-smallcnn-w4"))) {
+        harness::state_dict(&b);
+    }
+
+    #[test]
+    fn grids_of_any_methods_and_seeds(
+        methods in proptest::collection::vec("(ce|cskd|ls|pskd|kd|x)(\\+(mixup|cutmix|kd|y))?", 0..5),
+        seeds in proptest::collection::vec("[0-9]{1,3}|-1|x", 0..5),
+    ) {
+        harness::grid(format!("{}\n{}", methods.join(","), seeds.join(",")).as_bytes());
     }
 
     #[test]

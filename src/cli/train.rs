@@ -115,7 +115,7 @@ pub struct TrainArgs {
 
 impl TrainArgs {
     /// `base` with every given flag applied.
-    fn config(&self, base: &TrainConfig) -> TrainConfig {
+    pub(super) fn config(&self, base: &TrainConfig) -> TrainConfig {
         let mut c = base.clone();
         macro_rules! set {
             ($($field:ident),*) => { $(if let Some(v) = &self.$field { c.$field = v.clone(); })* };
@@ -151,7 +151,7 @@ impl TrainArgs {
 }
 
 /// Flags given that the configuration does not use, one warning each.
-fn ignored_flags(a: &TrainArgs, c: &TrainConfig) -> Vec<String> {
+pub(super) fn ignored_flags(a: &TrainArgs, c: &TrainConfig) -> Vec<String> {
     let mut w = Vec::new();
     let mut unused = |given: bool, flag: &str, needs: &str| {
         if given {
@@ -203,7 +203,7 @@ fn short_classes(flag: &str, per_class: usize, labels: &[u32], classes: usize) -
 }
 
 /// The fields where `flags` differs from `saved`, as "field: saved → flags".
-fn differences(saved: &TrainConfig, flags: &TrainConfig) -> Vec<String> {
+pub(super) fn differences(saved: &TrainConfig, flags: &TrainConfig) -> Vec<String> {
     // Through text, so f32 fields read as written (0.1, not 0.10000000149011612).
     let value = |c: &TrainConfig| -> serde_json::Value {
         serde_json::from_str(&serde_json::to_string(c).expect("plain data")).expect("JSON")

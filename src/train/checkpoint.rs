@@ -29,6 +29,8 @@ pub struct CheckpointInfo {
     pub state: Option<TrainState>,
     pub history: Vec<EpochRecord>,
     pub classes: Vec<String>,
+    /// What the run was trained on (absent in plain state_dicts and exports).
+    pub data: Option<DataIdentity>,
 }
 
 /// Serialises the trainer's weights, momentum, running statistics, state and history.
@@ -121,12 +123,14 @@ pub fn info(bytes: &[u8]) -> Result<CheckpointInfo> {
         .get("classes")
         .and_then(|s| serde_json::from_str(s).ok())
         .unwrap_or_default();
+    let data = meta.get("data").and_then(|s| serde_json::from_str(s).ok());
     Ok(CheckpointInfo {
         model,
         config,
         state,
         history,
         classes,
+        data,
     })
 }
 

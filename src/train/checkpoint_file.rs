@@ -46,6 +46,17 @@ pub fn write(path: &Path, bytes: &[u8]) -> Result<()> {
     })
 }
 
+/// Bytes per element of a safetensors dtype name (`None` for names this reader does not size).
+fn dtype_bytes(name: &str) -> Option<u64> {
+    Some(match name {
+        "BOOL" | "U8" | "I8" | "F8_E5M2" | "F8_E4M3" => 1,
+        "I16" | "U16" | "F16" | "BF16" => 2,
+        "I32" | "U32" | "F32" => 4,
+        "I64" | "U64" | "F64" => 8,
+        _ => return None,
+    })
+}
+
 /// The file size the safetensors header declares.
 fn declared_size(path: &Path) -> Result<u64> {
     let bad = |m: String| Error::Checkpoint(format!("not a safetensors checkpoint: {m}"));
@@ -73,13 +84,35 @@ fn declared_size(path: &Path) -> Result<u64> {
         if name == "__metadata__" {
             continue;
         }
-        let offsets = t
+        let offsets: Vec<u64> = t
             .get("data_offsets")
             .and_then(|o| o.as_array())
-            .and_then(|o| o.get(1))
-            .and_then(|e| e.as_u64())
-            .ok_or_else(|| bad(format!("tensor {name:?} has no data_offsets")))?;
-        end = end.max(offsets);
+            .map(|o| o.iter().filter_map(|e| e.as_u64()).collect())
+            .filter(|o: &Vec<u64>| o.len() == 2 && o[0] <= o[1])
+            .ok_or_else(|| bad(format!("tensor {name:?} has no valid data_offsets")))?;
+        // The shape must describe exactly the bytes the offsets give (a huge shape is named here,
+        // not left to overflow inside the safetensors reader).
+        let elements = t.get("shape").and_then(|s| s.as_array()).and_then(|s| {
+            s.iter()
+                .try_fold(1u64, |n, d| d.as_u64().and_then(|d| n.checked_mul(d)))
+        });
+        let width = t
+            .get("dtype")
+            .and_then(|d| d.as_str())
+            .and_then(dtype_bytes);
+        match (elements, width) {
+            (Some(n), Some(w)) if n.checked_mul(w) == Some(offsets[1] - offsets[0]) => {}
+            (Some(_), None) => {}
+            _ => {
+                return Err(bad(format!(
+                    "tensor {name:?}: its shape {} {} does not match its {} data bytes",
+                    t.get("dtype").unwrap_or(&serde_json::Value::Null),
+                    t.get("shape").unwrap_or(&serde_json::Value::Null),
+                    offsets[1] - offsets[0]
+                )))
+            }
+        }
+        end = end.max(offsets[1]);
     }
     Ok(8 + n + end)
 }

@@ -6,6 +6,7 @@ pub mod checkpoint;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod checkpoint_file;
 pub mod config;
+pub mod grid;
 pub mod identity;
 mod inputs;
 pub mod state_dict;
@@ -16,4 +17,6 @@ mod twin;
 
 pub use config::{Method, Mix, Schedule, TrainConfig};
 pub use step::record_step;
-pub use trainer::{EpochRecord, EpochSums, Evaluation, StepReport, TrainState, Trainer};
+pub use trainer::{
+    select_splits, EpochRecord, EpochSums, Evaluation, StepReport, TrainState, Trainer,
+};

@@ -130,24 +130,33 @@ pub struct Trainer {
     verified: Option<(TrainState, usize)>,
 }
 
+/// The images a run with `config` uses: the class-balanced training subset, the calibration split
+/// held out beside it, and the test subset (what `DataIdentity` fingerprints).
+pub fn select_splits(config: &TrainConfig, mut data: Cifar) -> (Cifar, Split) {
+    let k = data.num_classes();
+    let calibration;
+    (data.train, calibration) = training_and_calibration(
+        std::mem::take(&mut data.train),
+        config.per_class,
+        k,
+        config.seed,
+        config.calibration_fraction,
+    );
+    if config.test_per_class > 0 {
+        data.test = data
+            .test
+            .balanced_subset(config.test_per_class, k, config.seed ^ 0x7e57);
+    }
+    (data, calibration)
+}
+
 impl Trainer {
     /// Takes class-balanced subsets as configured and builds the model from the seed.
     pub fn new(gpu: Arc<Gpu>, config: TrainConfig, mut data: Cifar) -> Result<Trainer> {
         config.validate()?;
         let k = data.num_classes();
         let calibration;
-        (data.train, calibration) = training_and_calibration(
-            std::mem::take(&mut data.train),
-            config.per_class,
-            k,
-            config.seed,
-            config.calibration_fraction,
-        );
-        if config.test_per_class > 0 {
-            data.test = data
-                .test
-                .balanced_subset(config.test_per_class, k, config.seed ^ 0x7e57);
-        }
+        (data, calibration) = select_splits(&config, data);
         if data.train.is_empty() || data.test.is_empty() {
             return Err(Error::Config(format!(
                 "need training and test images, got {} and {}",

@@ -458,6 +458,41 @@ fn errors_name_the_file_and_say_what_to_do() {
         !err.contains("0.10000000149011612") && !err.contains("0.30000001192092896"),
         "{err}"
     );
+    // A teacher whose metadata names an impossible model: the error names the teacher file.
+    let bad_meta = dir.join("bad-meta.safetensors");
+    let bytes = std::fs::read(&last).unwrap();
+    let st = SafeTensors::deserialize(&bytes).unwrap();
+    let (_, header) = SafeTensors::read_metadata(&bytes).unwrap();
+    let mut meta = header.metadata().clone().unwrap();
+    meta.insert(
+        "model".into(),
+        r#"{"name":"smallcnn","width":0,"classes":10}"#.into(),
+    );
+    std::fs::write(
+        &bad_meta,
+        safetensors::serialize(st.tensors(), Some(meta)).unwrap(),
+    )
+    .unwrap();
+    let err = fails_with(
+        &cskd(&train(
+            &dir.join("t"),
+            &["--teacher", s(&bad_meta), "--kd-lambda", "1"],
+        )),
+        s(&bad_meta),
+    );
+    assert!(err.contains("width 0"), "{err}");
+    // A header whose shape overflows: named by its tensor.
+    let huge = dir.join("huge.safetensors");
+    let header = br#"{"features.0.weight":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,4]}}"#;
+    let mut file = (header.len() as u64).to_le_bytes().to_vec();
+    file.extend_from_slice(header);
+    file.extend_from_slice(&[0; 4]);
+    std::fs::write(&huge, file).unwrap();
+    let err = fails_with(
+        &cskd(&["eval", "--checkpoint", s(&huge), "--data", tiny_data()]),
+        "features.0.weight",
+    );
+    assert!(err.contains(s(&huge)), "{err}");
     // A backend name wgpu does not know.
     let o = cskd_env(&["info"], &[("WGPU_BACKEND", "nonsense")]);
     fails_with(&o, "WGPU_BACKEND=nonsense");

@@ -196,9 +196,12 @@ impl TrainConfig {
             "0 ≤ α_T ≤ 1",
         )?;
         if self.mix != Mix::None && !matches!(self.method, Method::Ce | Method::Cskd) {
+            // The names users write (serde's), not Rust's.
+            let name = |v: serde_json::Value| v.as_str().unwrap_or_default().to_string();
             return Err(Error::Config(format!(
-                "mix = {:?} is invalid with method {:?}: mixing combines with ce and cskd only",
-                self.mix, self.method
+                "mix = {} is invalid with method {}: mixing combines with ce and cskd only",
+                name(serde_json::json!(self.mix)),
+                name(serde_json::json!(self.method))
             )));
         }
         if self.batch == 0 || self.batch > 4096 {

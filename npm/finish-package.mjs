@@ -1,5 +1,6 @@
-// Turns wasm-pack's pkg/ into the publishable npm package: adds the Web Worker helper, the npm
-// README and the licence, and rewrites package.json with exports, types, keywords and files.
+// Turns wasm-pack's pkg/ into the publishable npm package: adds the Web Worker helper (with its
+// request/reply module rpc.js from www/shared/), the npm README and the licence, and rewrites
+// package.json with exports, types, keywords and files.
 // Deterministic: the same pkg/ in gives the same package out.
 //   node npm/finish-package.mjs [PKG_DIR]     (default: pkg/ at the repository root)
 import fs from 'node:fs';
@@ -15,9 +16,19 @@ if (!fs.existsSync(manifestPath)) fail(`${manifestPath} is missing: run wasm-pac
 const generated = JSON.parse(fs.readFileSync(manifestPath, 'utf8'));
 if (generated.name !== 'cskd') fail(`expected wasm-pack's package "cskd", found "${generated.name}"`);
 
-// Our files, copied next to cskd.js (trainer-worker.js imports ./cskd.js).
-const OURS = ['worker.js', 'worker.d.ts', 'trainer-worker.js', 'README.md', 'LICENSE'];
-for (const f of OURS) fs.copyFileSync(path.join(here, f), path.join(pkgDir, f));
+// Our files, copied next to cskd.js (trainer-worker.js imports ./cskd.js). rpc.js, the request/reply
+// helper that worker.js and trainer-worker.js import, is the demo page's www/shared/rpc.js: one file
+// for both, never a second copy in npm/.
+const FROM = {
+  'worker.js': path.join(here, 'worker.js'),
+  'worker.d.ts': path.join(here, 'worker.d.ts'),
+  'trainer-worker.js': path.join(here, 'trainer-worker.js'),
+  'rpc.js': path.join(here, '..', 'www', 'shared', 'rpc.js'),
+  'README.md': path.join(here, 'README.md'),
+  'LICENSE': path.join(here, 'LICENSE'),
+};
+const OURS = Object.keys(FROM);
+for (const f of OURS) fs.copyFileSync(FROM[f], path.join(pkgDir, f));
 
 const files = [...new Set([...(generated.files ?? []), 'cskd_bg.wasm.d.ts', ...OURS])].sort();
 for (const f of files) if (!fs.existsSync(path.join(pkgDir, f))) fail(`${f} is listed in "files" but missing from ${pkgDir}`);

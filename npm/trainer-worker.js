@@ -1,16 +1,14 @@
 // The module Web Worker behind ./worker.js (createWorkerTrainer): it owns one cskd Trainer, so the
-// page never blocks on a training step. Protocol, one reply per request:
-//   page → worker: {id, op, args}   (op: 'create', 'adapterInfo' or a Trainer method name)
-//   worker → page: {id, ok: true, result} | {id, ok: false, error: {name, message}}
+// page never blocks on a training step. Request/reply through ./rpc.js, one reply per call:
+//   page → worker: {type: 'call', id, op, args}   (op: 'create', 'adapterInfo' or a Trainer method name; args an array)
+//   worker → page: {type: 'reply', id, ok: true, result} | {type: 'reply', id, ok: false, error: {name, message}}
+// Typed arrays in a result (top level or one property deep) move to the page instead of being copied.
 // A static import (not import()) keeps bundlers' worker builds to one chunk.
 import init, { Trainer, adapterInfo } from './cskd.js';
+import { rpcServer } from './rpc.js';
 
 let trainer = null;
 let ready = null; // the wasm module's init promise (one per worker)
-
-// Calls run one after another: a wasm-bindgen object must not be re-entered while one of its
-// async methods is pending.
-let queue = Promise.resolve();
 
 function bytesOf(data) {
   if (data instanceof ArrayBuffer) return new Uint8Array(data);
@@ -46,27 +44,7 @@ async function run(op, args) {
   return trainer[op](...args);
 }
 
-// Typed arrays in a result (top level or one property deep) move to the page instead of being copied.
-function transferables(result) {
-  const out = new Set();
-  const add = (v) => { if (ArrayBuffer.isView(v) && v.buffer instanceof ArrayBuffer) out.add(v.buffer); };
-  add(result);
-  if (result && typeof result === 'object' && !ArrayBuffer.isView(result)) Object.values(result).forEach(add);
-  return [...out];
-}
-
-function errorOf(e) {
-  if (e instanceof Error) return { name: e.name, message: e.message };
-  return { name: 'Error', message: String(e) };
-}
-
-self.onmessage = ({ data: { id, op, args = [] } }) => {
-  queue = queue.then(async () => {
-    try {
-      const result = await run(op, args);
-      self.postMessage({ id, ok: true, result }, transferables(result));
-    } catch (e) {
-      self.postMessage({ id, ok: false, error: errorOf(e) });
-    }
-  });
-};
+// Calls run one after another: a wasm-bindgen object must not be re-entered while one of its
+// async methods is pending.
+const onCall = rpcServer((op, args = []) => run(op, args), { serial: true });
+self.onmessage = ({ data }) => onCall(data);

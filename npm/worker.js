@@ -8,60 +8,33 @@
 // The worker is created with `new Worker(new URL('./trainer-worker.js', import.meta.url), {type: 'module'})`,
 // the form Vite, webpack 5 and Parcel recognise and bundle; plain pages need nothing else.
 
-/** Rejections carry the worker's message unchanged (the Trainer's own error text). */
-function toError({ name, message }) {
-  const e = new Error(message);
-  if (name && name !== 'Error') e.name = name;
-  return e;
-}
+// Request/reply (ids, promises, errors, transfer lists) is rpc.js: the demo page's helper
+// (www/shared/rpc.js), copied into the package by scripts/build-npm.sh. Rejections carry the worker's
+// message unchanged (the Trainer's own error text).
+import { rpcClient } from './rpc.js';
 
 export class WorkerTrainer {
   #worker;
-  #nextId = 1;
-  #pending = new Map(); // id → {resolve, reject}
-  #failure = null;      // the Error every later call rejects with, once the worker is gone
+  #rpc;
 
   /** Use createWorkerTrainer(); this wraps a Worker running trainer-worker.js. */
   constructor(worker) {
     this.#worker = worker;
-    worker.addEventListener('message', ({ data }) => {
-      const p = this.#pending.get(data?.id);
-      if (!p) return;
-      this.#pending.delete(data.id);
-      if (data.ok) p.resolve(data.result);
-      else p.reject(toError(data.error));
-    });
+    this.#rpc = rpcClient((msg, transfer) => worker.postMessage(msg, transfer));
+    worker.addEventListener('message', ({ data }) => this.#rpc.onMessage(data));
     // A worker that fails to load (missing trainer-worker.js / cskd.js) or dies of an uncaught error.
     worker.addEventListener('error', (e) => {
       e.preventDefault?.();
-      this.#fail(new Error(`cskd worker failed: ${e.message || 'could not load trainer-worker.js or cskd.js'}`));
+      this.#rpc.fail(new Error(`cskd worker failed: ${e.message || 'could not load trainer-worker.js or cskd.js'}`));
     });
-    worker.addEventListener('messageerror', () => this.#fail(new Error('cskd worker failed: a message could not be deserialised')));
-  }
-
-  #fail(error) {
-    this.#failure ??= error;
-    for (const p of this.#pending.values()) p.reject(this.#failure);
-    this.#pending.clear();
+    worker.addEventListener('messageerror', () => this.#rpc.fail(new Error('cskd worker failed: a message could not be deserialised')));
   }
 
   /** Calls `op` in the worker; calls run in order, one at a time. */
-  call(op, ...args) {
-    if (this.#failure) return Promise.reject(this.#failure);
-    const id = this.#nextId++;
-    return new Promise((resolve, reject) => {
-      this.#pending.set(id, { resolve, reject });
-      try {
-        this.#worker.postMessage({ id, op, args });
-      } catch (e) { // an argument that cannot be cloned (DataCloneError)
-        this.#pending.delete(id);
-        reject(e);
-      }
-    });
-  }
+  call(op, ...args) { return this.#rpc.call(op, args); }
 
   /** Whether terminate() was called or the worker failed. */
-  get terminated() { return this.#failure !== null; }
+  get terminated() { return this.#rpc.failed; }
 
   step() { return this.call('step'); }
   evaluate() { return this.call('evaluate'); }
@@ -87,7 +60,7 @@ export class WorkerTrainer {
   /** Stops the worker at once (its GPU memory goes with it); pending and later calls reject. */
   terminate() {
     this.#worker.terminate();
-    this.#fail(new Error('the cskd worker trainer was terminated'));
+    this.#rpc.fail(new Error('the cskd worker trainer was terminated'));
   }
 }
 

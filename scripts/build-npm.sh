@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Build the npm package `cskd` into pkg/ and pack it (pkg/cskd-VERSION.tgz):
 #   1. wasm-pack build --target web --release --no-default-features (the library, no CLI)
-#   2. node npm/finish-package.mjs: Web Worker helper, npm README, licence, complete package.json
+#   2. node npm/finish-package.mjs: Web Worker helper (npm/worker.js, npm/trainer-worker.js and their
+#      request/reply module rpc.js, copied from www/shared/rpc.js), npm README, licence, complete package.json
 #   3. npm pack
 # Needs wasm-pack 0.15.1, wasm-bindgen 0.2.130 (prebuilt in $SHARED/bin, else on PATH) and
 # wasm-opt from binaryen@132 (tests/browser/node_modules, installed by scripts/setup.sh).

@@ -1,5 +1,5 @@
-// SGD with momentum and weight decay, as torch.optim.SGD (dampening 0, not Nesterov), fused:
-//   v ← μ·v + (g + wd·w);  w ← w − lr·v
+// SGD with momentum and weight decay, as torch.optim.SGD (dampening 0), fused:
+//   d = g + wd·w;  v ← μ·v + d;  w ← w − lr·v   (Nesterov: w ← w − lr·(d + μ·v))
 // Shapes: w, g, v, kept_w, kept_v (n): usually a model's whole parameter arenas, so one dispatch
 // updates every parameter (the zero padding between slots stays zero). The step is skipped when
 // the step's loss (loss[0]) is not finite, so a diverging step never overwrites the last good
@@ -7,7 +7,7 @@
 // (kept_w, kept_v) before the update, so a later divergence can go back to the last weights a
 // finite forward was computed with.
 
-struct Params { n: u32, _p0: u32, _p1: u32, _p2: u32, lr: f32, momentum: f32, weight_decay: f32, _p3: f32 }
+struct Params { n: u32, nesterov: u32, _p1: u32, _p2: u32, lr: f32, momentum: f32, weight_decay: f32, _p3: f32 }
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read_write> w: array<f32>;
@@ -25,7 +25,12 @@ fn step(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     let v0 = v[i];
     kept_w[i] = w0;
     kept_v[i] = v0;
-    let vel = p.momentum * v0 + g[i] + p.weight_decay * w0;
+    let d = g[i] + p.weight_decay * w0;
+    let vel = p.momentum * v0 + d;
     v[i] = vel;
-    w[i] = w0 - p.lr * vel;
+    if (p.nesterov != 0u) {
+        w[i] = w0 - p.lr * (d + p.momentum * vel);
+    } else {
+        w[i] = w0 - p.lr * vel;
+    }
 }

@@ -31,6 +31,7 @@ fn two_step_losses(gpu: &Gpu) -> [f32; 2] {
         lr: 0.1,
         momentum: 0.9,
         weight_decay: 5e-4,
+        nesterov: false,
     };
     let pool = pool();
     let mut losses = [0.0; 2];

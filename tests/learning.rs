@@ -59,6 +59,7 @@ fn tiny_cnn_learns_with_cskd_loss() {
         lr: 0.1,
         momentum: 0.9,
         weight_decay: 5e-4,
+        nesterov: false,
     };
     let mut losses = Vec::new();
     let mut created_after_warmup = 0;

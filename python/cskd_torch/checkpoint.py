@@ -18,7 +18,7 @@ FORMAT = "cskd-1"
 # The fields of cskd's TrainConfig (it rejects unknown ones) and their defaults.
 CONFIG_DEFAULTS = {
     "model": "smallcnn", "width": 0, "method": "cskd", "temperature": 4.0, "lambda": 1.0,
-    "smoothing": 0.1, "lr": 0.1, "momentum": 0.9, "weightDecay": 1e-4, "batch": 128,
+    "smoothing": 0.1, "lr": 0.1, "momentum": 0.9, "nesterov": False, "weightDecay": 1e-4, "batch": 128,
     "epochs": 30, "schedule": "step", "seed": 0, "augment": True, "perClass": 0, "testPerClass": 0,
     # Options the twin does not train (it refuses them) but keeps, so a config round-trips.
     "mix": "none", "mixAlpha": 1.0, "kdLambda": 0.0, "kdTemperature": 4.0, "pskdAlpha": 0.8,

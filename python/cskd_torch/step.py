@@ -1,7 +1,7 @@
 """One training step as cskd records it (src/train/step.rs): anchors forward with gradients,
 partners forward without them but in training mode (batch norm uses the partner half's own
 statistics; both forwards update the running statistics, anchors first), the CS-KD loss, backward,
-SGD with momentum 0.9 (not Nesterov) and weight decay on every parameter."""
+SGD with momentum 0.9 (Nesterov when the configuration says so) and weight decay on every parameter."""
 
 import torch
 
@@ -9,9 +9,10 @@ from .loss import loss_for
 
 
 def sgd(model, config, lr=None):
-    """torch.optim.SGD with the configuration's momentum and weight decay (dampening 0)."""
+    """torch.optim.SGD with the configuration's momentum, Nesterov flag and weight decay (dampening 0)."""
     return torch.optim.SGD(model.parameters(), lr=config["lr"] if lr is None else lr,
-                           momentum=config["momentum"], weight_decay=config["weightDecay"])
+                           momentum=config["momentum"], weight_decay=config["weightDecay"],
+                           nesterov=bool(config.get("nesterov", False)))
 
 
 def train_step(model, optimizer, xa, y, xp, config):

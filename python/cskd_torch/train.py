@@ -1,5 +1,5 @@
 """Continue (or start) a cskd run on PyTorch with DistributedDataParallel, same recipe as cskd:
-CS-KD pairs, SGD momentum 0.9 (not Nesterov) + weight decay, step/cosine schedule, random crop +
+CS-KD pairs, SGD momentum 0.9 (Nesterov with --nesterov) + weight decay, step/cosine schedule, random crop +
 flip, the paper's normalisation. Writes cskd-format checkpoints (rank 0, atomically) that
 `cskd eval` and the web page open.
 
@@ -26,7 +26,7 @@ from .step import sgd, train_step
 
 # Flags that override the init checkpoint's training configuration (cskd's TrainConfig names).
 OVERRIDES = {"method": "method", "temperature": "temperature", "lambda_": "lambda",
-             "smoothing": "smoothing", "lr": "lr", "momentum": "momentum",
+             "smoothing": "smoothing", "lr": "lr", "momentum": "momentum", "nesterov": "nesterov",
              "weight_decay": "weightDecay", "batch": "batch", "epochs": "epochs",
              "schedule": "schedule", "seed": "seed", "per_class": "perClass",
              "test_per_class": "testPerClass"}
@@ -45,6 +45,7 @@ def parse_args(argv):
     p.add_argument("--smoothing", type=float)
     p.add_argument("--lr", type=float)
     p.add_argument("--momentum", type=float)
+    p.add_argument("--nesterov", action="store_true", default=None, help="Nesterov momentum (PS-KD's recipe)")
     p.add_argument("--weight-decay", type=float)
     p.add_argument("--batch", type=int, help="anchors per step over all processes")
     p.add_argument("--epochs", type=int)

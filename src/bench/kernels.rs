@@ -691,6 +691,7 @@ fn sgd_case(c: &mut Ctx) -> Case {
         lr: 0.1,
         momentum: 0.9,
         weight_decay: 5e-4,
+        nesterov: false,
     };
     let want = c.want(|| {
         let (w2, v2) = r::sgd(

@@ -100,6 +100,7 @@ impl W1Setup {
             lr: 0.1,
             momentum: 0.9,
             weight_decay: 5e-4,
+            nesterov: false,
         };
         record_step(
             rec,

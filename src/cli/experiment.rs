@@ -10,18 +10,15 @@
 //! seed) adds to it instead of replacing it. The whole grid is checked before the first run.
 
 use super::data::resolve;
+use super::flags::{ConfigFlags, DataFlags};
 use super::results::{summarise, RunResult};
-use super::train::{differences, ignored_flags, run_with, TrainArgs};
-use crate::data::{Cifar, CifarKind};
+use super::train::{ignored_flags, run_with, TrainArgs};
+use crate::data::Cifar;
 use crate::error::{Error, Result};
 use crate::files::write_atomic;
-use crate::model::ModelName;
 use crate::train::grid::{Grid, MethodSpec};
 use crate::train::identity::DataIdentity;
-use crate::train::{
-    checkpoint, checkpoint_file, select_splits, EpochRecord, Mix, Schedule, TrainConfig,
-};
-use clap::Parser;
+use crate::train::{checkpoint, checkpoint_file, select_splits, EpochRecord, TrainConfig};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::{Path, PathBuf};
 
@@ -37,131 +34,43 @@ pub struct ExperimentArgs {
     /// Output directory: OUT/<method>/seed<N>/ per run, OUT/results.md and OUT/results.json.
     #[arg(long)]
     out: PathBuf,
-    /// CIFAR archive (.tar.gz), extracted folder or .bin file (default: $CSKD_DATA, else download).
-    #[arg(long)]
-    data: Option<PathBuf>,
-    #[arg(long, value_parser = ["cifar10", "cifar100"])]
-    dataset: Option<String>,
-    /// Training images per class (0 = all).
-    #[arg(long)]
-    per_class: Option<usize>,
-    /// Test images per class (0 = all).
-    #[arg(long)]
-    test_per_class: Option<usize>,
-    #[arg(long, value_enum)]
-    model: Option<ModelName>,
-    #[arg(long)]
-    width: Option<usize>,
-    #[arg(long)]
-    epochs: Option<usize>,
-    #[arg(long)]
-    batch: Option<usize>,
-    #[arg(long)]
-    lr: Option<f32>,
-    #[arg(long)]
-    momentum: Option<f32>,
-    #[arg(long)]
-    weight_decay: Option<f32>,
-    #[arg(long, value_enum)]
-    schedule: Option<Schedule>,
-    /// CS-KD temperature.
-    #[arg(long)]
-    temperature: Option<f32>,
-    /// CS-KD weight λ.
-    #[arg(long)]
-    lambda: Option<f32>,
-    /// Label smoothing ε (method ls).
-    #[arg(long)]
-    smoothing: Option<f32>,
-    #[arg(long)]
-    mix_alpha: Option<f32>,
+    #[command(flatten)]
+    data: DataFlags,
+    /// The configuration every run shares (as `cskd train`'s flags).
+    #[command(flatten)]
+    flags: ConfigFlags,
     /// KD teacher checkpoint (methods with kd).
     #[arg(long)]
     teacher: Option<PathBuf>,
     /// KD weight for methods with kd [default 0.9].
     #[arg(long)]
     kd_lambda: Option<f32>,
-    #[arg(long)]
-    kd_temperature: Option<f32>,
-    #[arg(long)]
-    pskd_alpha: Option<f32>,
-    #[arg(long)]
-    calibration_fraction: Option<f32>,
-    #[arg(long)]
-    no_augment: bool,
     /// No progress bar.
     #[arg(long)]
     quiet: bool,
 }
 
-/// `cskd train`'s flags, parsed from a generated argument list.
-#[derive(Parser)]
-struct OneRun {
-    #[command(flatten)]
-    args: TrainArgs,
-}
-
-/// The `cskd train` flags of one method (`cskd+mixup` → `--method cskd --mix mixup`).
-fn method_flags(spec: &MethodSpec, a: &ExperimentArgs) -> Result<Vec<String>> {
-    let mut flags = vec!["--method".to_string(), serde_name(&spec.method)];
-    if spec.mix != Mix::None {
-        flags.extend(["--mix".into(), serde_name(&spec.mix)]);
-    }
-    if spec.kd {
-        let teacher = a
-            .teacher
-            .as_ref()
-            .ok_or_else(|| Error::Config(format!("--methods: {:?} needs --teacher", spec.name)))?;
-        flags.extend([
-            "--teacher".into(),
-            teacher.display().to_string(),
-            "--kd-lambda".into(),
-            a.kd_lambda.unwrap_or(0.9).to_string(),
-        ]);
-    }
-    Ok(flags)
-}
-
-/// The serde name of a unit enum value (`Method::Cskd` → `cskd`), which is also its flag value.
-fn serde_name<T: serde::Serialize>(v: &T) -> String {
-    let v = serde_json::to_value(v).expect("plain data");
-    v.as_str().expect("a unit variant").to_string()
-}
-
-/// Flags shared by every run.
-fn common_flags(a: &ExperimentArgs) -> Vec<String> {
-    let mut f = Vec::new();
-    let mut put = |name: &str, v: Option<String>| {
-        if let Some(v) = v {
-            f.extend([format!("--{name}"), v]);
-        }
-    };
-    put("data", a.data.as_ref().map(|p| p.display().to_string()));
-    put("dataset", a.dataset.clone());
-    put("per-class", a.per_class.map(|v| v.to_string()));
-    put("test-per-class", a.test_per_class.map(|v| v.to_string()));
-    put("model", a.model.map(|m| m.to_string()));
-    put("width", a.width.map(|v| v.to_string()));
-    put("epochs", a.epochs.map(|v| v.to_string()));
-    put("batch", a.batch.map(|v| v.to_string()));
-    put("lr", a.lr.map(|v| v.to_string()));
-    put("momentum", a.momentum.map(|v| v.to_string()));
-    put("weight-decay", a.weight_decay.map(|v| v.to_string()));
-    put("schedule", a.schedule.map(|s| serde_name(&s)));
-    put("temperature", a.temperature.map(|v| v.to_string()));
-    put("lambda", a.lambda.map(|v| v.to_string()));
-    put("smoothing", a.smoothing.map(|v| v.to_string()));
-    put("mix-alpha", a.mix_alpha.map(|v| v.to_string()));
-    put("kd-temperature", a.kd_temperature.map(|v| v.to_string()));
-    put("pskd-alpha", a.pskd_alpha.map(|v| v.to_string()));
-    put(
-        "calibration-fraction",
-        a.calibration_fraction.map(|v| v.to_string()),
-    );
-    if a.no_augment {
-        f.push("--no-augment".into());
-    }
-    f
+/// The `cskd train` arguments of one cell: the shared flags, the method's own and the seed.
+fn cell_args(spec: &MethodSpec, seed: u64, a: &ExperimentArgs, dir: PathBuf) -> Result<TrainArgs> {
+    let teacher =
+        match spec.kd {
+            true => Some(a.teacher.clone().ok_or_else(|| {
+                Error::Config(format!("--methods: {:?} needs --teacher", spec.name))
+            })?),
+            false => None,
+        };
+    Ok(TrainArgs {
+        data: a.data.clone(),
+        flags: a.flags.clone(),
+        method: Some(spec.method),
+        mix: Some(spec.mix),
+        kd_lambda: spec.kd.then(|| a.kd_lambda.unwrap_or(0.9)),
+        teacher,
+        seed: Some(seed),
+        out: dir,
+        quiet: true,
+        ..TrainArgs::default()
+    })
 }
 
 /// One cell of the grid.
@@ -169,44 +78,33 @@ struct Run {
     method: String,
     seed: u64,
     dir: PathBuf,
-    /// `cskd train` flags without --resume.
-    flags: Vec<String>,
-    /// The configuration those flags resolve to (defaults filled in).
+    /// What `cskd train` would be given (without --resume).
+    args: TrainArgs,
+    /// The configuration it resolves to (defaults filled in).
     config: TrainConfig,
 }
 
 impl Run {
-    fn new(spec: &MethodSpec, seed: u64, a: &ExperimentArgs, common: &[String]) -> Result<Run> {
+    fn new(spec: &MethodSpec, seed: u64, a: &ExperimentArgs) -> Result<Run> {
         let dir = a.out.join(&spec.name).join(format!("seed{seed}"));
-        let mut flags = common.to_vec();
-        flags.extend(method_flags(spec, a)?);
-        flags.extend([
-            "--seed".into(),
-            seed.to_string(),
-            "--out".into(),
-            dir.display().to_string(),
-            "--quiet".into(),
-        ]);
-        let mut run = Run {
+        let args = cell_args(spec, seed, a, dir.clone())?;
+        let config = args.config(&TrainConfig::default());
+        Ok(Run {
             method: spec.name.clone(),
             seed,
             dir,
-            flags,
-            config: TrainConfig::default(),
-        };
-        run.config = run.parse(false)?.config(&TrainConfig::default());
-        Ok(run)
+            args,
+            config,
+        })
     }
 
-    fn parse(&self, resume: bool) -> Result<TrainArgs> {
-        let mut argv = vec!["cskd-train".to_string()];
-        argv.extend(self.flags.iter().cloned());
+    /// The arguments to run it with: resuming its checkpoint when `resume`.
+    fn train_args(&self, resume: bool) -> TrainArgs {
+        let mut args = self.args.clone();
         if resume {
-            argv.extend(["--resume".into(), self.last().display().to_string()]);
+            args.resume = Some(self.last());
         }
-        OneRun::try_parse_from(&argv)
-            .map(|o| o.args)
-            .map_err(|e| Error::Config(format!("{} seed {}: {e}", self.method, self.seed)))
+        args
     }
 
     fn last(&self) -> PathBuf {
@@ -232,7 +130,7 @@ fn run_state(run: &Run, data: &Cifar) -> Result<Option<bool>> {
     let saved = info.config.as_ref().ok_or_else(|| {
         Error::Checkpoint("has no training configuration".into()).in_file(&run.last())
     })?;
-    let diff = differences(saved, &run.config);
+    let diff = saved.diff(&run.config);
     if !diff.is_empty() {
         return Err(Error::Config(format!(
             "{} was started with other flags ({}); use another --out or remove it",
@@ -314,12 +212,11 @@ pub fn run(a: ExperimentArgs) -> Result<()> {
     for w in &grid.warnings {
         eprintln!("warning: {w}");
     }
-    let common = common_flags(&a);
     // The whole grid is checked before anything trains: every method, flag and value.
     let mut runs = Vec::new();
     for spec in &grid.methods {
         for &seed in &grid.seeds {
-            runs.push(Run::new(spec, seed, &a, &common)?);
+            runs.push(Run::new(spec, seed, &a)?);
         }
     }
     for r in &runs {
@@ -327,21 +224,16 @@ pub fn run(a: ExperimentArgs) -> Result<()> {
             .validate()
             .map_err(|e| e.context(format!("{} seed {}", r.method, r.seed)))?;
     }
-    if let Some(w) = runs
-        .first()
-        .map(|r| ignored_flags(&r.parse(false).expect("parsed above"), &r.config))
-    {
-        w.iter().for_each(|w| eprintln!("warning: {w}"));
+    if let Some(r) = runs.first() {
+        for w in ignored_flags(&r.args, &r.config) {
+            eprintln!("warning: {w}");
+        }
     }
     if let Some(t) = a.teacher.as_deref() {
         let bytes = checkpoint_file::read(t)?;
         checkpoint::info(&bytes).map_err(|e| e.in_file(t))?;
     }
-    let kind = a.dataset.as_deref().map(|d| match d {
-        "cifar100" => CifarKind::Cifar100,
-        _ => CifarKind::Cifar10,
-    });
-    let data = resolve(a.data.as_deref(), kind)?;
+    let data = resolve(a.data.data.as_deref(), a.data.kind())?;
     let states = runs
         .iter()
         .map(|r| run_state(r, &data))
@@ -371,7 +263,7 @@ pub fn run(a: ExperimentArgs) -> Result<()> {
             run.method,
             run.seed
         ));
-        run_with(run.parse(*state == Some(false))?, Some(&bar))
+        run_with(run.train_args(*state == Some(false)), Some(&bar))
             .map_err(|e| e.context(format!("{} seed {}", run.method, run.seed)))?;
     }
     bar.finish_and_clear();
@@ -386,9 +278,9 @@ pub fn run(a: ExperimentArgs) -> Result<()> {
         )?);
     }
     let mut methods: Vec<String> = grid.methods.iter().map(|m| m.name.clone()).collect();
-    let data = resolve(a.data.as_deref(), kind)?;
+    let data = resolve(a.data.data.as_deref(), a.data.kind())?;
     for (spec, seed) in other_runs_on_disk(&a.out, &grid) {
-        let Ok(run) = Run::new(&spec, seed, &a, &common) else {
+        let Ok(run) = Run::new(&spec, seed, &a) else {
             continue;
         };
         match run_state(&run, &data) {
@@ -405,7 +297,8 @@ pub fn run(a: ExperimentArgs) -> Result<()> {
             Err(e) => eprintln!("note: not in the table: {e}"),
         }
     }
-    let (markdown, json) = summarise(&methods, &results, &common);
+    let base = a.flags.apply(&TrainConfig::default());
+    let (markdown, json) = summarise(&methods, &results, &base);
     let md_path = a.out.join("results.md");
     write_atomic(&md_path, markdown.as_bytes()).map_err(io_err(&md_path))?;
     let json_path = a.out.join("results.json");

@@ -6,6 +6,7 @@ mod data;
 mod eval;
 mod experiment;
 mod export;
+mod flags;
 mod logits;
 mod results;
 mod step;

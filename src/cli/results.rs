@@ -3,7 +3,7 @@
 //! standard deviation over seeds, as Markdown and JSON.
 
 use crate::error::{Error, Result};
-use crate::train::EpochRecord;
+use crate::train::{EpochRecord, TrainConfig};
 use serde::Serialize;
 use serde_json::{json, Value};
 use std::fmt::Write as _;
@@ -139,7 +139,7 @@ pub fn mean_std(values: &[f64]) -> Option<(f64, f64)> {
 
 /// Markdown table and JSON document for the runs, one row per method in the given order;
 /// columns without a value in any run (e.g. superclass share on CIFAR-10) are left out.
-pub fn summarise(methods: &[String], runs: &[RunResult], flags: &[String]) -> (String, Value) {
+pub fn summarise(methods: &[String], runs: &[RunResult], base: &TrainConfig) -> (String, Value) {
     let shown: Vec<&Column> = COLUMNS
         .iter()
         .filter(|c| runs.iter().any(|r| (c.get)(r).is_some()))
@@ -184,7 +184,8 @@ pub fn summarise(methods: &[String], runs: &[RunResult], flags: &[String]) -> (S
             "metrics": stats,
         }));
     }
-    let doc = json!({ "trainFlags": flags, "summary": summary, "runs": runs });
+    // The configuration the runs share (each run's method, mixing, KD weight and seed are its own).
+    let doc = json!({ "config": base, "summary": summary, "runs": runs });
     (md, doc)
 }
 

@@ -5,146 +5,70 @@
 //! so a run killed at any point resumes without losing or repeating an epoch.
 
 use super::data::resolve;
-use crate::data::CifarKind;
+use super::flags::{ConfigFlags, DataFlags};
 use crate::error::{Error, Result};
 use crate::files::{atomic::is_temp_name, write_atomic, RunLock};
-use crate::model::ModelName;
-use crate::train::{
-    checkpoint, checkpoint_file, EpochRecord, Method, Mix, Schedule, TrainConfig, Trainer,
-};
+use crate::train::{checkpoint, checkpoint_file, EpochRecord, Method, Mix, TrainConfig, Trainer};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// Flags left out take their value from `TrainConfig::default()` (or, with `--resume`, from the
 /// checkpoint, which they must then agree with).
-#[derive(clap::Args)]
+#[derive(clap::Args, Clone, Debug, Default)]
 pub struct TrainArgs {
-    /// CIFAR archive (.tar.gz), extracted folder or .bin file (default: $CSKD_DATA, else download).
-    #[arg(long)]
-    data: Option<PathBuf>,
-    /// Expected dataset (checked against the data; decides a .bin that fits both).
-    #[arg(long, value_parser = ["cifar10", "cifar100"])]
-    dataset: Option<String>,
-    /// Training images per class (0 = all) [default 0].
-    #[arg(long)]
-    per_class: Option<usize>,
-    /// Test images per class (0 = all) [default 0].
-    #[arg(long)]
-    test_per_class: Option<usize>,
-    /// [default smallcnn]
-    #[arg(long, value_enum)]
-    model: Option<ModelName>,
-    /// Base width (0 = the model's default: 32, 16, 64) [default 0].
-    #[arg(long)]
-    width: Option<usize>,
+    #[command(flatten)]
+    pub(super) data: DataFlags,
+    #[command(flatten)]
+    pub(super) flags: ConfigFlags,
     /// [default cskd]
     #[arg(long, value_enum)]
-    method: Option<Method>,
-    /// Softmax temperature T of CS-KD [default 4].
-    #[arg(long)]
-    temperature: Option<f32>,
-    /// Weight λ of the class-wise term [default 1].
-    #[arg(long)]
-    lambda: Option<f32>,
-    /// Label smoothing ε (method ls) [default 0.1].
-    #[arg(long)]
-    smoothing: Option<f32>,
+    pub(super) method: Option<Method>,
     /// Input mixing, with ce or cskd (docs/METHODS.md) [default none].
     #[arg(long, value_enum)]
-    mix: Option<Mix>,
-    /// α of the Beta(α, α) mixing weight [default 1].
-    #[arg(long)]
-    mix_alpha: Option<f32>,
+    pub(super) mix: Option<Mix>,
     /// KD teacher: a cskd checkpoint of any model/width with the same classes (run in eval mode).
     #[arg(long)]
-    teacher: Option<PathBuf>,
+    pub(super) teacher: Option<PathBuf>,
     /// Weight of the KD term (0 = off; > 0 needs --teacher) [default 0].
     #[arg(long)]
-    kd_lambda: Option<f32>,
-    /// Temperature of the KD term [default 4].
-    #[arg(long)]
-    kd_temperature: Option<f32>,
-    /// PS-KD's final weight α_T of last epoch's prediction (method pskd) [default 0.8].
-    #[arg(long)]
-    pskd_alpha: Option<f32>,
-    /// [default 30]
-    #[arg(long)]
-    epochs: Option<usize>,
-    /// Anchors per step [default 128].
-    #[arg(long)]
-    batch: Option<usize>,
-    /// [default 0.1]
-    #[arg(long)]
-    lr: Option<f32>,
-    /// [default 0.9]
-    #[arg(long)]
-    momentum: Option<f32>,
-    /// [default 1e-4]
-    #[arg(long)]
-    weight_decay: Option<f32>,
-    /// [default step]
-    #[arg(long, value_enum)]
-    schedule: Option<Schedule>,
+    pub(super) kd_lambda: Option<f32>,
     /// [default 0]
     #[arg(long)]
-    seed: Option<u64>,
-    /// Share of the training pool held out to fit the temperature scaling (0 = off) [default 0.1].
-    #[arg(long)]
-    calibration_fraction: Option<f32>,
-    /// Turn random crop + flip off.
-    #[arg(long)]
-    no_augment: bool,
+    pub(super) seed: Option<u64>,
     /// Start from these weights (a cskd checkpoint or a plain PyTorch state_dict in safetensors);
     /// fresh momentum.
     #[arg(long)]
-    init: Option<PathBuf>,
+    pub(super) init: Option<PathBuf>,
     /// Continue a run from its checkpoint (same data; configuration flags must agree with it).
     #[arg(long, conflicts_with = "init")]
-    resume: Option<PathBuf>,
+    pub(super) resume: Option<PathBuf>,
     /// Output directory: metrics.jsonl, last.safetensors, best.safetensors (locked while training).
     #[arg(long)]
-    out: PathBuf,
+    pub(super) out: PathBuf,
     /// Replace the run already in --out (its checkpoints and metrics are deleted first).
     #[arg(long, conflicts_with = "resume")]
-    overwrite: bool,
+    pub(super) overwrite: bool,
     /// No progress bar (logs and CI).
     #[arg(long)]
-    quiet: bool,
+    pub(super) quiet: bool,
 }
 
 impl TrainArgs {
     /// `base` with every given flag applied.
     pub(super) fn config(&self, base: &TrainConfig) -> TrainConfig {
-        let mut c = base.clone();
-        macro_rules! set {
-            ($($field:ident),*) => { $(if let Some(v) = &self.$field { c.$field = v.clone(); })* };
+        let mut c = self.flags.apply(base);
+        if let Some(m) = self.method {
+            c.method = m;
         }
-        set!(
-            per_class,
-            test_per_class,
-            model,
-            width,
-            temperature,
-            lambda,
-            smoothing,
-            mix_alpha,
-            kd_lambda,
-            kd_temperature,
-            pskd_alpha,
-            epochs,
-            batch,
-            lr,
-            momentum,
-            weight_decay,
-            seed,
-            calibration_fraction,
-            method,
-            mix,
-            schedule
-        );
-        if self.no_augment {
-            c.augment = false;
+        if let Some(m) = self.mix {
+            c.mix = m;
+        }
+        if let Some(l) = self.kd_lambda {
+            c.kd_lambda = l;
+        }
+        if let Some(s) = self.seed {
+            c.seed = s;
         }
         c
     }
@@ -159,29 +83,33 @@ pub(super) fn ignored_flags(a: &TrainArgs, c: &TrainConfig) -> Vec<String> {
         }
     };
     unused(
-        a.mix_alpha.is_some() && c.mix == Mix::None,
+        a.flags.mix_alpha.is_some() && c.mix == Mix::None,
         "--mix-alpha",
         "--mix mixup|cutmix",
     );
     unused(
-        a.smoothing.is_some() && c.method != Method::Ls,
+        a.flags.smoothing.is_some() && c.method != Method::Ls,
         "--smoothing",
         "--method ls",
     );
     unused(
-        a.pskd_alpha.is_some() && c.method != Method::Pskd,
+        a.flags.pskd_alpha.is_some() && c.method != Method::Pskd,
         "--pskd-alpha",
         "--method pskd",
     );
     let cskd = c.method == Method::Cskd;
     unused(
-        a.temperature.is_some() && !cskd,
+        a.flags.temperature.is_some() && !cskd,
         "--temperature",
         "--method cskd",
     );
-    unused(a.lambda.is_some() && !cskd, "--lambda", "--method cskd");
     unused(
-        a.kd_temperature.is_some() && c.kd_lambda <= 0.0,
+        a.flags.lambda.is_some() && !cskd,
+        "--lambda",
+        "--method cskd",
+    );
+    unused(
+        a.flags.kd_temperature.is_some() && c.kd_lambda <= 0.0,
         "--kd-temperature",
         "--kd-lambda > 0",
     );
@@ -200,23 +128,6 @@ fn short_classes(flag: &str, per_class: usize, labels: &[u32], classes: usize) -
     (per_class > fewest).then(|| {
         format!("{flag} {per_class}: the data has only {fewest} images of some class, all of which are used")
     })
-}
-
-/// The fields where `flags` differs from `saved`, as "field: saved → flags".
-pub(super) fn differences(saved: &TrainConfig, flags: &TrainConfig) -> Vec<String> {
-    // Through text, so f32 fields read as written (0.1, not 0.10000000149011612).
-    let value = |c: &TrainConfig| -> serde_json::Value {
-        serde_json::from_str(&serde_json::to_string(c).expect("plain data")).expect("JSON")
-    };
-    let (a, b) = (value(saved), value(flags));
-    let (a, b) = (
-        a.as_object().expect("struct"),
-        b.as_object().expect("struct"),
-    );
-    a.iter()
-        .filter(|(k, v)| b.get(*k) != Some(*v))
-        .map(|(k, v)| format!("{k}: {v} in the checkpoint, {} given", b[k]))
-        .collect()
 }
 
 pub fn run(a: TrainArgs) -> Result<()> {
@@ -241,10 +152,10 @@ pub(super) fn run_with(a: TrainArgs, grid: Option<&ProgressBar>) -> Result<()> {
                 Error::Checkpoint("the checkpoint has no training configuration".into())
                     .in_file(path)
             })?;
-            let diff = differences(&saved, &a.config(&saved));
+            let diff = saved.diff(&a.config(&saved));
             if !diff.is_empty() {
                 return Err(Error::Config(format!(
-                    "--resume continues the run as it was configured, but {}; leave those flags out, or start a new run from these weights with --init",
+                    "--resume continues the run as it was configured, but the flags change it (checkpoint → given: {}); leave those flags out, or start a new run from these weights with --init",
                     diff.join("; ")
                 )));
             }
@@ -273,14 +184,7 @@ pub(super) fn run_with(a: TrainArgs, grid: Option<&ProgressBar>) -> Result<()> {
         .as_deref()
         .map(|p| checkpoint_file::read(p).map(|b| (p, b)))
         .transpose()?;
-    let kind = a.dataset.as_deref().map(|d| {
-        if d == "cifar100" {
-            CifarKind::Cifar100
-        } else {
-            CifarKind::Cifar10
-        }
-    });
-    let data = resolve(a.data.as_deref(), kind)?;
+    let data = resolve(a.data.data.as_deref(), a.data.kind())?;
     let k = data.num_classes();
     for (flag, n, split) in [
         ("--per-class", config.per_class, &data.train),
@@ -440,7 +344,7 @@ fn check_outputs(a: &TrainArgs) -> Result<()> {
     for (flag, p) in [
         ("--init", &a.init),
         ("--teacher", &a.teacher),
-        ("--data", &a.data),
+        ("--data", &a.data.data),
     ] {
         if let Some(p) = p {
             inputs.push((flag, p));

@@ -1,4 +1,4 @@
-//! Fused SGD update (momentum, weight decay) as torch.optim.SGD. Shapes: w, g, v, kept (n);
+//! Fused SGD update (momentum, weight decay, optionally Nesterov) as torch.optim.SGD. Shapes: w, g, v, kept (n);
 //! loss (≥1). Given a model's whole parameter arenas it updates every parameter in one dispatch
 //! (more only where an arena exceeds the adapter's largest storage binding).
 
@@ -10,13 +10,16 @@ pub struct SgdConfig {
     pub lr: f32,
     pub momentum: f32,
     pub weight_decay: f32,
+    /// torch.optim.SGD(nesterov=True): the update looks ahead along the momentum.
+    pub nesterov: bool,
 }
 
 #[repr(C)]
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
 struct Params {
     n: u32,
-    _p: [u32; 3],
+    nesterov: u32,
+    _p: [u32; 2],
     lr: f32,
     momentum: f32,
     weight_decay: f32,
@@ -51,7 +54,8 @@ pub fn step(
         let len = chunk.min(n - start);
         let p = Params {
             n: len as u32,
-            _p: [0; 3],
+            nesterov: cfg.nesterov as u32,
+            _p: [0; 2],
             lr: cfg.lr,
             momentum: cfg.momentum,
             weight_decay: cfg.weight_decay,
@@ -78,5 +82,5 @@ pub fn step(
 /// The uniform's layout, checked against the WGSL `Params` (tests/params_layout.rs).
 #[doc(hidden)]
 pub fn params_layout() -> super::layout::ParamsLayout {
-    super::layout::params_layout!(Params, ["sgd"], [n, lr, momentum, weight_decay])
+    super::layout::params_layout!(Params, ["sgd"], [n, nesterov, lr, momentum, weight_decay])
 }

@@ -83,6 +83,9 @@ pub struct TrainConfig {
     pub kd_temperature: f32,
     /// PS-KD's final weight α_T of the previous-epoch prediction.
     pub pskd_alpha: f32,
+    /// Nesterov momentum (torch.optim.SGD(nesterov=True)): PS-KD's official recipe; off for CE
+    /// and CS-KD, as the CS-KD paper trains.
+    pub nesterov: bool,
 }
 
 impl Default for TrainConfig {
@@ -110,6 +113,7 @@ impl Default for TrainConfig {
             kd_lambda: 0.0,
             kd_temperature: 4.0,
             pskd_alpha: 0.8,
+            nesterov: false,
         }
     }
 }
@@ -122,6 +126,23 @@ impl TrainConfig {
             serde_json::from_str(text).map_err(|e| Error::Config(format!("{e}")))?;
         config.validate()?;
         Ok(config)
+    }
+
+    /// The fields where `other` differs from `self`, as "lr: 0.1 → 0.3" (values as written in
+    /// JSON: f32 fields read 0.1, not 0.10000000149011612); empty when they are equal.
+    pub fn diff(&self, other: &TrainConfig) -> Vec<String> {
+        // Through text, so f32 fields keep their shortest form.
+        let value = |c: &TrainConfig| -> serde_json::Value {
+            serde_json::from_str(&serde_json::to_string(c).expect("plain data")).expect("JSON")
+        };
+        let (a, b) = (value(self), value(other));
+        let (Some(a), Some(b)) = (a.as_object(), b.as_object()) else {
+            return Vec::new();
+        };
+        a.iter()
+            .filter(|(k, v)| b.get(*k) != Some(*v))
+            .map(|(k, v)| format!("{k}: {v} → {}", b[k]))
+            .collect()
     }
 
     pub fn validate(&self) -> Result<()> {

@@ -256,6 +256,7 @@ impl Trainer {
             lr,
             momentum: self.config.momentum,
             weight_decay: self.config.weight_decay,
+            nesterov: self.config.nesterov,
         };
         let mut aug = Rng::new(self.state.aug_rng);
         let mut mix_rng = Rng::new(self.state.mix_rng);

@@ -58,6 +58,7 @@ impl Trainer {
             lr,
             momentum: self.config.momentum,
             weight_decay: self.config.weight_decay,
+            nesterov: self.config.nesterov,
         };
         let loss = record_step(
             &mut rec,

@@ -41,6 +41,7 @@ export interface TrainConfig {
   kdLambda?: number;       // weight of KD from the teacher given to Trainer.create, 0 = off [0]
   kdTemperature?: number;  // KD temperature [4]
   pskdAlpha?: number;      // PS-KD's final α_T (α_t = α_T · epoch / epochs) [0.8]
+  nesterov?: boolean;      // Nesterov momentum (PS-KD's official recipe) [false]
   calibrationFraction?: number; // class-balanced share of the training pool held out to fit
                            // temperature scaling, 0 = off [0.1]
   lr?: number; momentum?: number; weightDecay?: number; // [0.1, 0.9, 1e-4]
@@ -344,8 +345,8 @@ impl Trainer {
             .ok_or_else(|| js_err("this checkpoint does not record its training configuration"))?;
         if saved != self.inner.config {
             return Err(js_err(format!(
-                "the checkpoint was trained with another configuration ({}); create the trainer with the checkpoint's",
-                config_diff(&saved, &self.inner.config)
+                "the checkpoint was trained with another configuration (checkpoint → this trainer: {}); create the trainer with the checkpoint's",
+                saved.diff(&self.inner.config).join(", ")
             )));
         }
         checkpoint::load(&mut self.inner, &bytes, true).map_err(js_err)
@@ -387,22 +388,6 @@ fn parse_config(config: &JsValue) -> JsResult<TrainConfig> {
         .and_then(|s| s.as_string())
         .ok_or_else(|| js_err("invalid configuration: not a JSON-compatible object"))?;
     TrainConfig::from_json(&text).map_err(js_err)
-}
-
-/// "lr 0.05 (checkpoint) vs 0.1 (trainer), …" for the fields that differ.
-fn config_diff(saved: &TrainConfig, current: &TrainConfig) -> String {
-    let (a, b) = (
-        serde_json::to_value(saved).unwrap_or_default(),
-        serde_json::to_value(current).unwrap_or_default(),
-    );
-    let (Some(a), Some(b)) = (a.as_object(), b.as_object()) else {
-        return String::new();
-    };
-    a.iter()
-        .filter(|(k, v)| b.get(*k) != Some(v))
-        .map(|(k, v)| format!("{k} {v} (checkpoint) vs {} (trainer)", b[k]))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 fn set(obj: &Object, key: &str, value: &JsValue) -> JsResult<()> {

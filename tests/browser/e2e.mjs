@@ -23,7 +23,7 @@ const log = (...a) => console.log(...a);
 
 let server;
 before(async () => {
-  for (const f of ['index.html', 'main.js', 'worker.js', 'cskd.js', 'cskd_bg.wasm', 'vendor/uPlot.iife.min.js', 'assets/cifar10-demo.tar.gz']) {
+  for (const f of ['index.html', 'page/main.js', 'worker/trainer.js', 'shared/rpc.js', 'cskd.js', 'cskd_bg.wasm', 'vendor/uPlot.iife.min.js', 'assets/cifar10-demo.tar.gz']) {
     assert.ok(fs.existsSync(path.join(DIST, f)), `${DIST}/${f} is missing: run \`trunk build --release\` first (and put the demo data in www/assets/)`);
   }
   fs.mkdirSync(ARTIFACTS, { recursive: true });

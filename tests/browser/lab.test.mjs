@@ -12,7 +12,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { serve } from './lib/server.mjs';
 import { launch, waitInPage } from './lib/browser.mjs';
-import { superclassOrder } from '../../www/ui/superclasses.js';
+import { superclassOrder } from '../../www/page/ui/superclasses.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const DIST = path.resolve(process.env.DIST ?? path.join(here, '..', '..', 'dist'));
@@ -23,7 +23,7 @@ const log = (...a) => console.log(...a);
 let server, browser, page;
 const errors = [];
 before(async () => {
-  for (const f of ['index.html', 'main.js', 'worker.js', 'protocol.js', 'ui/controls.js', 'train/scheduler.js', 'cskd.js', 'cskd_bg.wasm']) {
+  for (const f of ['index.html', 'page/main.js', 'page/ui/controls.js', 'worker/trainer.js', 'worker/scheduler.js', 'worker/tsne.js', 'shared/protocol.js', 'shared/pca.js', 'cskd.js', 'cskd_bg.wasm']) {
     assert.ok(fs.existsSync(path.join(DIST, f)), `${DIST}/${f} is missing: run \`trunk build --release\` first`);
   }
   fs.mkdirSync(path.join(here, 'artifacts'), { recursive: true });

@@ -27,7 +27,7 @@ const log = (...a) => console.log(...a);
 
 let server;
 before(async () => {
-  for (const f of ['index.html', 'main.js', 'worker.js', 'store.js', 'cskd.js', 'cskd_bg.wasm', 'assets/cifar10-demo.tar.gz']) {
+  for (const f of ['index.html', 'page/main.js', 'worker/trainer.js', 'shared/store.js', 'cskd.js', 'cskd_bg.wasm', 'assets/cifar10-demo.tar.gz']) {
     assert.ok(fs.existsSync(path.join(DIST, f)), `${DIST}/${f} is missing: run \`trunk build --release\` first`);
   }
   fs.mkdirSync(path.join(here, 'artifacts'), { recursive: true });

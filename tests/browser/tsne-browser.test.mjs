@@ -1,5 +1,5 @@
-// www/tsne.js in headless Chromium (no WebGPU needed): the module worker loads from its URL next to
-// tsne.js (www/ served as is, the layout trunk copies into dist/), gives the same embedding as the core
+// www/page/tsne.js in headless Chromium (no WebGPU needed): the module worker loads from its URL
+// (../worker/tsne.js; www/ served as is, the layout trunk copies into dist/), gives the same embedding as the core
 // run on the page's thread, reports progress, and cancel() ends it with an AbortError.
 // tsne.test.mjs covers the algorithm in Node. Run: node --test tsne-browser.test.mjs   (env: CHROMIUM)
 import { test, before, after } from 'node:test';
@@ -21,10 +21,10 @@ test('runTsne in a module worker in Chromium: same result as on the page, progre
     const page = await browser.context.newPage();
     const errors = [];
     page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(`${server.url}tsne.js`); // any same-origin document will do
+    await page.goto(`${server.url}page/tsne.js`); // any same-origin document will do
     const r = await page.evaluate(async () => {
-      const { runTsne } = await import('/tsne.js');
-      const { tsne } = await import('/tsne/core.js');
+      const { runTsne } = await import('/page/tsne.js');
+      const { tsne } = await import('/shared/tsne/core.js');
       // 4 clusters × 100 points in 32-D (PCA to 20 exercised too).
       let s = 7;
       const uniform = () => (s = (s * 16807) % 2147483647) / 2147483647;

@@ -1,4 +1,5 @@
-// t-SNE for the demo page (www/tsne.js, www/tsne-worker.js, www/tsne/*.js), in Node, no browser:
+// t-SNE for the demo page (www/page/tsne.js, www/worker/tsne.js, www/shared/tsne/*.js, www/shared/pca.js),
+// in Node, no browser:
 // the Barnes–Hut gradient against the exact one, the perplexity calibration, the PCA pre-reduction,
 // the embedding of well-separated Gaussian clusters (kNN class agreement in 2-D), determinism, input
 // errors, and runTsne's worker protocol and cancellation (through a small Web Worker shim on
@@ -9,7 +10,8 @@ import assert from 'node:assert/strict';
 import { Worker as NodeWorker } from 'node:worker_threads';
 import {
   tsne, gradient, jointProbabilities, calibrateRow, pcaReduce, checkInput, rng, gaussian,
-} from '../../www/tsne/core.js';
+} from '../../www/shared/tsne/core.js';
+import { pca2 } from '../../www/shared/pca.js';
 
 // c clusters × per points in dim-D: centres N(0, 1) per coordinate, points centre + N(0, sd²).
 function clusters(c, per, dim, seed, sd = 0.3) {
@@ -140,6 +142,38 @@ test('PCA pre-reduction keeps the distances of data in a low-dimensional subspac
   }
 });
 
+test('pca2 (the page\'s 2-D map, same module): eigenvalues in order, coordinates on the eigenvectors, the total variance', () => {
+  // 300 points spanning 2 directions of 40-D with standard deviations 3 and 1, plus an offset and one NaN.
+  const normal = gaussian(rng(9));
+  const n = 300, dim = 40;
+  const u = Array.from({ length: dim }, (_, j) => (j === 3 ? 1 : 0));
+  const w = Array.from({ length: dim }, (_, j) => (j === 17 ? 1 : 0));
+  const X = new Float32Array(n * dim);
+  for (let i = 0; i < n; i++) {
+    const a = 3 * normal(), b = normal();
+    for (let j = 0; j < dim; j++) X[i * dim + j] = 2 + a * u[j] + b * w[j];
+  }
+  const { coords, variance, total } = pca2(X, n, dim);
+  assert.equal(coords.length, 2 * n);
+  assert.ok(variance[0] > variance[1] && variance[1] > 0, `${variance}`);
+  assert.ok(Math.abs(variance[0] + variance[1] - total) < 1e-9 * total, `rank 2: ${variance} vs total ${total}`);
+  // On the eigenvectors: the coordinates are uncorrelated and their variances are λ1, λ2.
+  const cov = [[0, 0], [0, 0]];
+  for (let i = 0; i < n; i++) for (const a of [0, 1]) for (const b of [0, 1]) cov[a][b] += coords[2 * i + a] * coords[2 * i + b] / (n - 1);
+  assert.ok(Math.abs(cov[0][1]) < 1e-4 * variance[0], `covariance of PC1 and PC2: ${cov[0][1]}`);
+  for (const c of [0, 1]) assert.ok(Math.abs(cov[c][c] - variance[c]) < 1e-4 * variance[c], `${cov[c][c]} vs ${variance[c]}`);
+  // Rank 2: the 2-D map keeps every distance.
+  for (const [i, j] of [[0, 1], [7, 299]]) {
+    let dx = 0;
+    for (let c = 0; c < dim; c++) dx += (X[i * dim + c] - X[j * dim + c]) ** 2;
+    const dz = (coords[2 * i] - coords[2 * j]) ** 2 + (coords[2 * i + 1] - coords[2 * j + 1]) ** 2;
+    assert.ok(Math.abs(dz - dx) < 1e-4 * dx, `d²(${i},${j}): ${dz} vs ${dx}`);
+  }
+  X[5] = NaN; // a non-finite value counts as its column's mean
+  assert.ok(pca2(X, n, dim).coords.every(Number.isFinite));
+  assert.deepEqual(pca2(new Float32Array(0), 0, 4), { coords: new Float32Array(0), variance: [0, 0], total: 0 });
+});
+
 test('10 well-separated clusters × 50 points in 64-D: the 2-D kNN class agreement is ≥ 0.9, far above a random map', () => {
   const { X, n, dim, labels } = clusters(10, 50, 64, 3);
   const progress = [];
@@ -200,7 +234,7 @@ test('2000 × 128-D (CIFAR-sized test set, PCA to 50): time, and the clusters co
 });
 
 // A Web Worker on worker_threads: enough of the browser API (self.onmessage/postMessage,
-// terminate, onerror) for www/tsne.js. Messages wait until the worker module has loaded, as in a browser.
+// terminate, onerror) for www/page/tsne.js. Messages wait until the worker module has loaded, as in a browser.
 class WorkerShim {
   static created = 0;
   static terminated = 0;
@@ -227,7 +261,7 @@ class WorkerShim {
 test('runTsne: same result as the core in a worker, progress, cancel(), AbortSignal, errors', async () => {
   globalThis.Worker = WorkerShim;
   try {
-    const { runTsne } = await import('../../www/tsne.js');
+    const { runTsne } = await import('../../www/page/tsne.js');
     const { X, n, dim } = clusters(4, 25, 16, 8);
     const options = { perplexity: 8, iterations: 120, seed: 3 };
     const seen = [];

@@ -20,6 +20,7 @@ fn sgd_matches_torch_formula_and_skips_nonfinite_steps() {
         lr: 0.1,
         momentum: 0.9,
         weight_decay: 5e-4,
+        nesterov: false,
     };
     let (w, v) = (upload(&[n], &w0), upload(&[n], &v0));
     let (kw, kv) = (upload(&[n], &vec![0.0; n]), upload(&[n], &vec![0.0; n]));
@@ -84,6 +85,7 @@ fn sgd_updates_a_whole_parameter_arena_in_one_dispatch_and_keeps_padding_zero() 
         lr: 0.05,
         momentum: 0.9,
         weight_decay: 1e-3,
+        nesterov: false,
     };
     let loss = upload(&[4], &[0.7, 0.0, 0.0, 0.0]);
     let kept = (&arena.kept_values, &arena.kept_velocity);

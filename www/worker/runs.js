@@ -1,11 +1,11 @@
 // The worker's runs: the wasm module, the one queue every GPU call goes through, the data a run
-// trains on, and creating / saving runs (store.js keeps them across reloads).
-import * as store from '../store.js';
-import { FROM_WORKER } from '../protocol.js';
+// trains on, and creating / saving runs (../shared/store.js keeps them across reloads).
+import * as store from '../shared/store.js';
+import { FROM_WORKER } from '../shared/protocol.js';
 
 /** Worker-wide state shared by the scheduler and the request handlers. */
 export const ctx = {
-  cskd: null,          // the wasm-bindgen module namespace (./cskd.js)
+  cskd: null,          // the wasm-bindgen module namespace (../cskd.js: trunk writes it at dist/'s root)
   runs: new Map(),     // id → Run
   generation: 0,       // bumps on every start, so a stale loop ends
   paused: false,

@@ -1,12 +1,13 @@
-// Training worker (module worker). Owns the wasm module and the Trainers, so the page never blocks.
-// The messages are listed in protocol.js; the runs live in train/runs.js, the training loop in
-// train/scheduler.js and the request/reply operations in train/ops.js. Every run is auto-saved
-// (store.js) when it is created, after every epoch and on pause; a lost GPU device is replaced and
-// every run resumes from its last save.
-import { TO_WORKER, FROM_WORKER } from './protocol.js';
-import { ctx, post, errorText, ensureInit } from './train/runs.js';
-import { handleStart, handleResumeSaved, wakeResumers, isDeviceLoss, recover } from './train/scheduler.js';
-import { ops } from './train/ops.js';
+// Training worker (module worker, started by page/main.js). Owns the wasm module (../cskd.js) and the
+// Trainers, so the page never blocks. The messages are listed in ../shared/protocol.js, request/reply
+// is ../shared/rpc.js; the runs live in runs.js, the training loop in scheduler.js and the
+// request/reply operations in ops.js. Every run is auto-saved (../shared/store.js) when it is created,
+// after every epoch and on pause; a lost GPU device is replaced and every run resumes from its last save.
+import { TO_WORKER, FROM_WORKER } from '../shared/protocol.js';
+import { rpcServer } from '../shared/rpc.js';
+import { ctx, post, errorText, ensureInit } from './runs.js';
+import { handleStart, handleResumeSaved, wakeResumers, isDeviceLoss, recover } from './scheduler.js';
+import { ops } from './ops.js';
 
 async function handleInit(msg) {
   try {
@@ -33,24 +34,19 @@ async function handleInit(msg) {
   }
 }
 
-async function handleCall(msg) {
+// CALL: one request/reply operation of ops.js (its result's typed arrays are transferred to the page).
+const handleCall = rpcServer(async (name, args = {}) => {
+  const op = Object.hasOwn(ops, name) ? ops[name] : null;
+  if (!op) throw new Error(`worker: unknown operation ${name}`);
   try {
-    const op = Object.hasOwn(ops, msg.op) ? ops[msg.op] : null;
-    if (!op) throw new Error(`worker: unknown operation ${msg.op}`);
-    let result;
-    try {
-      result = await op(msg.args ?? {});
-    } catch (e) {
-      // Idle with a lost device: rebuild the runs from their saves, then try once more.
-      if (ctx.training || !ctx.runs.size || !ctx.cskd || !(await isDeviceLoss(e))) throw e;
-      await recover([...ctx.runs.values()], errorText(e));
-      result = await op(msg.args ?? {});
-    }
-    post({ type: FROM_WORKER.REPLY, id: msg.id, ok: true, result });
+    return await op(args);
   } catch (e) {
-    post({ type: FROM_WORKER.REPLY, id: msg.id, ok: false, error: errorText(e) });
+    // Idle with a lost device: rebuild the runs from their saves, then try once more.
+    if (ctx.training || !ctx.runs.size || !ctx.cskd || !(await isDeviceLoss(e))) throw e;
+    await recover([...ctx.runs.values()], errorText(e));
+    return op(args);
   }
-}
+}, { post });
 
 self.onmessage = (ev) => {
   const msg = ev.data;

@@ -1,5 +1,5 @@
 // t-SNE (van der Maaten & Hinton 2008) with Barnes–Hut repulsion (van der Maaten 2014), on typed arrays.
-// Pure module, no DOM and no Worker: ../tsne-worker.js runs it off the page's thread, the Node tests import it.
+// Pure module, no DOM and no Worker: ../../worker/tsne.js runs it off the page's thread, the Node tests import it.
 //
 // Shapes: n points; X row-major n × dim (Float32Array); after the optional PCA pre-reduction dim ≤ `pca`;
 // K = min(n − 1, ⌊3·perplexity⌋) nearest neighbours per point; P sparse symmetric (CSR, Σ P = 1);
@@ -9,9 +9,9 @@
 // (tsne, tsne-js) or LGPL with a whole toolkit around it (druidjs); Barnes–Hut is a few hundred lines.
 // Checked against scikit-learn 1.9 TSNE (barnes_hut, same settings) on 2000 points in 50-D, 10 clusters:
 // final KL 1.489 here vs 1.487 there, 10-NN class agreement 0.997 both.
-import { pcaReduce } from './pca.js';
+import { pcaReduce } from '../pca.js';
 import { gradient } from './bh.js';
-import { gaussian, rng } from './random.js';
+import { gaussian, rng } from '../random.js';
 
 export { pcaReduce, gradient, gaussian, rng };
 

@@ -1,7 +1,8 @@
-// Request/reply operations (CALL): test images, classifying an uploaded image, checkpoints.
+// Request/reply operations (CALL, answered through ../shared/rpc.js by trainer.js): test images,
+// classifying an uploaded image, checkpoints. Each takes one object of arguments from the page.
 import { ctx, post, status, ensureInit, loadData, createRun, cleanConfig, describe, saveRun } from './runs.js';
 import { evaluateAndViews } from './scheduler.js';
-import { FROM_WORKER } from '../protocol.js';
+import { FROM_WORKER } from '../shared/protocol.js';
 
 export const ops = {
   async testImages({ indices, run }) {

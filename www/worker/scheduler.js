@@ -1,8 +1,8 @@
 // The training loop: one step of every unfinished run per round, one test-set pass per finished
 // epoch (Trainer.evaluateAll), auto-saves, pause/stop, and replacing a lost GPU device.
-import * as store from '../store.js';
-import { pca2 } from '../pca.js';
-import { FROM_WORKER } from '../protocol.js';
+import * as store from '../shared/store.js';
+import { pca2 } from '../shared/pca.js';
+import { FROM_WORKER } from '../shared/protocol.js';
 import {
   ctx, post, status, errorText, ensureInit, freeAll, loadData, loadSavedData, storeDataFor,
   createRun, cleanConfig, describe, saveRun,

@@ -3,7 +3,7 @@
 import { RUN_COLORS, RUN_LABELS, registerRun } from '../charts.js';
 import { $, state, setStatus } from './state.js';
 import { readRuns, runLabel, showConfig } from './controls.js';
-import * as store from '../store.js';
+import * as store from '../../shared/store.js';
 
 let app = null; // { call, send, setRuns, setPhase, onFinal, dataSource }
 

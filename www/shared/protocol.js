@@ -1,6 +1,7 @@
 // The page ↔ training-worker protocol: every message type, in one place. Messages are plain
 // objects with a `type`; both sides import these names, so a typo is an undefined constant, not a
-// message that nobody answers.
+// message that nobody answers. Request/reply (CALL/REPLY) is rpc.js's.
+import { CALL, REPLY } from './rpc.js';
 
 /** page → worker */
 export const TO_WORKER = Object.freeze({
@@ -10,7 +11,7 @@ export const TO_WORKER = Object.freeze({
   PAUSE: 'pause',                   // {}
   RESUME: 'resume',                 // {}
   STOP: 'stop',                     // {}
-  CALL: 'call',                     // { id, op, args }  (request/reply, see WORKER_OPS)
+  CALL,                             // { id, op, args }  (request/reply, rpc.js; the ops are worker/ops.js's)
   DESTROY_DEVICE: 'destroyDeviceForTesting', // {} the tests lose the GPU device on purpose
 });
 
@@ -28,30 +29,5 @@ export const FROM_WORKER = Object.freeze({
   RECOVERED: 'recovered', // { reason, runs, text }
   DONE: 'done',           // { stopped }
   ERROR: 'error',         // { message }
-  REPLY: 'reply',         // { id, ok, result | error }
+  REPLY,                  // { id, ok, result | error: { name, message } } (rpc.js)
 });
-
-/** Operations of a CALL: testImages {indices, run} | predict {rgba, width, height} | save {run}
- *  | load {run, bytes, config, source}. */
-export const WORKER_OPS = Object.freeze(['testImages', 'predict', 'save', 'load']);
-
-/** The page's side of CALL/REPLY: call(op, args, transfer) → Promise of the result. */
-export function rpcClient(getWorker) {
-  let next = 1;
-  const pending = new Map();
-  const call = (op, args, transfer = []) => new Promise((resolve, reject) => {
-    const worker = getWorker();
-    if (!worker) { reject(new Error('the training worker is not running')); return; }
-    const id = next++;
-    pending.set(id, { resolve, reject });
-    worker.postMessage({ type: TO_WORKER.CALL, id, op, args }, transfer);
-  });
-  const onReply = (msg) => {
-    const p = pending.get(msg.id);
-    if (!p) return;
-    pending.delete(msg.id);
-    if (msg.ok) p.resolve(msg.result);
-    else p.reject(new Error(msg.error));
-  };
-  return { call, onReply };
-}

@@ -1,8 +1,10 @@
-// Page entry: boots the training worker, routes its messages (protocol.js) to the views, and runs
-// Start / Pause / Stop. Controls live in ui/controls.js, results in ui/results.js, the gallery in
-// ui/gallery.js, checkpoints and saved runs in ui/checkpoints.js. All training happens in worker.js.
+// Page entry: boots the training worker, routes its messages (../shared/protocol.js; request/reply
+// through ../shared/rpc.js) to the views, and runs Start / Pause / Stop. Controls live in
+// ui/controls.js, results in ui/results.js, the gallery in ui/gallery.js, checkpoints and saved runs in
+// ui/checkpoints.js. All training happens in ../worker/trainer.js.
 import { RUN_LABELS, registerRun } from './charts.js';
-import { TO_WORKER, FROM_WORKER, rpcClient } from './protocol.js';
+import { TO_WORKER, FROM_WORKER } from '../shared/protocol.js';
+import { rpcClient } from '../shared/rpc.js';
 import { $, state, setStatus, emptyRendered } from './ui/state.js';
 import {
   adapterDefaults, applyQuery, enableKd, fillPresetMenu, readRuns, runLabel, updateFieldVisibility, watchControls,
@@ -19,7 +21,11 @@ const autostart = ['1', 'true', 'yes'].includes((query.get('autostart') ?? '').t
 const dataUrl = query.get('data') || DEFAULT_DATA_URL;
 
 let worker = null;
-const { call, onReply } = rpcClient(() => worker);
+const rpc = rpcClient((msg, transfer) => {
+  if (!worker) throw new Error('the training worker is not running');
+  worker.postMessage(msg, transfer);
+});
+const { call } = rpc;
 const send = (msg, transfer) => worker.postMessage(msg, transfer);
 state.destroyDeviceForTesting = () => worker?.postMessage({ type: TO_WORKER.DESTROY_DEVICE });
 state.plannedRuns = () => readRuns();
@@ -211,7 +217,7 @@ function onMessage(ev) {
       setStatus(`Error: ${msg.message}`, 'error');
       refreshSaved(); // a failed resume can be tried again (or the runs discarded)
       return;
-    case FROM_WORKER.REPLY: return onReply(msg);
+    case FROM_WORKER.REPLY: return rpc.onMessage(msg);
     default:
       console.warn('unknown worker message', msg);
   }
@@ -295,11 +301,12 @@ if (!('gpu' in navigator) || !navigator.gpu) {
   showNoWebGPU('navigator.gpu is not defined: this browser has WebGPU switched off or does not support it.');
 } else {
   setStatus('Loading the WebAssembly module…');
-  worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
+  worker = new Worker(new URL('../worker/trainer.js', import.meta.url), { type: 'module' });
   worker.onmessage = onMessage;
   worker.onerror = (e) => {
     e.preventDefault?.();
     state.error = e.message || 'the training worker failed to start';
+    rpc.fail(new Error(`the training worker failed: ${state.error}`));
     setPhase('error');
     $('#start').disabled = true;
     setStatus(`Error in the training worker: ${state.error}`, 'error');

@@ -46,6 +46,12 @@ test('the tarball holds exactly the listed files, and every entry point', () => 
   for (const t of targets) assert.ok(entries.includes(t.replace(/^\.\//, '')), `${t} is in the tarball`);
 });
 
+test('the worker helper\'s rpc.js is the demo page\'s www/shared/rpc.js, with no second copy in npm/', () => {
+  const packed = execFileSync('tar', ['xzf', tgz, '-O', 'package/rpc.js'], { encoding: 'utf8' });
+  assert.equal(packed, fs.readFileSync(path.join(REPO, 'www', 'shared', 'rpc.js'), 'utf8'));
+  assert.equal(fs.existsSync(path.join(REPO, 'npm', 'rpc.js')), false);
+});
+
 test('the npm README is the package one and documents the worker helper and errors', () => {
   const readme = execFileSync('tar', ['xzf', tgz, '-O', 'package/README.md'], { encoding: 'utf8' });
   assert.equal(readme, fs.readFileSync(path.join(REPO, 'npm', 'README.md'), 'utf8'));

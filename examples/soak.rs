@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use cskd::gpu::Gpu;
-use cskd::train::{checkpoint, Method, Schedule, TrainConfig, Trainer};
+use cskd::train::{Method, Schedule, TrainConfig, Trainer};
 
 struct Args {
     data: PathBuf,
@@ -140,7 +140,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         }
         let record = pollster::block_on(trainer.train_epoch(|_| {}))?;
         top1 = record.test.map(|m| m.top1_error).unwrap_or(f64::NAN);
-        checkpoint_bytes = pollster::block_on(checkpoint::save(&trainer))?.len();
+        checkpoint_bytes = pollster::block_on(trainer.save_checkpoint())?.len();
         trainer.history.clear();
     }
     Ok(())

@@ -8,7 +8,7 @@ use cskd::data::{default_class_names, Cifar, CifarKind, Split, IMAGE_BYTES};
 use cskd::metrics::temperature::{fit_temperature, scaled_metrics, scaled_nll};
 use cskd::rng::Rng;
 use cskd::train::calibration::{balanced_indices, training_and_calibration};
-use cskd::train::{checkpoint, Method, TrainConfig, Trainer};
+use cskd::train::{Method, TrainConfig, Trainer};
 use safetensors::SafeTensors;
 
 const K: usize = 10;
@@ -163,7 +163,7 @@ fn train_one_epoch(fraction: f32) -> (Trainer, Vec<(String, Vec<u8>)>) {
     };
     let mut t = Trainer::new(common::gpu_arc().clone(), config, tiny_cifar()).unwrap();
     pollster::block_on(t.train_epoch(|_| {})).unwrap();
-    let bytes = pollster::block_on(checkpoint::save(&t)).unwrap();
+    let bytes = pollster::block_on(t.save_checkpoint()).unwrap();
     let st = SafeTensors::deserialize(&bytes).unwrap();
     let mut tensors: Vec<_> = st
         .tensors()

@@ -8,7 +8,7 @@ mod common;
 use cskd::data::Cifar;
 use cskd::error::Error;
 use cskd::model::ModelName;
-use cskd::train::{checkpoint, Method, Mix, TrainConfig, Trainer};
+use cskd::train::{Method, Mix, TrainConfig, Trainer};
 use std::sync::Arc;
 
 fn cifar10() -> Cifar {
@@ -70,7 +70,7 @@ fn teacher_bytes() -> Vec<u8> {
     };
     let mut t = Trainer::new(gpu(), config, cifar10()).unwrap();
     train(&mut t);
-    pollster::block_on(checkpoint::save(&t)).unwrap()
+    pollster::block_on(t.save_checkpoint()).unwrap()
 }
 
 #[test]
@@ -201,13 +201,13 @@ fn mixing_and_kd_resume_bit_exactly_mid_epoch() {
     for _ in 0..first.steps_per_epoch() + 2 {
         pollster::block_on(first.step()).unwrap();
     }
-    let mid = pollster::block_on(checkpoint::save(&first)).unwrap();
+    let mid = pollster::block_on(first.save_checkpoint()).unwrap();
     let mut second = fresh();
-    checkpoint::load(&mut second, &mid, true).unwrap();
+    second.load_checkpoint(&mid, true).unwrap();
     while !second.finished() {
         pollster::block_on(second.step()).unwrap();
     }
-    let save = |t: &Trainer| pollster::block_on(checkpoint::save(t)).unwrap();
+    let save = |t: &Trainer| pollster::block_on(t.save_checkpoint()).unwrap();
     assert!(
         tensors(&save(&straight)) == tensors(&save(&second)),
         "resumed weights differ from the uninterrupted run (the mixing stream must be saved)"
@@ -259,19 +259,19 @@ fn pskd_resumes_bit_exactly_mid_epoch_with_its_predictions() {
     for _ in 0..first.steps_per_epoch() + 2 {
         pollster::block_on(first.step()).unwrap();
     }
-    let mid = pollster::block_on(checkpoint::save(&first)).unwrap();
+    let mid = pollster::block_on(first.save_checkpoint()).unwrap();
     assert!(tensors(&mid).iter().any(|(n, _)| n == "_pskd.predictions"));
     let mut second = Trainer::new(gpu(), config, cifar10()).unwrap();
-    checkpoint::load(&mut second, &mid, true).unwrap();
+    second.load_checkpoint(&mid, true).unwrap();
     while !second.finished() {
         pollster::block_on(second.step()).unwrap();
     }
-    let save = |t: &Trainer| pollster::block_on(checkpoint::save(t)).unwrap();
+    let save = |t: &Trainer| pollster::block_on(t.save_checkpoint()).unwrap();
     assert!(
         tensors(&save(&straight)) == tensors(&save(&second)),
         "a resumed PS-KD run differs from the uninterrupted one"
     );
     // Weights for fine-tuning leave PS-KD's state behind.
     let mut ce = Trainer::new(gpu(), tiny(Method::Ce), cifar10()).unwrap();
-    checkpoint::load(&mut ce, &mid, false).unwrap();
+    ce.load_checkpoint(&mid, false).unwrap();
 }

@@ -5,7 +5,7 @@ mod common;
 
 use cskd::data::Cifar;
 use cskd::model::ModelName;
-use cskd::train::{checkpoint, Method, Schedule, TrainConfig, Trainer};
+use cskd::train::{Method, Schedule, TrainConfig, Trainer};
 use safetensors::SafeTensors;
 use std::sync::Arc;
 
@@ -76,11 +76,11 @@ fn small_cnn_learns_real_cifar10_above_chance() {
 fn checkpoint_round_trip_is_bit_exact() {
     let mut a = Trainer::new(shared_gpu(), tiny(Method::Cskd), cifar10()).unwrap();
     pollster::block_on(a.train_epoch(|_| {})).unwrap();
-    let saved = pollster::block_on(checkpoint::save(&a)).unwrap();
+    let saved = pollster::block_on(a.save_checkpoint()).unwrap();
     // A fresh trainer of the same run (same data subset: a resume checks it) takes it all.
     let mut b = Trainer::new(shared_gpu(), tiny(Method::Cskd), cifar10()).unwrap();
-    checkpoint::load(&mut b, &saved, true).unwrap();
-    let again = pollster::block_on(checkpoint::save(&b)).unwrap();
+    b.load_checkpoint(&saved, true).unwrap();
+    let again = pollster::block_on(b.save_checkpoint()).unwrap();
     assert_eq!(tensors(&saved), tensors(&again));
     assert_eq!(b.state, a.state);
     assert!(
@@ -107,15 +107,15 @@ fn resume_equals_uninterrupted_run() {
         for _ in 0..steps {
             pollster::block_on(first.step()).unwrap();
         }
-        let mid = pollster::block_on(checkpoint::save(&first)).unwrap();
+        let mid = pollster::block_on(first.save_checkpoint()).unwrap();
         let mut second = Trainer::new(shared_gpu(), tiny(method), cifar10()).unwrap();
-        checkpoint::load(&mut second, &mid, true).unwrap();
+        second.load_checkpoint(&mid, true).unwrap();
         while !second.finished() {
             pollster::block_on(second.step()).unwrap();
         }
         let (x, y) = (
-            pollster::block_on(checkpoint::save(&straight)).unwrap(),
-            pollster::block_on(checkpoint::save(&second)).unwrap(),
+            pollster::block_on(straight.save_checkpoint()).unwrap(),
+            pollster::block_on(second.save_checkpoint()).unwrap(),
         );
         assert_eq!(
             tensors(&x),
@@ -140,7 +140,7 @@ fn resume_equals_uninterrupted_run() {
 #[test]
 fn bad_checkpoints_are_rejected_and_change_nothing() {
     let mut t = Trainer::new(shared_gpu(), tiny(Method::Ce), cifar10()).unwrap();
-    let before = pollster::block_on(checkpoint::save(&t)).unwrap();
+    let before = pollster::block_on(t.save_checkpoint()).unwrap();
     let other = Trainer::new(
         shared_gpu(),
         TrainConfig {
@@ -150,18 +150,18 @@ fn bad_checkpoints_are_rejected_and_change_nothing() {
         cifar10(),
     )
     .unwrap();
-    let wrong = pollster::block_on(checkpoint::save(&other)).unwrap();
+    let wrong = pollster::block_on(other.save_checkpoint()).unwrap();
     for (bad, what) in [
         (&b"not a checkpoint"[..], "checkpoint"),
         (&wrong[..], "width"),
         (&before[..before.len() / 2], "checkpoint"),
     ] {
-        let e = checkpoint::load(&mut t, bad, true).unwrap_err().to_string();
+        let e = t.load_checkpoint(bad, true).unwrap_err().to_string();
         assert!(e.contains(what) || e.contains("checkpoint"), "{e}");
     }
     assert_eq!(
         tensors(&before),
-        tensors(&pollster::block_on(checkpoint::save(&t)).unwrap())
+        tensors(&pollster::block_on(t.save_checkpoint()).unwrap())
     );
 }
 
@@ -194,11 +194,11 @@ fn divergence_stops_with_a_message_and_keeps_the_last_good_weights() {
         cifar10(),
     )
     .unwrap();
-    let mut snapshots = vec![pollster::block_on(checkpoint::save(&t)).unwrap()];
+    let mut snapshots = vec![pollster::block_on(t.save_checkpoint()).unwrap()];
     let mut err = None;
     for _ in 0..20 {
         match pollster::block_on(t.step()) {
-            Ok(_) => snapshots.push(pollster::block_on(checkpoint::save(&t)).unwrap()),
+            Ok(_) => snapshots.push(pollster::block_on(t.save_checkpoint()).unwrap()),
             Err(e) => {
                 err = Some(e.to_string());
                 break;
@@ -211,7 +211,7 @@ fn divergence_stops_with_a_message_and_keeps_the_last_good_weights() {
             && err.contains("last good"),
         "{err}"
     );
-    let after = pollster::block_on(checkpoint::save(&t)).unwrap();
+    let after = pollster::block_on(t.save_checkpoint()).unwrap();
     // The weights of the last finite step made this loss non-finite: the run goes back to the
     // weights, momentum and step count that finite loss was computed with (the state before the
     // last good step), and the running statistics to their values before the diverged step.
@@ -232,7 +232,7 @@ fn divergence_stops_with_a_message_and_keeps_the_last_good_weights() {
     assert_eq!(part(stats, true), part(&after, true), "running statistics");
     // So the saved last-good state evaluates to finite metrics.
     let mut reloaded = Trainer::new(shared_gpu(), tiny(Method::Cskd), cifar10()).unwrap();
-    checkpoint::load(&mut reloaded, &after, false).unwrap();
+    reloaded.load_checkpoint(&after, false).unwrap();
     let m = pollster::block_on(reloaded.evaluate()).unwrap().metrics;
     assert!(
         m.nll.is_finite() && m.ece.is_finite(),

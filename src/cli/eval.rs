@@ -59,7 +59,9 @@ pub fn run(a: EvalArgs) -> Result<()> {
     config.test_per_class = a.test_per_class;
     let gpu = Arc::new(super::open_gpu()?);
     let mut trainer = Trainer::new(gpu, config, data)?;
-    checkpoint::load(&mut trainer, &bytes, false).map_err(|e| e.in_file(path))?;
+    trainer
+        .load_checkpoint(&bytes, false)
+        .map_err(|e| e.in_file(path))?;
     let eval = pollster::block_on(trainer.evaluate())?;
     if a.json {
         println!(

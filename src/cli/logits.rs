@@ -37,7 +37,9 @@ pub fn run(a: LogitsArgs) -> Result<()> {
     (config.per_class, config.test_per_class) = (1, 0); // the training split is not used
     let gpu = Arc::new(super::open_gpu()?);
     let mut trainer = Trainer::new(gpu, config, data)?;
-    checkpoint::load(&mut trainer, &bytes, false).map_err(|e| e.in_file(&a.checkpoint))?;
+    trainer
+        .load_checkpoint(&bytes, false)
+        .map_err(|e| e.in_file(&a.checkpoint))?;
     let indices = first_per_class(&trainer.data.test.labels, a.test_per_class);
     let split = trainer.data.test.select(&indices);
     let logits = pollster::block_on(trainer.twin_logits(&split))?;

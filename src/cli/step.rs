@@ -87,10 +87,14 @@ pub fn run(a: StepArgs) -> Result<()> {
     )?;
     let mut trainer = Trainer::new(gpu, config, data)?;
     // Weights and running statistics as given, then the checkpoint's momentum (if it has any).
-    checkpoint::load(&mut trainer, &bytes, false).map_err(|e| e.in_file(&a.checkpoint))?;
-    checkpoint::load_momentum(&mut trainer, &bytes).map_err(|e| e.in_file(&a.checkpoint))?;
+    trainer
+        .load_checkpoint(&bytes, false)
+        .map_err(|e| e.in_file(&a.checkpoint))?;
+    trainer
+        .load_momentum(&bytes)
+        .map_err(|e| e.in_file(&a.checkpoint))?;
     let [loss, ce, kl] = pollster::block_on(trainer.twin_step(&a.anchors, &a.partners, lr))?;
-    let out = pollster::block_on(checkpoint::save(&trainer))?;
+    let out = pollster::block_on(trainer.save_checkpoint())?;
     write_file(&a.out, &out)?;
     println!(
         "{}",

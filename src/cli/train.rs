@@ -218,9 +218,13 @@ pub(super) fn run_with(a: TrainArgs, grid: Option<&ProgressBar>) -> Result<()> {
         (None, false) => {}
     }
     if let Some((path, bytes)) = &resume {
-        checkpoint::load(&mut trainer, bytes, true).map_err(|e| e.in_file(path))?;
+        trainer
+            .load_checkpoint(bytes, true)
+            .map_err(|e| e.in_file(path))?;
     } else if let Some((path, bytes)) = &init {
-        checkpoint::load(&mut trainer, bytes, false).map_err(|e| e.in_file(path))?;
+        trainer
+            .load_checkpoint(bytes, false)
+            .map_err(|e| e.in_file(path))?;
     }
     if grid.is_none() {
         eprintln!(
@@ -276,7 +280,7 @@ pub(super) fn run_with(a: TrainArgs, grid: Option<&ProgressBar>) -> Result<()> {
             Err(Error::Diverged(why)) => {
                 bar.abandon();
                 let path = a.out.join("last-good.safetensors");
-                checkpoint_file::write(&path, &pollster::block_on(checkpoint::save(&trainer))?)?;
+                checkpoint_file::write(&path, &pollster::block_on(trainer.save_checkpoint())?)?;
                 return Err(Error::Diverged(format!(
                     "{why}; saved them to {}",
                     path.display()
@@ -284,7 +288,7 @@ pub(super) fn run_with(a: TrainArgs, grid: Option<&ProgressBar>) -> Result<()> {
             }
             Err(e) => return Err(e),
         };
-        let bytes = pollster::block_on(checkpoint::save(&trainer))?;
+        let bytes = pollster::block_on(trainer.save_checkpoint())?;
         checkpoint_file::write(&a.out.join("last.safetensors"), &bytes)?;
         let m = record.test.as_ref().expect("evaluated");
         if m.top1_error < best {

@@ -327,7 +327,7 @@ impl Trainer {
     /// A safetensors checkpoint (the CLI's format).
     #[wasm_bindgen(js_name = saveCheckpoint)]
     pub async fn save_checkpoint(&self) -> JsResult<Vec<u8>> {
-        checkpoint::save(&self.inner).await.map_err(js_err)
+        self.inner.save_checkpoint().await.map_err(js_err)
     }
 
     /// Continues the run saved in `bytes` exactly where it stopped (weights, momentum, running
@@ -349,7 +349,7 @@ impl Trainer {
                 saved.diff(&self.inner.config).join(", ")
             )));
         }
-        checkpoint::load(&mut self.inner, &bytes, true).map_err(js_err)
+        self.inner.load_checkpoint(&bytes, true).map_err(js_err)
     }
 
     /// Loads a checkpoint of the same model; a checkpoint with training state resumes it.
@@ -359,7 +359,7 @@ impl Trainer {
         let resume = checkpoint::info(&bytes).is_ok_and(|info| {
             info.state.is_some() && info.config.as_ref() == Some(&self.inner.config)
         });
-        checkpoint::load(&mut self.inner, &bytes, resume).map_err(js_err)
+        self.inner.load_checkpoint(&bytes, resume).map_err(js_err)
     }
 }
 

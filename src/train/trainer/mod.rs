@@ -5,6 +5,7 @@
 
 mod evaluate;
 mod records;
+mod snapshot;
 mod step;
 
 pub use records::{EpochRecord, EpochSums, Evaluation, StepReport, TrainState};
@@ -160,11 +161,6 @@ impl Trainer {
         self.config.lr_at(self.state.epoch)
     }
 
-    /// PS-KD's predictions of the previous epoch (N, K), when the method is PS-KD.
-    pub(crate) fn pskd_predictions(&self) -> Option<&Tensor> {
-        self.pskd_prev.as_ref()
-    }
-
     /// The KD teacher's fingerprint (recorded in checkpoints, checked on resume).
     pub fn teacher_fingerprint(&self) -> Option<&str> {
         self.teacher.as_ref().map(|t| t.fingerprint.as_str())
@@ -224,18 +220,5 @@ impl Trainer {
     /// The running sums of the current epoch.
     pub fn epoch_sums(&self) -> &EpochSums {
         &self.sums
-    }
-
-    pub(crate) fn restore(
-        &mut self,
-        state: TrainState,
-        history: Vec<EpochRecord>,
-        sums: EpochSums,
-    ) {
-        self.state = state;
-        self.history = history;
-        self.batches.clear();
-        self.sums = sums;
-        self.verified = None;
     }
 }

@@ -38,7 +38,7 @@ pub struct ConfigFlags {
     /// Test images per class (0 = all) [default 0].
     #[arg(long)]
     pub test_per_class: Option<usize>,
-    /// [default smallcnn]
+    /// Network [default smallcnn]
     #[arg(long, value_enum)]
     pub model: Option<ModelName>,
     /// Base width (0 = the model's default: 32, 16, 64) [default 0].
@@ -62,25 +62,25 @@ pub struct ConfigFlags {
     /// PS-KD's final weight α_T of last epoch's prediction (method pskd) [default 0.8].
     #[arg(long)]
     pub pskd_alpha: Option<f32>,
-    /// [default 30]
+    /// Epochs [default 30]
     #[arg(long)]
     pub epochs: Option<usize>,
     /// Anchors per step [default 128].
     #[arg(long)]
     pub batch: Option<usize>,
-    /// [default 0.1]
+    /// Learning rate at the start of the schedule [default 0.1]
     #[arg(long)]
     pub lr: Option<f32>,
-    /// [default 0.9]
+    /// SGD momentum [default 0.9]
     #[arg(long)]
     pub momentum: Option<f32>,
     /// Nesterov momentum (PS-KD's official recipe; off for CE and CS-KD, as the CS-KD paper).
     #[arg(long)]
     pub nesterov: bool,
-    /// [default 1e-4]
+    /// Weight decay on every parameter [default 1e-4]
     #[arg(long)]
     pub weight_decay: Option<f32>,
-    /// [default step]
+    /// Learning-rate schedule: step (÷10 after 50 % and 75 % of the epochs) or cosine [default step]
     #[arg(long, value_enum)]
     pub schedule: Option<Schedule>,
     /// Share of the training pool held out to fit the temperature scaling (0 = off) [default 0.1].

@@ -11,6 +11,7 @@ mod logits;
 mod results;
 mod step;
 mod train;
+pub mod typescript;
 
 use crate::error::Result;
 use crate::gpu::KernelFamily;

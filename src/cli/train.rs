@@ -21,7 +21,7 @@ pub struct TrainArgs {
     pub(super) data: DataFlags,
     #[command(flatten)]
     pub(super) flags: ConfigFlags,
-    /// [default cskd]
+    /// Training method [default cskd]
     #[arg(long, value_enum)]
     pub(super) method: Option<Method>,
     /// Input mixing, with ce or cskd (docs/METHODS.md) [default none].
@@ -30,10 +30,10 @@ pub struct TrainArgs {
     /// KD teacher: a cskd checkpoint of any model/width with the same classes (run in eval mode).
     #[arg(long)]
     pub(super) teacher: Option<PathBuf>,
-    /// Weight of the KD term (0 = off; > 0 needs --teacher) [default 0].
+    /// Weight of the KD term (0 = off; > 0 needs a teacher: --teacher, JS teacherBytes) [default 0].
     #[arg(long)]
     pub(super) kd_lambda: Option<f32>,
-    /// [default 0]
+    /// Random seed of the subsets, the initial weights, the sampler and augmentation [default 0]
     #[arg(long)]
     pub(super) seed: Option<u64>,
     /// Start from these weights (a cskd checkpoint or a plain PyTorch state_dict in safetensors);

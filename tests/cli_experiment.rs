@@ -223,17 +223,7 @@ fn grid<'a>(data: &'a str, out: &'a Path, rest: &[&'a str]) -> Vec<&'a str> {
 fn partial_reruns_add_to_the_table_and_an_equal_configuration_is_recognised() {
     let dir = common::cli::scratch("cli-experiment-merge");
     let tiny = dir.join("tiny.tar.gz");
-    common::cli::ok(&cskd(&[
-        "subset",
-        "--data",
-        common::cli::data(),
-        "--per-class",
-        "6",
-        "--test-per-class",
-        "2",
-        "--out",
-        s(&tiny),
-    ]));
+    common::cli::subset(&tiny, 6, 2);
     let out = dir.join("exp");
     ok(&cskd(&grid(
         s(&tiny),

@@ -7,7 +7,7 @@ mod common {
     pub mod cli;
 }
 
-use common::cli::{cskd, cskd_env, data, fails_with, ok, s};
+use common::cli::{cskd, cskd_env, fails_with, ok, s};
 use safetensors::tensor::{Dtype, TensorView};
 use safetensors::SafeTensors;
 use std::collections::HashMap;
@@ -18,25 +18,10 @@ fn scratch(name: &str) -> PathBuf {
     common::cli::scratch(&format!("trust-{name}"))
 }
 
-/// 4 training and 2 test images per class of the real CIFAR-10, written once.
+/// 6 training and 2 test images per class of the real CIFAR-10, written once.
 fn tiny_data() -> &'static str {
     static P: OnceLock<String> = OnceLock::new();
-    P.get_or_init(|| {
-        let d = scratch("data");
-        let p = d.join("tiny.tar.gz");
-        ok(&cskd(&[
-            "subset",
-            "--data",
-            data(),
-            "--per-class",
-            "6",
-            "--test-per-class",
-            "2",
-            "--out",
-            s(&p),
-        ]));
-        p.display().to_string()
-    })
+    P.get_or_init(|| common::cli::subset(&scratch("data").join("tiny.tar.gz"), 6, 2))
 }
 
 /// Tiny training flags into `out`.

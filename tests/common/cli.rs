@@ -90,3 +90,21 @@ pub fn fails_with(o: &Output, needle: &str) -> String {
     assert!(!err.contains("panicked"), "panicked: {err}");
     err
 }
+
+/// Writes `per_class` training and `test_per_class` test images per class of the real CIFAR-10
+/// to `out` (`cskd subset`); returns `out` as text.
+pub fn subset(out: &Path, per_class: usize, test_per_class: usize) -> String {
+    let (p, t) = (per_class.to_string(), test_per_class.to_string());
+    ok(&cskd(&[
+        "subset",
+        "--data",
+        data(),
+        "--per-class",
+        &p,
+        "--test-per-class",
+        &t,
+        "--out",
+        s(out),
+    ]));
+    s(out).to_string()
+}

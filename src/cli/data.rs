@@ -54,7 +54,7 @@ fn source(kind: CifarKind) -> Result<(String, Option<String>)> {
     let mirror = std::env::var("CSKD_DOWNLOAD_URL").ok();
     if let Some(url) = &mirror {
         let last = url.rsplit('/').next().unwrap_or_default();
-        if !(url.contains("://") && !last.is_empty()) {
+        if !url.contains("://") || last.is_empty() {
             return Err(Error::Download(format!(
                 "CSKD_DOWNLOAD_URL {url:?} does not name a file (expected e.g. https://host/path/{})",
                 locate::archive_name(kind)

@@ -140,8 +140,11 @@ fn hint(st: &SafeTensors, want: &[Want], model: &ModelConfig) -> Option<String> 
         .find(|w| w.shape.len() == 4 && w.shape[1] == 3)?;
     let theirs = st.tensor(&stem.name).ok()?;
     let (got, expected) = (*theirs.shape().first()?, stem.shape[0]);
-    if theirs.shape().len() == 4 && got != expected && (got * model.width) % expected == 0 {
-        let width = got * model.width / expected;
+    let scaled = got
+        .checked_mul(model.width)
+        .filter(|s| s.is_multiple_of(expected));
+    if let Some(scaled) = scaled.filter(|_| theirs.shape().len() == 4 && got != expected) {
+        let width = scaled / expected;
         return Some(format!(
             "this looks like a {} of width {width}: pass --width {width}",
             model.name

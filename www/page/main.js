@@ -311,5 +311,5 @@ if (!('gpu' in navigator) || !navigator.gpu) {
     $('#start').disabled = true;
     setStatus(`Error in the training worker: ${state.error}`, 'error');
   };
-  worker.postMessage({ type: TO_WORKER.INIT, kernels: query.get('kernels') });
+  worker.postMessage({ type: TO_WORKER.INIT, kernels: query.get('kernels'), base: location.href });
 }

@@ -5,7 +5,7 @@ import { CALL, REPLY } from './rpc.js';
 
 /** page → worker */
 export const TO_WORKER = Object.freeze({
-  INIT: 'init',                     // { kernels? } (the page's ?kernels= override)
+  INIT: 'init',                     // { kernels?, base } (the page's ?kernels= override; the page's URL, for relative data URLs)
   START: 'start',                   // { runs: [{ id, config }], source, teacher } (teacher: KD checkpoint bytes | null)
   RESUME_SAVED: 'resumeSaved',      // { ids, file }
   PAUSE: 'pause',                   // {}

@@ -6,6 +6,7 @@ import { FROM_WORKER } from '../shared/protocol.js';
 /** Worker-wide state shared by the scheduler and the request handlers. */
 export const ctx = {
   cskd: null,          // the wasm-bindgen module namespace (../cskd.js: trunk writes it at dist/'s root)
+  base: null,          // the page's URL (INIT): relative data URLs are resolved against it
   runs: new Map(),     // id → Run
   generation: 0,       // bumps on every start, so a stale loop ends
   paused: false,
@@ -77,7 +78,7 @@ export async function loadData(source) {
   let bytes, name;
   if (source.kind === 'url') {
     status(`Downloading ${source.url}…`);
-    const resp = await fetch(source.url);
+    const resp = await fetch(new URL(source.url, ctx.base ?? self.location.href));
     if (!resp.ok) throw new Error(`could not fetch ${source.url}: HTTP ${resp.status}`);
     bytes = new Uint8Array(await resp.arrayBuffer());
     name = source.name ?? source.url.split('/').pop();

@@ -10,6 +10,8 @@ import { handleStart, handleResumeSaved, wakeResumers, isDeviceLoss, recover } f
 import { ops } from './ops.js';
 
 async function handleInit(msg) {
+  // Data URLs are relative to the page (assets/…), not to this script in worker/.
+  if (msg.base) ctx.base = msg.base;
   try {
     await ensureInit();
   } catch (e) {

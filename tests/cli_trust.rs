@@ -186,7 +186,7 @@ fn step_validates_its_learning_rate_and_batch_like_train() {
     let ckpt = finished_run().join("last.safetensors");
     let dir = scratch("step");
     let out = dir.join("after.safetensors");
-    for lr in ["nan", "inf", "-5", "0"] {
+    for lr in ["nan", "inf", "-5", "-0.1"] {
         let flag = format!("--lr={lr}");
         let o = cskd(&[
             "step",

@@ -6,7 +6,7 @@ use super::data::resolve;
 use crate::error::{Error, Result};
 use crate::model::limits;
 use crate::train::checkpoint_file::{read as read_file, write as write_file};
-use crate::train::{checkpoint, Method, TrainConfig, Trainer};
+use crate::train::{checkpoint, Method, Trainer};
 
 /// The most anchors one step takes (the trainer's largest batch).
 const MAX_ANCHORS: usize = 4096;
@@ -71,12 +71,14 @@ pub fn run(a: StepArgs) -> Result<()> {
     }
     let epoch = info.state.as_ref().map_or(0, |s| s.epoch);
     let lr = a.lr.unwrap_or_else(|| config.lr_at(epoch));
-    // As `train` checks its configuration: the step's learning rate is finite and positive.
-    TrainConfig {
-        lr,
-        ..config.clone()
+    // Checked as `train` checks its configuration, except that 0 is allowed here: a step at lr 0
+    // continues the momentum without moving the weights (the PyTorch twin's tests use it).
+    config.validate()?;
+    if !(lr.is_finite() && lr >= 0.0) {
+        return Err(Error::Config(format!(
+            "lr = {lr} is invalid: expected a finite number ≥ 0"
+        )));
     }
-    .validate()?;
     let gpu = Arc::new(super::open_gpu()?);
     let k = data.num_classes();
     // The anchors (and partners) are one batch: it must fit the adapter, as `train` checks.

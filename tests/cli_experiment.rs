@@ -225,11 +225,14 @@ fn partial_reruns_add_to_the_table_and_an_equal_configuration_is_recognised() {
     let tiny = dir.join("tiny.tar.gz");
     common::cli::subset(&tiny, 6, 2);
     let out = dir.join("exp");
-    ok(&cskd(&grid(
+    // CS-KD's temperature serves the grid's cskd runs: no warning for it.
+    let o = cskd(&grid(
         s(&tiny),
         &out,
-        &["--methods", "ce,cskd", "--seeds", "1"],
-    )));
+        &["--methods", "ce,cskd", "--seeds", "1", "--temperature", "4"],
+    ));
+    ok(&o);
+    assert!(!String::from_utf8_lossy(&o.stderr).contains("warning"));
     // A second seed of one method: the table keeps the other method's run.
     let table = ok(&cskd(&grid(
         s(&tiny),
@@ -264,10 +267,17 @@ fn partial_reruns_add_to_the_table_and_an_equal_configuration_is_recognised() {
             "0.9",
             "--schedule",
             "step",
+            "--temperature",
+            "4",
         ],
     ));
     let table = ok(&o);
     let err = String::from_utf8_lossy(&o.stderr);
+    // No run of this grid (ce only) uses the temperature: said once.
+    assert!(
+        err.contains("warning: --temperature has no effect without --method cskd"),
+        "{err}"
+    );
     assert!(
         err.contains("--seeds lists 1 twice") && err.contains("--methods lists ce twice"),
         "{err}"

@@ -224,8 +224,13 @@ pub fn run(a: ExperimentArgs) -> Result<()> {
             .validate()
             .map_err(|e| e.context(format!("{} seed {}", r.method, r.seed)))?;
     }
-    if let Some(r) = runs.first() {
-        for w in ignored_flags(&r.args, &r.config) {
+    // A flag is reported when no run of the grid uses it (`--temperature` serves cskd, not ce).
+    let ignored: Vec<Vec<String>> = runs
+        .iter()
+        .map(|r| ignored_flags(&r.args, &r.config))
+        .collect();
+    for w in ignored.first().into_iter().flatten() {
+        if ignored.iter().all(|l| l.contains(w)) {
             eprintln!("warning: {w}");
         }
     }

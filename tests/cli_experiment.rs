@@ -232,7 +232,8 @@ fn partial_reruns_add_to_the_table_and_an_equal_configuration_is_recognised() {
         &["--methods", "ce,cskd", "--seeds", "1", "--temperature", "4"],
     ));
     ok(&o);
-    assert!(!String::from_utf8_lossy(&o.stderr).contains("warning"));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!err.contains("warning"), "{err}");
     // A second seed of one method: the table keeps the other method's run.
     let table = ok(&cskd(&grid(
         s(&tiny),

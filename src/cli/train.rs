@@ -175,8 +175,11 @@ pub(super) fn run_with(a: TrainArgs, grid: Option<&ProgressBar>) -> Result<()> {
         None => a.config(&TrainConfig::default()),
     };
     config.validate()?;
-    for w in ignored_flags(&a, &config) {
-        eprintln!("warning: {w}");
+    // A grid (`cskd experiment`) says once which of its flags no run uses.
+    if grid.is_none() {
+        for w in ignored_flags(&a, &config) {
+            eprintln!("warning: {w}");
+        }
     }
     check_outputs(&a)?;
     let init = a

@@ -12,7 +12,7 @@
 use super::data::resolve;
 use super::flags::{ConfigFlags, DataFlags};
 use super::results::{summarise, RunResult};
-use super::train::{ignored_flags, run_with, TrainArgs};
+use super::train::{ignored_flags, run_with, warn_short_classes, TrainArgs};
 use crate::data::Cifar;
 use crate::error::{Error, Result};
 use crate::files::write_atomic;
@@ -239,6 +239,7 @@ pub fn run(a: ExperimentArgs) -> Result<()> {
         checkpoint::info(&bytes).map_err(|e| e.in_file(t))?;
     }
     let data = resolve(a.data.data.as_deref(), a.data.kind())?;
+    warn_short_classes(&runs[0].config, &data);
     let states = runs
         .iter()
         .map(|r| run_state(r, &data))

@@ -116,18 +116,26 @@ pub(super) fn ignored_flags(a: &TrainArgs, c: &TrainConfig) -> Vec<String> {
     w
 }
 
-/// A warning when `per_class` asks for more images of a class than the split has.
-fn short_classes(flag: &str, per_class: usize, labels: &[u32], classes: usize) -> Option<String> {
-    let mut counts = vec![0usize; classes];
-    for &l in labels {
-        if let Some(c) = counts.get_mut(l as usize) {
-            *c += 1;
+/// A warning for each subset size larger than the data's smallest class.
+pub(super) fn warn_short_classes(config: &TrainConfig, data: &crate::data::Cifar) {
+    let k = data.num_classes();
+    for (flag, n, split) in [
+        ("--per-class", config.per_class, &data.train),
+        ("--test-per-class", config.test_per_class, &data.test),
+    ] {
+        let mut counts = vec![0usize; k];
+        for &l in &split.labels {
+            if let Some(c) = counts.get_mut(l as usize) {
+                *c += 1;
+            }
+        }
+        let fewest = counts.iter().copied().min().unwrap_or(0);
+        if n > fewest {
+            eprintln!(
+                "warning: {flag} {n}: the data has only {fewest} images of some class, all of which are used"
+            );
         }
     }
-    let fewest = counts.iter().copied().min().unwrap_or(0);
-    (per_class > fewest).then(|| {
-        format!("{flag} {per_class}: the data has only {fewest} images of some class, all of which are used")
-    })
 }
 
 pub fn run(a: TrainArgs) -> Result<()> {
@@ -188,17 +196,8 @@ pub(super) fn run_with(a: TrainArgs, grid: Option<&ProgressBar>) -> Result<()> {
         .map(|p| checkpoint_file::read(p).map(|b| (p, b)))
         .transpose()?;
     let data = resolve(a.data.data.as_deref(), a.data.kind())?;
-    let k = data.num_classes();
-    for (flag, n, split) in [
-        ("--per-class", config.per_class, &data.train),
-        ("--test-per-class", config.test_per_class, &data.test),
-    ] {
-        if let Some(w) = (n > 0)
-            .then(|| short_classes(flag, n, &split.labels, k))
-            .flatten()
-        {
-            eprintln!("warning: {w}");
-        }
+    if grid.is_none() {
+        warn_short_classes(&config, &data);
     }
     let out = OutDir::open(&a.out, a.resume.as_deref(), a.overwrite)?;
     let gpu = Arc::new(super::open_gpu()?);

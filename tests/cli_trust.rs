@@ -478,6 +478,53 @@ fn errors_name_the_file_and_say_what_to_do() {
         "features.0.weight",
     );
     assert!(err.contains(s(&huge)), "{err}");
+    // A cskd checkpoint of another width, given to a run: both models in words.
+    let err = fails_with(
+        &cskd(&[
+            "train",
+            "--data",
+            tiny_data(),
+            "--width",
+            "8",
+            "--init",
+            s(&last),
+            "--quiet",
+            "--out",
+            s(&dir.join("w8")),
+        ]),
+        "holds a smallcnn (width 4, 10 classes), but this run's model is a smallcnn (width 8",
+    );
+    assert!(!err.contains("ModelConfig"), "{err}");
+    // A full disk inside a grid is an I/O error, not "invalid configuration".
+    let o = cskd_env(
+        &[
+            "experiment",
+            "--data",
+            tiny_data(),
+            "--width",
+            "4",
+            "--epochs",
+            "1",
+            "--batch",
+            "16",
+            "--methods",
+            "ce",
+            "--seeds",
+            "1",
+            "--quiet",
+            "--out",
+            s(&dir.join("grid")),
+        ],
+        &[
+            ("CSKD_FAULT_FILE", "last.safetensors"),
+            ("CSKD_FAULT_WRITE_FAIL_AFTER", "0"),
+        ],
+    );
+    let err = fails_with(&o, "I/O error on");
+    assert!(
+        err.contains("ce seed 1") && !err.contains("invalid configuration"),
+        "{err}"
+    );
     // A backend name wgpu does not know.
     let o = cskd_env(&["info"], &[("WGPU_BACKEND", "nonsense")]);
     fails_with(&o, "WGPU_BACKEND=nonsense");

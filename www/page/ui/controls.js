@@ -58,7 +58,7 @@ export const PRESETS = {
   },
   pskd: {
     label: 'PS-KD vs CS-KD',
-    note: 'Progressive self-knowledge distillation (Kim et al., ICCV 2021) softens each target with the model\'s own past predictions (α_T = 0.8, growing linearly); CS-KD matches predictions within a class.',
+    note: 'Progressive self-knowledge distillation (Kim et al., ICCV 2021) softens each target with the model\'s own past predictions (α_T = 0.8, growing linearly; its recipe: Nesterov momentum, weight decay 5e-4); CS-KD matches predictions within a class.',
     fields: { ...PAPER, pskdAlpha: 0.8 },
     runs: [{ method: 'pskd', mix: 'none' }, { method: 'cskd', mix: 'none' }],
   },
@@ -137,6 +137,9 @@ export function readRuns() {
   for (const [method, mix] of picks) {
     const config = { ...base, method };
     if (mix !== 'none') config.mix = mix;
+    // PS-KD trains with its official recipe's Nesterov momentum (docs/METHODS.md); the others
+    // with plain momentum, as the CS-KD paper. Weight decay is the form's (5e-4 in every preset).
+    if (method === 'pskd') config.nesterov = true;
     let id = runIdOf(config);
     if (out.some((r) => r.id === id)) id += '-2';
     out.push({ id, label: runLabel(config), config });

@@ -7,10 +7,10 @@
 use super::{max_rel_err, time};
 use crate::error::{Error, Result};
 use crate::gpu::{readback, BufferPool, Gpu, Recorder, Tensor};
-use crate::ops::augment::{augment, augment_reference, Crop};
+use crate::ops::augment::{augment, Crop};
 use crate::ops::conv2d::{self, ConvShape};
 use crate::ops::loss::{cskd_loss, LossConfig};
-use crate::ops::mix::{mix, mix_reference, MixDraw};
+use crate::ops::mix::{mix, MixDraw};
 use crate::ops::soft_loss::{soft_loss, SoftLossConfig};
 use crate::ops::{batchnorm, elementwise, linear, pool, sgd, softmax};
 use crate::reference as r;
@@ -662,7 +662,7 @@ fn mix_case(c: &mut Ctx) -> Case {
     let x = c.randn(n * 3072, 1.0);
     let draw = MixDraw::draw(&mut c.rng, n, 1.0, true);
     let (xg, pg) = (c.up(&[n, 3, 32, 32], &x), c.up(&[n], &draw.perm));
-    let want = c.want(|| vec![f64s(&mix_reference(&x, &draw))]);
+    let want = c.want(|| vec![f64s(&r::mix(&x, &draw))]);
     Case {
         shape: format!("N{n} 3x32x32"),
         flops: 0.0,
@@ -725,7 +725,7 @@ fn augment_case(c: &mut Ctx) -> Case {
         c.up(&[words.len()], &words),
         c.up(&[n * 3], &Crop::encode(&crops)),
     );
-    let want = c.want(|| vec![f64s(&augment_reference(&bytes_in, &crops))]);
+    let want = c.want(|| vec![f64s(&r::augment(&bytes_in, &crops))]);
     Case {
         shape: format!("N{n} 3x32x32"),
         flops: 0.0,

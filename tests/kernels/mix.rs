@@ -1,7 +1,8 @@
 //! Mixup and CutMix kernels against the CPU reference, and the host draws they use.
 use crate::common::*;
 use cskd::gpu::Recorder;
-use cskd::ops::mix::{beta, mix, mix_reference, MixDraw};
+use cskd::ops::mix::{beta, mix, MixDraw};
+use cskd::reference::mix as mix_reference;
 use cskd::rng::Rng;
 
 #[test]

@@ -2,8 +2,6 @@
 //! ~5× slower on lavapipe), uploads, readbacks and tolerance checks.
 #![allow(dead_code)]
 
-pub mod reference;
-
 use cskd::data::{self, Cifar};
 
 use cskd::gpu::{readback, BufferPool, Gpu, KernelFamily, Recorder, Tensor};

@@ -5,8 +5,12 @@ SwiftShader (the browser's CPU adapter) does not unroll loops, keeps a loop-inde
 memory and turns every storage load into a 4-lane gather, so the fast kernel is written out by hand:
 named accumulators, one statement per tap. This script writes those statements so that the tile
 (columns per thread) stays a parameter. Edit this script, not the .wgsl, then run
-    python3 scripts/gen-conv2d-compact3.py > shaders/conv2d_compact3.wgsl
+    python3 scripts/gen-conv2d-compact3.py shaders/conv2d_compact3.wgsl
+(without the path it writes to standard output). tests/shaders_validate.rs checks that the committed
+shader is what this script writes.
 """
+
+import sys
 
 # Output columns per thread of the forward / input-gradient entry points (`forward<N>`).
 FORWARD_COLS = (8, 16)
@@ -189,4 +193,11 @@ lines = [HEADER.rstrip("\n")]
 for cols in FORWARD_COLS:
     lines += forward(cols)
 lines += weight_grad()
-print("\n".join(lines))
+text = "\n".join(lines) + "\n"
+if len(sys.argv) > 2:
+    sys.exit(f"usage: {sys.argv[0]} [OUTPUT.wgsl]  (standard output without one)")
+if len(sys.argv) == 2:
+    with open(sys.argv[1], "w", encoding="utf-8", newline="\n") as out:
+        out.write(text)
+else:
+    sys.stdout.write(text)

@@ -1,5 +1,5 @@
-//! `cskd bench --memory`: the report adds up, and what a step allocates can never be below the
-//! floor (if it were, the floor formula would be wrong).
+//! `cskd bench --memory`: what a step allocates can never be below the floor (if it were, the floor
+//! formula would be wrong).
 
 mod common;
 
@@ -8,11 +8,6 @@ fn w1_memory_report_is_consistent() {
     let gpu = common::gpu();
     for cskd in [true, false] {
         let m = pollster::block_on(cskd::bench::w1_memory(gpu, cskd, 4)).expect("memory report");
-        assert_eq!(m.total_bytes, m.pool_bytes + m.model_bytes + m.batch_bytes);
-        assert_eq!(
-            m.floor_bytes,
-            m.floor_state_bytes + m.floor_activation_bytes
-        );
         assert!(
             m.pool_bytes >= m.floor_activation_bytes,
             "{}: the pool ({} B) holds less than the activations a backward must read ({} B)",

@@ -1,6 +1,7 @@
 //! The profiler and the per-kernel harness: a profiled W1 step attributes every dispatch to a known
-//! op family, its families add up to its GPU time, and it computes exactly what an unprofiled step
-//! does; `cskd bench kernels` checks every kernel of every family against the CPU reference.
+//! op family and declares the convolutions' FLOPs, and it computes exactly what an unprofiled step
+//! does, for every kernel family; `cskd bench kernels` checks every kernel of every family against
+//! the CPU reference.
 
 #[path = "common/cli.rs"]
 mod cli;
@@ -8,81 +9,63 @@ mod common;
 
 use cskd::bench::{profile_w1, W1Setup};
 use cskd::gpu::profile::{self, OpFamily, TimingMethod};
-use cskd::gpu::{BufferPool, KernelFamily, Recorder};
+use cskd::gpu::{BufferPool, Gpu, Recorder};
 
-/// One test for everything that sets the shared device's kernel family (tests run in parallel).
-#[test]
-fn profiled_w1_is_attributed_sums_up_and_changes_nothing() {
-    let gpu = common::gpu();
-    let before = gpu.family();
-    for family in KernelFamily::ALL {
-        gpu.set_family(family);
-        for cskd in [true, false] {
-            let what = format!("{family} cskd={cskd}");
-            let p = pollster::block_on(profile_w1(gpu, cskd, 2)).expect("profile");
-            assert_eq!(
-                p.timing,
-                TimingMethod::Timestamps,
-                "lavapipe has timestamps"
-            );
-            assert!(p.unknown.is_empty(), "{what}: unattributed {:?}", p.unknown);
-            assert!(p.kernels.iter().all(|k| k.family.is_some()));
-            assert_eq!(
-                p.images_per_step, 4,
-                "{what}: CE moves as many images as CS-KD"
-            );
-            let ms: f64 = p.families.iter().map(|f| f.ms).sum();
-            let share: f64 = p.families.iter().map(|f| f.share).sum();
-            let n: usize = p.families.iter().map(|f| f.dispatches).sum();
-            assert!(p.gpu_ms > 0.0, "{what}: no GPU time");
-            assert!(
-                (ms - p.gpu_ms).abs() <= 1e-9 * p.gpu_ms,
-                "{what}: {ms} vs {}",
-                p.gpu_ms
-            );
-            assert!(
-                (share - 100.0).abs() < 1e-6,
-                "{what}: shares sum to {share}"
-            );
-            assert_eq!(n, p.dispatches, "{what}");
-            for f in ["conv forward", "conv input-grad", "conv weight-grad"] {
-                let row = p.families.iter().find(|r| r.family == f);
-                let row = row.unwrap_or_else(|| panic!("{what}: no {f} row"));
-                assert!(
-                    row.gflops.is_some_and(|g| g > 0.0),
-                    "{what}: {f} declares no FLOPs"
-                );
-            }
-            assert!(p.table().contains("GPU total"));
-        }
+crate::family_tests!(profiled_w1_is_attributed_and_changes_nothing);
 
-        // Same weights, same data: the profiled steps give bit-identical losses, before and after
-        // an SGD update.
-        let pool = BufferPool::new();
-        let (plain, profiled) = (
-            W1Setup::new(gpu, true, 2).unwrap(),
-            W1Setup::new(gpu, true, 2).unwrap(),
+fn profiled_w1_is_attributed_and_changes_nothing(gpu: &Gpu) {
+    let family = gpu.family();
+    for cskd in [true, false] {
+        let what = format!("{family} cskd={cskd}");
+        let p = pollster::block_on(profile_w1(gpu, cskd, 2)).expect("profile");
+        assert_eq!(
+            p.timing,
+            TimingMethod::Timestamps,
+            "lavapipe has timestamps"
         );
-        for step in 0..2 {
-            let a = pollster::block_on(plain.step(&mut Recorder::new(gpu, &pool))).unwrap();
-            let mut rec = Recorder::profiled(gpu, &pool).unwrap();
-            let loss = profiled.record(&mut rec);
-            let (_, times) = pollster::block_on(profile::finish(&mut rec)).unwrap();
-            assert_eq!(times.len(), rec.dispatches());
-            let b = pollster::block_on(cskd::gpu::readback::read(&mut rec, &loss)).unwrap()[0];
-            assert_eq!(a.to_bits(), b.to_bits(), "{family} step {step}: {a} vs {b}");
+        assert!(p.unknown.is_empty(), "{what}: unattributed {:?}", p.unknown);
+        assert!(p.kernels.iter().all(|k| k.family.is_some()));
+        assert_eq!(
+            p.images_per_step, 4,
+            "{what}: CE moves as many images as CS-KD"
+        );
+        assert!(p.gpu_ms > 0.0, "{what}: no GPU time");
+        for f in ["conv forward", "conv input-grad", "conv weight-grad"] {
+            let row = p.families.iter().find(|r| r.family == f);
+            let row = row.unwrap_or_else(|| panic!("{what}: no {f} row"));
+            assert!(
+                row.gflops.is_some_and(|g| g > 0.0),
+                "{what}: {f} declares no FLOPs"
+            );
         }
-        // The fallback without timestamps: each dispatch alone, timed on the host; same loss.
-        let a = pollster::block_on(plain.step(&mut Recorder::new(gpu, &pool))).unwrap();
-        let mut rec = Recorder::profiled_isolated(gpu, &pool).unwrap();
-        let loss = profiled.record(&mut rec);
-        let (method, times) = pollster::block_on(profile::finish(&mut rec)).unwrap();
-        assert_eq!(method, TimingMethod::Isolated);
-        assert!(times.iter().all(|t| t.ms > 0.0 && t.family.is_some()));
-        let b = pollster::block_on(cskd::gpu::readback::read(&mut rec, &loss)).unwrap()[0];
-        assert_eq!(a.to_bits(), b.to_bits(), "{family} isolated: {a} vs {b}");
+        assert!(p.table().contains("GPU total"));
     }
-    gpu.set_family(before);
+
+    // Same weights, same data: the profiled steps give bit-identical losses, before and after
+    // an SGD update.
+    let pool = BufferPool::new();
+    let (plain, profiled) = (
+        W1Setup::new(gpu, true, 2).unwrap(),
+        W1Setup::new(gpu, true, 2).unwrap(),
+    );
+    for step in 0..2 {
+        let a = pollster::block_on(plain.step(&mut Recorder::new(gpu, &pool))).unwrap();
+        let mut rec = Recorder::profiled(gpu, &pool).unwrap();
+        let loss = profiled.record(&mut rec);
+        let (_, times) = pollster::block_on(profile::finish(&mut rec)).unwrap();
+        assert_eq!(times.len(), rec.dispatches());
+        let b = pollster::block_on(cskd::gpu::readback::read(&mut rec, &loss)).unwrap()[0];
+        assert_eq!(a.to_bits(), b.to_bits(), "{family} step {step}: {a} vs {b}");
+    }
+    // The fallback without timestamps: each dispatch alone, timed on the host; same loss.
+    let a = pollster::block_on(plain.step(&mut Recorder::new(gpu, &pool))).unwrap();
+    let mut rec = Recorder::profiled_isolated(gpu, &pool).unwrap();
+    let loss = profiled.record(&mut rec);
+    let (method, times) = pollster::block_on(profile::finish(&mut rec)).unwrap();
+    assert_eq!(method, TimingMethod::Isolated);
+    assert!(times.iter().all(|t| t.ms > 0.0 && t.family.is_some()));
+    let b = pollster::block_on(cskd::gpu::readback::read(&mut rec, &loss)).unwrap()[0];
+    assert_eq!(a.to_bits(), b.to_bits(), "{family} isolated: {a} vs {b}");
 }
 
 #[test]

@@ -1,5 +1,5 @@
-//! Every WGSL file, as it is compiled (prelude + file), parses and validates with naga — no GPU
-//! needed, so this runs everywhere.
+//! Every WGSL file, as it is compiled (prelude + file), parses and validates with naga, and the
+//! generated one is what its script writes — no GPU needed, so this runs everywhere.
 
 #[test]
 fn all_shaders_parse_and_validate() {
@@ -28,5 +28,27 @@ fn all_shaders_parse_and_validate() {
         files.len(),
         cskd::shaders::ALL.len(),
         "src/shaders.rs lists a shader that is not on disk"
+    );
+}
+
+/// The compact family's unrolled kernels are generated: the committed shader must be exactly what
+/// its script writes (edit the script, then run it with the shader's path).
+#[test]
+fn compact_conv_shader_is_what_its_script_writes() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out =
+        std::env::temp_dir().join(format!("cskd-conv2d-compact3-{}.wgsl", std::process::id()));
+    let status = std::process::Command::new("python3")
+        .arg(root.join("scripts/gen-conv2d-compact3.py"))
+        .arg(&out)
+        .status()
+        .expect("python3 runs the shader generator");
+    assert!(status.success(), "scripts/gen-conv2d-compact3.py failed");
+    let written = std::fs::read(&out).expect("the generated shader");
+    std::fs::remove_file(&out).ok();
+    let committed = std::fs::read(root.join("shaders/conv2d_compact3.wgsl")).unwrap();
+    assert!(
+        written == committed,
+        "shaders/conv2d_compact3.wgsl is not what scripts/gen-conv2d-compact3.py writes: run `python3 scripts/gen-conv2d-compact3.py shaders/conv2d_compact3.wgsl`"
     );
 }

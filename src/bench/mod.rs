@@ -10,7 +10,7 @@ pub mod profile;
 pub mod w1;
 pub mod w2;
 
-pub use kernels::{kernel_names, kernels, KernelCheck, KernelSize};
+pub use kernels::{check_kernel, kernel_names, kernels, KernelCheck, KernelSize, CONV_EDGES};
 pub use memory::{w1_memory, MemoryReport};
 pub use profile::{profile_w1, FamilyRow, StepProfile};
 pub use w1::{w1, W1Result, W1Setup};
@@ -54,20 +54,25 @@ async fn time(
 /// Largest error of `got` against `want`, each relative to the value's magnitude with a floor of
 /// 1 (near-zero sums would otherwise blow up); a length mismatch or a non-finite value is infinite.
 fn max_rel_err(got: &[f32], want: &[f64]) -> f64 {
+    worst_rel_err(got, want).1
+}
+
+/// `max_rel_err` and the index of the element it is found at (the first non-finite one, if any).
+fn worst_rel_err(got: &[f32], want: &[f64]) -> (usize, f64) {
     if got.len() != want.len() {
-        return f64::INFINITY;
+        return (0, f64::INFINITY);
     }
-    got.iter()
-        .zip(want)
-        .map(|(&g, &w)| {
-            let e = (g as f64 - w).abs() / w.abs().max(1.0);
-            if e.is_nan() {
-                f64::INFINITY
-            } else {
-                e
-            }
-        })
-        .fold(0.0, f64::max)
+    let mut worst = (0, 0.0f64);
+    for (i, (&g, &w)) in got.iter().zip(want).enumerate() {
+        let e = (g as f64 - w).abs() / w.abs().max(1.0);
+        if e.is_nan() {
+            return (i, f64::INFINITY);
+        }
+        if e > worst.1 {
+            worst = (i, e);
+        }
+    }
+    worst
 }
 
 fn median(v: &mut [f64]) -> f64 {

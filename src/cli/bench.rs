@@ -162,9 +162,8 @@ fn kernels(
     };
     let mut all = serde_json::Map::new();
     for family in families {
-        gpu.set_family(family);
         let rows = pollster::block_on(bench::kernels(
-            gpu,
+            &gpu.with_family(family),
             a.only.as_deref(),
             a.batch,
             a.reps,

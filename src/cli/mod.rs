@@ -33,7 +33,7 @@ struct Cli {
     command: Command,
 }
 
-/// `--kernels`, applied by `open_gpu` (set once, before the subcommand runs).
+/// `--kernels`, which `open_gpu` opens the device with (set once, before the subcommand runs).
 static KERNELS: OnceLock<KernelFamily> = OnceLock::new();
 
 #[derive(Subcommand)]
@@ -96,12 +96,11 @@ fn info() -> Result<()> {
     Ok(())
 }
 
-/// The best adapter natively (`WGPU_BACKEND` picks one), with `--kernels` applied (it overrides
-/// `CSKD_KERNELS`).
+/// The best adapter natively (`WGPU_BACKEND` picks one), running the family `--kernels` names (it
+/// overrides `CSKD_KERNELS`).
 pub(crate) fn open_gpu() -> Result<crate::gpu::Gpu> {
-    let gpu = pollster::block_on(crate::gpu::Gpu::new())?;
-    if let Some(&f) = KERNELS.get() {
-        gpu.set_family(f);
-    }
-    Ok(gpu)
+    pollster::block_on(crate::gpu::Gpu::open(crate::gpu::GpuOptions {
+        kernels: KERNELS.get().copied(),
+        ..Default::default()
+    }))
 }

@@ -5,7 +5,7 @@ use crate::error::{Error, Result};
 use crate::gpu::family::KernelFamily;
 use crate::gpu::pipelines::PipelineCache;
 use serde::Serialize;
-use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// What the adapter is, for `cskd info`, the page header and benchmark reports.
@@ -32,9 +32,9 @@ pub struct Gpu {
     pub info: wgpu::AdapterInfo,
     pub limits: wgpu::Limits,
     pub features: wgpu::Features,
-    pub(crate) pipelines: PipelineCache,
-    /// Which kernel family the ops dispatch (index into `KernelFamily::ALL`).
-    family: AtomicU8,
+    pub(crate) pipelines: Arc<PipelineCache>,
+    /// Which kernel family the ops dispatch: chosen once, when the `Gpu` is made.
+    family: KernelFamily,
     /// The first validation/out-of-memory error or device loss, reported at the next readback
     /// (instead of wgpu's default of panicking, or the browser's of logging and carrying on).
     error: Arc<Mutex<Option<String>>>,
@@ -42,21 +42,44 @@ pub struct Gpu {
     lost: Arc<AtomicBool>,
 }
 
+/// How to open a `Gpu`; the default opens the best adapter with the kernel family it should run.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct GpuOptions {
+    /// Exactly these backends; `None`: any (natively, `WGPU_BACKEND` picks).
+    pub backends: Option<wgpu::Backends>,
+    /// The kernel family (`--kernels`, JS `setKernels`); `None`: `CSKD_KERNELS` natively, else
+    /// `KernelFamily::for_adapter`.
+    pub kernels: Option<KernelFamily>,
+}
+
 impl Gpu {
     /// Opens the best adapter of any backend (on the web: WebGPU). `WGPU_BACKEND` is honoured natively.
     pub async fn new() -> Result<Gpu> {
-        check_backend_env()?;
-        Self::open(wgpu::InstanceDescriptor::new_without_display_handle_from_env()).await
+        Self::open(GpuOptions::default()).await
     }
 
     /// Opens an adapter of exactly these backends (tests ask for Vulkan so they never drift to GL).
     pub async fn with_backends(backends: wgpu::Backends) -> Result<Gpu> {
-        let mut desc = wgpu::InstanceDescriptor::new_without_display_handle();
-        desc.backends = backends;
-        Self::open(desc).await
+        Self::open(GpuOptions {
+            backends: Some(backends),
+            ..GpuOptions::default()
+        })
+        .await
     }
 
-    async fn open(desc: wgpu::InstanceDescriptor) -> Result<Gpu> {
+    /// Opens an adapter as `options` say; its kernel family is fixed from then on.
+    pub async fn open(options: GpuOptions) -> Result<Gpu> {
+        let desc = match options.backends {
+            Some(backends) => {
+                let mut desc = wgpu::InstanceDescriptor::new_without_display_handle();
+                desc.backends = backends;
+                desc
+            }
+            None => {
+                check_backend_env()?;
+                wgpu::InstanceDescriptor::new_without_display_handle_from_env()
+            }
+        };
         let instance = wgpu::Instance::new(desc);
         let adapter = instance
             .request_adapter(&wgpu::RequestAdapterOptions {
@@ -77,8 +100,9 @@ impl Gpu {
             })
             .await
             .map_err(|e| Error::Device(e.to_string()))?;
-        let family = match std::env::var("CSKD_KERNELS") {
-            Ok(name) if !cfg!(target_arch = "wasm32") => name
+        let family = match (options.kernels, std::env::var("CSKD_KERNELS")) {
+            (Some(family), _) => family,
+            (None, Ok(name)) if !cfg!(target_arch = "wasm32") => name
                 .parse()
                 .map_err(|e: String| Error::Config(format!("CSKD_KERNELS: {e}")))?,
             _ => KernelFamily::for_adapter(&info),
@@ -98,13 +122,13 @@ impl Gpu {
                 .get_or_insert_with(|| format!("the GPU device was lost ({reason:?}): {msg}"));
         });
         Ok(Gpu {
-            pipelines: PipelineCache::new(device.clone(), error.clone()),
+            pipelines: Arc::new(PipelineCache::new(device.clone(), error.clone())),
             device,
             queue,
             info,
             limits,
             features,
-            family: AtomicU8::new(family_index(family)),
+            family,
             error,
             lost,
         })
@@ -125,12 +149,24 @@ impl Gpu {
 
     /// The kernel family the ops dispatch.
     pub fn family(&self) -> KernelFamily {
-        KernelFamily::ALL[self.family.load(Ordering::Relaxed) as usize]
+        self.family
     }
 
-    /// Overrides the adapter's choice of kernel family (tests check every family on one adapter).
-    pub fn set_family(&self, family: KernelFamily) {
-        self.family.store(family_index(family), Ordering::Relaxed)
+    /// The same device (queue, pipelines, error and loss reports) running another kernel family:
+    /// `bench kernels --family all`, the tests of every family on one adapter, the page's
+    /// `setKernels`. Tensors and trainers of either may be used with the other.
+    pub fn with_family(&self, family: KernelFamily) -> Gpu {
+        Gpu {
+            device: self.device.clone(),
+            queue: self.queue.clone(),
+            info: self.info.clone(),
+            limits: self.limits.clone(),
+            features: self.features,
+            pipelines: self.pipelines.clone(),
+            family,
+            error: self.error.clone(),
+            lost: self.lost.clone(),
+        }
     }
 
     pub fn summary(&self) -> AdapterSummary {
@@ -170,10 +206,6 @@ impl Gpu {
             .map_err(|e| Error::Gpu(e.to_string()))?;
         Ok(())
     }
-}
-
-fn family_index(f: KernelFamily) -> u8 {
-    KernelFamily::ALL.iter().position(|&g| g == f).unwrap_or(0) as u8
 }
 
 /// wgpu ignores names it does not know in `WGPU_BACKEND` (and then finds no adapter): name them.

@@ -8,7 +8,7 @@ pub mod readback;
 mod recorder;
 mod tensor;
 
-pub use context::{AdapterSummary, Gpu};
+pub use context::{AdapterSummary, Gpu, GpuOptions};
 pub use family::KernelFamily;
 pub use pipelines::Kernel;
 pub use recorder::Recorder;

@@ -6,7 +6,8 @@ use super::dispatch_1d;
 use crate::gpu::{Kernel, Recorder, Tensor};
 use crate::rng::Rng;
 
-const SIDE: usize = 32;
+/// Image side (CIFAR).
+pub(crate) const SIDE: usize = 32;
 
 /// One batch's mixing: rows pair with `perm[i]`; `m` is the weight of the row's own label.
 #[derive(Clone, Debug, PartialEq)]
@@ -117,34 +118,6 @@ pub fn mix(rec: &mut Recorder<'_>, x: &Tensor, perm: &Tensor, draw: &MixDraw) ->
         &[x, perm, &out],
         out.numel(),
     );
-    out
-}
-
-/// The CPU reference of `mix`.
-pub fn mix_reference(x: &[f32], draw: &MixDraw) -> Vec<f32> {
-    let img = 3 * SIDE * SIDE;
-    let mut out = x.to_vec();
-    for (n, &j) in draw.perm.iter().enumerate() {
-        let j = j as usize;
-        for c in 0..3 {
-            for y in 0..SIDE as u32 {
-                for xx in 0..SIDE as u32 {
-                    let o = c * SIDE * SIDE + (y as usize) * SIDE + xx as usize;
-                    let (a, b) = (x[n * img + o], x[j * img + o]);
-                    out[n * img + o] = if !draw.cutmix {
-                        draw.m * a + (1.0 - draw.m) * b
-                    } else {
-                        let [y0, y1, x0, x1] = draw.bbox;
-                        if (y0..y1).contains(&y) && (x0..x1).contains(&xx) {
-                            b
-                        } else {
-                            a
-                        }
-                    };
-                }
-            }
-        }
-    }
     out
 }
 

@@ -4,7 +4,7 @@
 
 use super::{js_err, JsResult};
 use crate::error::Error;
-use crate::gpu::{Gpu, KernelFamily};
+use crate::gpu::{Gpu, GpuOptions, KernelFamily};
 use js_sys::Reflect;
 use std::cell::RefCell;
 use std::sync::Arc;
@@ -31,10 +31,11 @@ pub(super) async fn gpu() -> JsResult<Arc<Gpu>> {
             "navigator.gpu is missing: WebGPU is unavailable in this browser. Use Chrome/Edge 113+ (on Linux enable chrome://flags/#enable-unsafe-webgpu), Safari 26 or Firefox 141+".into(),
         )));
     }
-    let g = Arc::new(Gpu::new().await.map_err(js_err)?);
-    if let Some(f) = KERNELS.with(|k| *k.borrow()) {
-        g.set_family(f);
-    }
+    let options = GpuOptions {
+        kernels: KERNELS.with(|k| *k.borrow()),
+        ..GpuOptions::default()
+    };
+    let g = Arc::new(Gpu::open(options).await.map_err(js_err)?);
     GPU.with(|cell| *cell.borrow_mut() = Some(g.clone()));
     Ok(g)
 }
@@ -74,8 +75,8 @@ pub fn destroy_device_for_testing() -> bool {
 }
 
 /// Chooses the kernel family ("tiled", "compact" or "shared"; null or "" = the adapter's choice)
-/// for the current device and every device opened later; steps recorded from then on use it.
-/// Throws on an unknown name.
+/// for the current device and every device opened later: trainers created from then on use it
+/// (those created before keep theirs). Throws on an unknown name.
 #[wasm_bindgen(js_name = setKernels)]
 pub fn set_kernels(name: Option<String>) -> JsResult<()> {
     let family = match name.as_deref().map(str::trim) {
@@ -86,8 +87,12 @@ pub fn set_kernels(name: Option<String>) -> JsResult<()> {
         ),
     };
     KERNELS.with(|k| *k.borrow_mut() = family);
-    if let Some(g) = GPU.with(|g| g.borrow().clone()) {
-        g.set_family(family.unwrap_or_else(|| KernelFamily::for_adapter(&g.info)));
-    }
+    GPU.with(|cell| {
+        let mut cell = cell.borrow_mut();
+        if let Some(g) = cell.as_ref() {
+            let family = family.unwrap_or_else(|| KernelFamily::for_adapter(&g.info));
+            *cell = Some(Arc::new(g.with_family(family)));
+        }
+    });
     Ok(())
 }

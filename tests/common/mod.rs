@@ -2,8 +2,6 @@
 //! ~5× slower on lavapipe), uploads, readbacks and tolerance checks.
 #![allow(dead_code)]
 
-pub mod reference;
-
 use cskd::data::{self, Cifar};
 
 use cskd::gpu::{readback, BufferPool, Gpu, KernelFamily, Recorder, Tensor};
@@ -39,8 +37,8 @@ pub fn gpu_arc() -> &'static Arc<Gpu> {
     })
 }
 
-/// The test device for one kernel family, opened once per family on the test adapter (the default
-/// device when the adapter already picks that family), so every family runs the same tests.
+/// The test device running one kernel family (the same device, see `Gpu::with_family`), so that
+/// every family runs the same tests.
 pub fn family_gpu(family: KernelFamily) -> &'static Gpu {
     family_gpu_arc(family)
 }
@@ -52,17 +50,7 @@ pub fn family_gpu_arc(family: KernelFamily) -> &'static Arc<Gpu> {
         return gpu_arc();
     }
     let i = KernelFamily::ALL.iter().position(|&f| f == family).unwrap();
-    GPUS[i].get_or_init(|| {
-        let g = pollster::block_on(Gpu::with_backends(gpu().info.backend.into()))
-            .expect("a second device on the test adapter");
-        g.set_family(family);
-        Arc::new(g)
-    })
-}
-
-/// Every kernel family: (name, device).
-pub fn devices() -> [(&'static str, &'static Gpu); 3] {
-    KernelFamily::ALL.map(|f| (f.name(), family_gpu(f)))
+    GPUS[i].get_or_init(|| Arc::new(gpu().with_family(family)))
 }
 
 /// One named test per kernel family, like candle's `test_device!`: `family_tests!(foo, bar)` turns

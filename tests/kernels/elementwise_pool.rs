@@ -1,52 +1,23 @@
-use crate::common::{reference as r, *};
+//! The references of ReLU and pooling against finite differences (their kernels are checked
+//! against the references by the registry), and tensor views as kernels bind them.
+use crate::common::*;
 use cskd::gpu::{Recorder, Tensor};
-use cskd::ops::{elementwise, pool};
+use cskd::ops::elementwise;
+use cskd::reference as r;
 use cskd::rng::Rng;
 
-/// Numerical vector-Jacobian product Σ_j dy_j ∂f_j/∂x_i of a reference, by central differences.
-fn fd_vjp(f: impl Fn(&[f64]) -> Vec<f64>, x: &[f64], dy: &[f64]) -> Vec<f64> {
-    let h = 1e-6;
-    let mut xp = x.to_vec();
-    (0..x.len())
-        .map(|i| {
-            xp[i] = x[i] + h;
-            let up = dot(&f(&xp), dy);
-            xp[i] = x[i] - h;
-            let down = dot(&f(&xp), dy);
-            xp[i] = x[i];
-            (up - down) / (2.0 * h)
-        })
-        .collect()
-}
-
 #[test]
-fn relu_and_add_match_reference_and_finite_differences() {
-    let (gpu, pool) = (gpu(), pool());
+fn relu_reference_gradient_matches_finite_differences() {
     let mut rng = Rng::new(8);
     for n in [1usize, 255, 257, 1000] {
         // Keep values away from the kink at 0 so central differences are exact.
-        let x: Vec<f32> = randn(&mut rng, n, 1.0)
+        let x: Vec<f64> = to64(&randn(&mut rng, n, 1.0))
             .iter()
             .map(|v| if v.abs() < 0.01 { 0.5 } else { *v })
             .collect();
-        let (b, dy) = (randn(&mut rng, n, 1.0), randn(&mut rng, n, 1.0));
-        let mut rec = Recorder::new(gpu, &pool);
-        let (xg, bg, dyg) = (upload(&[n], &x), upload(&[n], &b), upload(&[n], &dy));
-        let y = elementwise::relu_forward(&mut rec, &xg);
-        let dx = elementwise::relu_backward(&mut rec, &xg, &dyg);
-        let s = elementwise::add(&mut rec, &xg, &bg);
-        let relu = |v: &[f64]| v.iter().map(|a| a.max(0.0)).collect::<Vec<_>>();
-        let x64 = to64(&x);
-        assert_close("relu", &read(&mut rec, &y), &relu(&x64), 0.0, 0.0);
-        assert_close(
-            "relu dx",
-            &read(&mut rec, &dx),
-            &fd_vjp(relu, &x64, &to64(&dy)),
-            1e-6,
-            1e-6,
-        );
-        let want: Vec<f64> = x64.iter().zip(&b).map(|(a, b)| a + *b as f64).collect();
-        assert_close("add", &read(&mut rec, &s), &want, 1e-6, 1e-6);
+        let dy = to64(&randn(&mut rng, n, 1.0));
+        let dx = r::relu_backward(&x, &dy);
+        assert_fd("relu dx", |v| dot(&r::relu(v), &dy), &x, &dx, 1e-6, 1e-6);
     }
 }
 
@@ -93,42 +64,20 @@ fn views_bind_copy_write_and_read_at_their_offsets() {
 }
 
 #[test]
-fn pooling_matches_reference_and_finite_differences() {
-    let (gpu, pool) = (gpu(), pool());
+fn pooling_reference_gradients_match_finite_differences() {
     let mut rng = Rng::new(9);
     for xs in [[2, 3, 4, 4], [1, 2, 5, 7], [3, 5, 8, 8]] {
         let n: usize = xs.iter().product();
-        let x = randn(&mut rng, n, 1.0);
-        let x64 = to64(&x);
-        let mut rec = Recorder::new(gpu, &pool);
-        let xg = upload(&xs, &x);
-
-        let my = pool::max_forward(&mut rec, &xg);
-        let dy = randn(&mut rng, my.numel(), 1.0);
-        let mdx = pool::max_backward(&mut rec, &xg, &upload(my.shape(), &dy));
-        assert_close(
-            "maxpool",
-            &read(&mut rec, &my),
-            &r::max_pool2(&x64, xs),
-            0.0,
-            0.0,
-        );
-        let want = fd_vjp(|v| r::max_pool2(v, xs), &x64, &to64(&dy));
-        assert_close("maxpool dx", &read(&mut rec, &mdx), &want, 1e-6, 1e-6);
-
+        let x = to64(&randn(&mut rng, n, 1.0));
+        let dy = to64(&randn(&mut rng, r::max_pool2(&x, xs).len(), 1.0));
+        let dx = r::max_pool2_backward(&x, xs, &dy);
+        let f = |v: &[f64]| dot(&r::max_pool2(v, xs), &dy);
+        assert_fd("maxpool dx", f, &x, &dx, 1e-6, 1e-6);
         for win in [2, xs[2].min(xs[3])] {
-            let ay = pool::avg_forward(&mut rec, &xg, win);
-            let dy = randn(&mut rng, ay.numel(), 1.0);
-            let adx = pool::avg_backward(&mut rec, &xs, &upload(ay.shape(), &dy), win);
-            assert_close(
-                "avgpool",
-                &read(&mut rec, &ay),
-                &r::avg_pool(&x64, xs, win),
-                1e-6,
-                1e-6,
-            );
-            let want = fd_vjp(|v| r::avg_pool(v, xs, win), &x64, &to64(&dy));
-            assert_close("avgpool dx", &read(&mut rec, &adx), &want, 1e-6, 1e-5);
+            let dy = to64(&randn(&mut rng, r::avg_pool(&x, xs, win).len(), 1.0));
+            let dx = r::avg_pool_backward(xs, win, &dy);
+            let f = |v: &[f64]| dot(&r::avg_pool(v, xs, win), &dy);
+            assert_fd("avgpool dx", f, &x, &dx, 1e-6, 1e-6);
         }
     }
 }

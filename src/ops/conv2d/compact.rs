@@ -1,20 +1,15 @@
 //! The compact family's 3×3 stride-1 convolutions (shaders/conv2d_compact3.wgsl, written by
 //! scripts/gen-conv2d-compact3.py): fully unrolled, 16 or 8 output columns × 4 channels per thread,
-//! several times faster than the generic kernels on SwiftShader and quick to compile. Other shapes
-//! of the compact family take the generic kernels.
+//! several times faster than the generic kernels on SwiftShader and quick to compile. They serve
+//! the 3×3 stride-1 shapes (pad ≤ 2, so that the input gradient is one too) of the compact family.
 
 use super::generic::weight_grad_split;
 use super::ConvShape;
-use crate::gpu::{grid_1d, groups, Kernel, KernelFamily, Recorder, Tensor};
+use crate::gpu::{grid_1d, groups, Kernel, Recorder, Tensor};
 
 /// Output columns per thread of conv2d_compact3's entry points `forward<N>`, narrowest first
 /// (scripts/gen-conv2d-compact3.py's FORWARD_COLS).
 const COLS: [usize; 2] = [8, 16];
-
-/// This path applies: the compact family, 3×3 stride 1 (its input gradient pads by 2 − pad).
-pub(super) fn applies(rec: &Recorder<'_>, s: &ConvShape) -> bool {
-    s.ks == 3 && s.stride == 1 && s.pad <= 2 && rec.gpu.family() == KernelFamily::Compact
-}
 
 /// y = conv(x, w) with the widest tile that fits the row (few columns go to waste).
 pub(super) fn forward(rec: &mut Recorder<'_>, s: &ConvShape, x: &Tensor, w: &Tensor) -> Tensor {

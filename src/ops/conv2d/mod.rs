@@ -1,14 +1,14 @@
 //! 2-D convolution (no bias), 3×3 or 1×1, stride 1 or 2, zero padding.
 //! Shapes: x (N, C, H, W); w (K, C, KS, KS) as PyTorch; y (N, K, OH, OW), OH = (H + 2·pad − KS)/stride + 1.
-//! The public functions pick the kernel family's implementation (one module per family); the
-//! generic kernels serve every family for the shapes its own kernels do not cover.
+//! The public functions run the implementation `kernels` picks for the device's family (one module
+//! per family); the generic kernels serve every family for the shapes its own kernels do not cover.
 
 mod compact;
 mod generic;
 mod shared;
 mod tiled;
 
-use crate::gpu::{Kernel, Recorder, Tensor};
+use crate::gpu::{Gpu, Kernel, KernelFamily, Recorder, Tensor};
 use crate::tape::{Tape, Var};
 
 #[repr(C)]
@@ -132,6 +132,42 @@ impl ConvShape {
     }
 }
 
+/// One implementation's three kernels (the functions of its module).
+struct Kernels {
+    forward: fn(&mut Recorder<'_>, &ConvShape, &Tensor, &Tensor) -> Tensor,
+    backward_input: fn(&mut Recorder<'_>, &ConvShape, &Tensor, &Tensor) -> Tensor,
+    backward_weight: fn(&mut Recorder<'_>, &ConvShape, &Tensor, &Tensor, Option<&Tensor>) -> Tensor,
+}
+
+macro_rules! kernels_of {
+    ($module:ident) => {
+        Kernels {
+            forward: $module::forward,
+            backward_input: $module::backward_input,
+            backward_weight: $module::backward_weight,
+        }
+    };
+}
+
+const SHARED: Kernels = kernels_of!(shared);
+const TILED: Kernels = kernels_of!(tiled);
+const COMPACT: Kernels = kernels_of!(compact);
+const GENERIC: Kernels = kernels_of!(generic);
+
+/// Whose kernels run `s` on this device, the one place the fallback is decided: the family's own
+/// where they cover the shape; the shared family falls back to the tiled kernels where its
+/// workgroups or grid do not fit; every family to the generic kernels for the rest. The tiled and
+/// compact kernels take 3×3 stride 1 with pad ≤ 2 (so that the input gradient is one too).
+fn kernels(gpu: &Gpu, s: &ConvShape) -> &'static Kernels {
+    let stride1_3x3 = s.ks == 3 && s.stride == 1 && s.pad <= 2;
+    match gpu.family() {
+        KernelFamily::Shared if shared::fits(gpu, s) => &SHARED,
+        KernelFamily::Compact if stride1_3x3 => &COMPACT,
+        KernelFamily::Tiled | KernelFamily::Shared if stride1_3x3 => &TILED,
+        _ => &GENERIC,
+    }
+}
+
 /// y = conv(x, w).
 pub fn forward(
     rec: &mut Recorder<'_>,
@@ -145,16 +181,7 @@ pub fn forward(
         crate::gpu::profile::OpFamily::ConvForward,
         2.0 * s.macs() as f64,
     );
-    if shared::applies(rec, &s) {
-        return shared::forward(rec, &s, x, w);
-    }
-    if tiled::applies(rec, &s) {
-        return tiled::forward(rec, &s, x, w);
-    }
-    if compact::applies(rec, &s) {
-        return compact::forward(rec, &s, x, w);
-    }
-    generic::forward(rec, &s, x, w)
+    (kernels(rec.gpu, &s).forward)(rec, &s, x, w)
 }
 
 /// dx (N, C, H, W) from dy (N, K, OH, OW); overwrites.
@@ -163,16 +190,7 @@ pub fn backward_input(rec: &mut Recorder<'_>, s: &ConvShape, dy: &Tensor, w: &Te
         crate::gpu::profile::OpFamily::ConvInputGrad,
         2.0 * s.macs() as f64,
     );
-    if shared::applies(rec, s) {
-        return shared::backward_input(rec, s, dy, w);
-    }
-    if tiled::applies(rec, s) {
-        return tiled::backward_input(rec, s, dy, w);
-    }
-    if compact::applies(rec, s) {
-        return compact::backward_input(rec, s, dy, w);
-    }
-    generic::backward_input(rec, s, dy, w)
+    (kernels(rec.gpu, s).backward_input)(rec, s, dy, w)
 }
 
 /// dw (K, C, KS, KS) from dy and x, written into `out` if given; overwrites.
@@ -187,16 +205,7 @@ pub fn backward_weight(
         crate::gpu::profile::OpFamily::ConvWeightGrad,
         2.0 * s.macs() as f64,
     );
-    if shared::applies(rec, s) {
-        return shared::backward_weight(rec, s, dy, x, out);
-    }
-    if tiled::applies(rec, s) {
-        return tiled::backward_weight(rec, s, dy, x, out);
-    }
-    if compact::applies(rec, s) {
-        return compact::backward_weight(rec, s, dy, x, out);
-    }
-    generic::backward_weight(rec, s, dy, x, out)
+    (kernels(rec.gpu, s).backward_weight)(rec, s, dy, x, out)
 }
 
 pub fn conv2d(

@@ -5,7 +5,7 @@
 //! the device, then reduced by the generic `backward_weight_reduce`.
 
 use super::ConvShape;
-use crate::gpu::{grid_1d, groups, Kernel, KernelFamily, Recorder, Tensor, WG_1D};
+use crate::gpu::{grid_1d, groups, Gpu, Kernel, KernelFamily, Recorder, Tensor, WG_1D};
 use crate::ops::linear::shared_tile;
 
 /// Reduction indices staged per step (a split is a multiple of it).
@@ -15,10 +15,9 @@ const TARGET_GROUPS: usize = 512;
 
 /// This family's own kernels run every shape, as long as the GEMM rows fit the grid (and the
 /// workgroup fits the device).
-pub(super) fn applies(rec: &Recorder<'_>, s: &ConvShape) -> bool {
-    let max = rec.gpu.limits.max_compute_workgroups_per_dimension as usize;
-    rec.gpu.family() == KernelFamily::Shared
-        && KernelFamily::shared_fits(&rec.gpu.limits)
+pub(super) fn fits(gpu: &Gpu, s: &ConvShape) -> bool {
+    let max = gpu.limits.max_compute_workgroups_per_dimension as usize;
+    KernelFamily::shared_fits(&gpu.limits)
         && (s.n * s.oh() * s.ow()).div_ceil(32) <= max
         && (s.n * s.h * s.w).div_ceil(32) <= max
 }

@@ -1,16 +1,11 @@
 //! The register-tiled family's 3×3 stride-1 convolution (shaders/conv2d_tiled.wgsl): weights
 //! repacked so one vec4 load fetches a tap of 4 output channels, a 4×4×4 output tile per thread.
-//! The input gradient is the same kernel on flipped, transposed weights.
+//! The input gradient is the same kernel on flipped, transposed weights. They serve the 3×3 stride-1
+//! shapes (pad ≤ 2) of the tiled family, and of the shared one where its own kernels do not fit.
 
 use super::generic::weight_grad_split;
 use super::ConvShape;
-use crate::gpu::{grid_1d, groups, Kernel, KernelFamily, Recorder, Tensor, WG_1D};
-
-/// This path applies: 3×3 stride 1 (padding up to 2 so that the input gradient is one too) on the
-/// tiled family (the shared family's own kernels take everything but grids too large for them).
-pub(super) fn applies(rec: &Recorder<'_>, s: &ConvShape) -> bool {
-    s.ks == 3 && s.stride == 1 && s.pad <= 2 && rec.gpu.family() != KernelFamily::Compact
-}
+use crate::gpu::{grid_1d, groups, Kernel, Recorder, Tensor, WG_1D};
 
 pub(super) fn forward(rec: &mut Recorder<'_>, s: &ConvShape, x: &Tensor, w: &Tensor) -> Tensor {
     let packed = repack(rec, s, w, false);

@@ -1,13 +1,16 @@
+//! SGD beyond one update (the registry checks that): a non-finite loss skips the step and keeps
+//! the last good state, and one dispatch updates a whole parameter arena; the augmentation
+//! reference's plain normalisation.
 use crate::common::*;
 use cskd::gpu::Recorder;
 use cskd::model::{Model, ModelConfig, ModelName};
-use cskd::ops::augment::{augment, augment_reference, Crop};
+use cskd::ops::augment::Crop;
 use cskd::ops::sgd::{self, SgdConfig};
-use cskd::ops::softmax::softmax;
+use cskd::reference as r;
 use cskd::rng::Rng;
 
 #[test]
-fn sgd_matches_torch_formula_and_skips_nonfinite_steps() {
+fn sgd_skips_nonfinite_steps_and_keeps_the_last_good_state() {
     let (gpu, pool) = (gpu(), pool());
     let mut rng = Rng::new(12);
     let n = 300;
@@ -25,36 +28,17 @@ fn sgd_matches_torch_formula_and_skips_nonfinite_steps() {
     let (w, v) = (upload(&[n], &w0), upload(&[n], &v0));
     let (kw, kv) = (upload(&[n], &vec![0.0; n]), upload(&[n], &vec![0.0; n]));
     let mut rec = Recorder::new(gpu, &pool);
-    sgd::step(
-        &mut rec,
-        &w,
-        &upload(&[n], &g),
-        &v,
-        &upload(&[4], &[1.5, 0.0, 0.0, 0.0]),
-        (&kw, &kv),
-        cfg,
-    );
-    let want_v: Vec<f64> = (0..n)
-        .map(|i| 0.9 * v0[i] as f64 + g[i] as f64 + 5e-4 * w0[i] as f64)
-        .collect();
-    let want_w: Vec<f64> = (0..n).map(|i| w0[i] as f64 - 0.1 * want_v[i]).collect();
-    assert_close("velocity", &read(&mut rec, &v), &want_v, 1e-6, 1e-6);
-    assert_close("weights", &read(&mut rec, &w), &want_w, 1e-6, 1e-6);
-    // The step with a finite loss kept the weights and momentum it started from.
-    assert_eq!(read(&mut rec, &kw), w0);
-    assert_eq!(read(&mut rec, &kv), v0);
+    let step = |rec: &mut Recorder<'_>, loss: f32| {
+        let loss = upload(&[4], &[loss, 0.0, 0.0, 0.0]);
+        sgd::step(rec, &w, &upload(&[n], &g), &v, &loss, (&kw, &kv), cfg);
+    };
+    step(&mut rec, 1.5);
+    let (want_w, _) = r::sgd(&to64(&w0), &to64(&g), &to64(&v0), 0.1, 0.9, 5e-4, false);
     for bad in [f32::NAN, f32::INFINITY] {
-        sgd::step(
-            &mut rec,
-            &w,
-            &upload(&[n], &g),
-            &v,
-            &upload(&[4], &[bad, 0.0, 0.0, 0.0]),
-            (&kw, &kv),
-            cfg,
-        );
+        step(&mut rec, bad);
         assert_close("weights kept", &read(&mut rec, &w), &want_w, 1e-6, 1e-6);
         assert_eq!(read(&mut rec, &kw), w0, "a skipped step keeps nothing new");
+        assert_eq!(read(&mut rec, &kv), v0, "nor momentum");
     }
 }
 
@@ -105,12 +89,7 @@ fn sgd_updates_a_whole_parameter_arena_in_one_dispatch_and_keeps_padding_zero() 
         "one dispatch for the whole model"
     );
     for (p, (w0, g, v0)) in store.params.iter().zip(&want) {
-        let want_v: Vec<f64> = (0..w0.len())
-            .map(|i| 0.9 * v0[i] as f64 + g[i] as f64 + 1e-3 * w0[i] as f64)
-            .collect();
-        let want_w: Vec<f64> = (0..w0.len())
-            .map(|i| w0[i] as f64 - 0.05 * want_v[i])
-            .collect();
+        let (want_w, want_v) = r::sgd(&to64(w0), &to64(g), &to64(v0), 0.05, 0.9, 1e-3, false);
         assert_close(
             &format!("{} v", p.name),
             &read(&mut rec, &p.velocity),
@@ -187,48 +166,16 @@ fn sgd_updates_a_whole_parameter_arena_in_one_dispatch_and_keeps_padding_zero() 
 }
 
 #[test]
-fn softmax_matches_reference() {
-    let (gpu, pool) = (gpu(), pool());
-    let mut rng = Rng::new(13);
-    let (b, k) = (70, 13);
-    let mut z = randn(&mut rng, b * k, 5.0);
-    z[0] = 100.0;
-    z[1] = -100.0;
-    let mut rec = Recorder::new(gpu, &pool);
-    let p = softmax(&mut rec, &upload(&[b, k], &z));
-    let want: Vec<f64> = (0..b * k)
-        .map(|i| {
-            let row = &z[(i / k) * k..(i / k + 1) * k];
-            let m = row.iter().cloned().fold(f32::MIN, f32::max) as f64;
-            (z[i] as f64 - m).exp() / row.iter().map(|&v| (v as f64 - m).exp()).sum::<f64>()
-        })
-        .collect();
-    assert_close("softmax", &read(&mut rec, &p), &want, 1e-6, 1e-5);
-}
-
-#[test]
-fn augmentation_matches_cpu_reference() {
-    let (gpu, pool) = (gpu(), pool());
+fn augmentation_reference_without_crop_is_plain_normalisation() {
     let mut rng = Rng::new(14);
-    let n = 5;
-    let bytes: Vec<u8> = (0..n * 3072).map(|_| rng.below(256) as u8).collect();
-    let mut crops: Vec<Crop> = (0..n).map(|_| Crop::random(&mut rng)).collect();
-    crops[0] = Crop::NONE;
-    crops[1] = Crop {
-        dy: -4,
-        dx: 4,
-        flip: true,
-    };
-    let words: Vec<u32> = bytemuck::cast_slice(&bytes).to_vec();
-    let mut rec = Recorder::new(gpu, &pool);
-    let out = augment(
-        &mut rec,
-        &upload_u32(&[words.len()], &words),
-        &upload_u32(&[n * 3], bytemuck::cast_slice(&Crop::encode(&crops))),
-        n,
-    );
-    let want = augment_reference(&bytes, &crops);
-    assert_close("augment", &read(&mut rec, &out), &to64(&want), 1e-5, 1e-5);
-    // Crop::NONE is pure normalisation of the original pixel.
-    assert!(((want[0] * 0.2023 + 0.4914) * 255.0 - bytes[0] as f32).abs() < 1e-3);
+    let bytes: Vec<u8> = (0..2 * 3072).map(|_| rng.below(256) as u8).collect();
+    let out = r::augment(&bytes, &[Crop::NONE, Crop::NONE]);
+    for (i, (&o, &b)) in out.iter().zip(&bytes).enumerate() {
+        let (mean, std) = ([0.4914, 0.4822, 0.4465], [0.2023, 0.1994, 0.2010]);
+        let c = (i / 1024) % 3;
+        assert!(
+            ((o * std[c] + mean[c]) * 255.0 - b as f32).abs() < 1e-3,
+            "[{i}]"
+        );
+    }
 }

@@ -15,8 +15,12 @@ const config: TrainConfig = {
   model: 'smallcnn', width: 8, method: 'cskd', temperature: 4, lambda: 1, smoothing: 0.1,
   mix: 'cutmix', mixAlpha: 1, kdLambda: 0, kdTemperature: 4, pskdAlpha: 0.8, calibrationFraction: 0.1,
   lr: 0.05, momentum: 0.9, weightDecay: 5e-4, batch: 32, epochs: 2, schedule: 'cosine',
-  seed: 1, augment: true, perClass: 10, testPerClass: 5,
+  seed: 1, augment: true, perClass: 10, testPerClass: 5, nesterov: false,
 };
+// The type is generated from the Rust configuration: a field it does not have is an error.
+// @ts-expect-error learningRate is not a TrainConfig field (lr is)
+const misspelt: TrainConfig = { learningRate: 0.1 };
+void misspelt;
 
 function describeAdapter(a: AdapterInfo): string {
   return `${a.name} ${a.backend} ${a.driver} ${a.deviceType} [${a.features.join(',')}] ${a.maxBufferSize} ` +

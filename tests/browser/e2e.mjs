@@ -139,6 +139,22 @@ test('trains CE and CS-KD side by side and renders every view', { timeout: TIMEO
     const metricRows = await page.$$eval('#metrics tbody tr', (rows) => rows.map((r) => r.dataset.run));
     assert.deepEqual(metricRows, ['ce', 'cskd']);
 
+    // The verdict under the charts: both runs' final values and B − A for each metric; one seed
+    // cannot tell noise from effect, and the page says so.
+    const verdict = await page.evaluate(() => window.__cskd.verdict);
+    assert.ok(await page.isVisible('#verdict'), 'the verdict is shown when the runs finish');
+    assert.equal(verdict.seeds.length, 1);
+    const last = (id) => st.runs[id].epochs.at(-1);
+    for (const row of verdict.rows) {
+      assert.ok(Math.abs(row.a.mean - last('ce')[row.key]) < 1e-12, `${row.key}: run A is CE's final value`);
+      assert.ok(Math.abs(row.b.mean - last('cskd')[row.key]) < 1e-12, `${row.key}: run B is CS-KD's final value`);
+      assert.ok(Math.abs(row.diff - (row.b.mean - row.a.mean)) < 1e-12);
+      assert.equal(row.exceeds, null);
+    }
+    assert.deepEqual(verdict.rows.map((r) => r.key), ['top1Error', 'nll', 'ece']);
+    assert.equal(await page.$$eval('#verdict tbody tr', (rows) => rows.length), 3);
+    assert.match(await page.textContent('#verdict-note'), /single seed cannot tell/);
+
     // The page stayed responsive during training.
     assert.ok(roundTrips.length > 0, 'sampled the page while it trained');
     assert.ok(Math.max(...roundTrips) < RESPONSIVE_MS, `requestAnimationFrame round trips stayed under ${RESPONSIVE_MS} ms: ${roundTrips}`);

@@ -60,4 +60,4 @@ ls -l dist/cskd.js dist/cskd_bg.wasm pkg/cskd-*.tgz
 
 echo "== browser tests"
 cd "$here"
-exec node --test --test-concurrency=1 e2e.mjs npm-embed.test.mjs npm-package.test.mjs npm-worker.test.mjs vite-app.test.mjs survive.test.mjs rpc.test.mjs tsne.test.mjs tsne-browser.test.mjs lab.test.mjs layout.test.mjs
+exec node --test --test-concurrency=1 e2e.mjs npm-embed.test.mjs npm-package.test.mjs npm-worker.test.mjs vite-app.test.mjs survive.test.mjs rpc.test.mjs tsne.test.mjs tsne-browser.test.mjs lab.test.mjs layout.test.mjs verdict.test.mjs

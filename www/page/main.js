@@ -13,6 +13,7 @@ import {
   recordFrom, resetPanels, scheduleStepChart, showMetrics, showViews, updateCharts, updateTable, watchMapToggle,
 } from './ui/results.js';
 import { clearGallery, initGallery, setPredictions, updateGalleryFilters } from './ui/gallery.js';
+import { clearVerdict, showVerdict } from './ui/verdict.js';
 import { initCheckpoints, onRecovered, onSaved, refreshSaved, renderCheckpointRows } from './ui/checkpoints.js';
 
 const DEFAULT_DATA_URL = 'assets/cifar10-demo.tar.gz';
@@ -91,6 +92,7 @@ function onProgress(msg) {
 
 function setRuns(infos, { add = false } = {}) {
   if (!add) {
+    clearVerdict();
     state.runIds = [];
     state.runs = {};
     state.preds = {};
@@ -207,6 +209,7 @@ function onMessage(ev) {
     case FROM_WORKER.FINAL: return onFinal(msg);
     case FROM_WORKER.VIEWS: return onViews(msg);
     case FROM_WORKER.DONE:
+      if (!msg.stopped) showVerdict();
       setPhase(msg.stopped ? 'stopped' : 'done');
       setStatus(msg.stopped ? 'Stopped. The nets keep their weights: inspect, classify your own image or download them.'
         : 'Done. Inspect the views below, classify your own image, or download the weights.');

@@ -30,6 +30,7 @@ export const state = {
   inkShare,              // exposed helper: share of non-white pixels of a canvas
   destroyDeviceForTesting: null, // set by main.js: loses the worker's GPU device, as a driver reset would
   plannedRuns: null,     // set by main.js: the runs Start would create now, [{ id, label, config }]
+  verdict: null,         // set when a comparison finishes: { seeds, rows: [{ metric, a, b, diff, exceeds }] }
 };
 window.__cskd = state;
 

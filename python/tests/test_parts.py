@@ -1,6 +1,8 @@
 """The twin's parts on their own: the sharded pair sampler, the loss gradient of docs/ALGORITHM.md, cskd's
 subset choice, the models' parameter counts, and checkpoints written here read back."""
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -160,3 +162,24 @@ def test_twin_refuses_methods_it_does_not_train():
     whole = dict(base, calibrationFraction=0.1, perClass=0)
     twin_train.validate(whole)
     assert whole["calibrationFraction"] == 0.0  # the twin trains on every image
+
+
+def test_experiment_runs_a_grid_once_and_tables_it(tiny, tmp_path, capsys):
+    from cskd_torch import experiment
+    out = tmp_path / "exp"
+    args = ["--methods", "ce,cskd,ce", "--seeds", "1,2", "--out", str(out), "--",
+            "--data", tiny, "--width", "4", "--epochs", "1", "--batch", "8", "--lr", "0.05", "--workers", "0"]
+    experiment.main(args)
+    table = (out / "results.md").read_text()
+    assert capsys.readouterr().out.endswith(table)
+    assert table.startswith("| method | seeds | best top-1 err % |")
+    assert "| ce | 2 |" in table and "| cskd | 2 |" in table
+    doc = json.loads((out / "results.json").read_text())
+    assert len(doc["runs"]) == 4
+    ce = [r["bestTop1Error"] for r in doc["runs"] if r["method"] == "ce"]
+    assert abs(doc["summary"][0]["metrics"]["bestTop1Error"]["mean"] - sum(ce) / 2) < 1e-12
+    # A second call trains nothing: the checkpoints stay as they are.
+    ckpt = out / "cskd" / "seed2" / "last.safetensors"
+    before = ckpt.read_bytes()
+    experiment.main(args)
+    assert ckpt.read_bytes() == before and (out / "results.md").read_text() == table

@@ -18,7 +18,7 @@ const DEFAULT_DEADLINE_SECS: u64 = 3600;
 pub fn resolve(path: Option<&Path>, kind: Option<CifarKind>) -> Result<Cifar> {
     let path = match path {
         Some(p) => p.to_path_buf(),
-        None => locate_or_download(kind.unwrap_or(CifarKind::Cifar10))?,
+        None => locate_or_download(kind.unwrap_or(CifarKind::Cifar10), None)?,
     };
     // The given kind decides a loose .bin that fits both record sizes, and must match the rest.
     data::load_as(&path, kind).map_err(|e| {
@@ -33,9 +33,9 @@ pub fn resolve(path: Option<&Path>, kind: Option<CifarKind>) -> Result<Cifar> {
     })
 }
 
-/// `data::locate`'s answer without a shared folder, else the download.
-fn locate_or_download(kind: CifarKind) -> Result<PathBuf> {
-    match locate::find(kind, None) {
+/// `data::locate`'s answer (a cached archive checked against a given checksum), else the download.
+fn locate_or_download(kind: CifarKind, shared: Option<&Path>) -> Result<PathBuf> {
+    match locate::find(kind, shared) {
         Some(p) => {
             check_cached(&p)?;
             Ok(p)
@@ -229,13 +229,7 @@ pub fn data_path(a: DataPathArgs) -> Result<()> {
     } else {
         CifarKind::Cifar10
     };
-    let path = match locate::find(kind, a.shared.as_deref()) {
-        Some(p) => {
-            check_cached(&p)?;
-            p
-        }
-        None => download(kind)?,
-    };
+    let path = locate_or_download(kind, a.shared.as_deref())?;
     println!("{}", path.display());
     Ok(())
 }

@@ -38,9 +38,7 @@ fn flag_of(key: &str) -> String {
 /// The `TrainConfig` interface, one documented optional field per configuration field.
 pub fn train_config_interface() -> String {
     let cmd = TrainArgs::augment_args(clap::Command::new("train"));
-    // Through text, so f32 defaults read as written (0.1, not 0.10000000149011612).
-    let text = serde_json::to_string(&TrainConfig::default()).expect("plain data");
-    let defaults: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+    let defaults = TrainConfig::default().to_json_value();
     let mut out = String::from(
         "// Generated from the Rust types by `cskd::cli::typescript` (tests/typescript.rs checks it;\n\
          // CSKD_BLESS=1 cargo test --test typescript rewrites it). Do not edit by hand.\n\

@@ -128,14 +128,16 @@ impl TrainConfig {
         Ok(config)
     }
 
+    /// The configuration as a JSON value, through text so f32 fields keep their shortest form
+    /// (0.1, not the 0.10000000149011612 `serde_json::to_value` would give).
+    pub fn to_json_value(&self) -> serde_json::Value {
+        serde_json::from_str(&serde_json::to_string(self).expect("plain data")).expect("JSON")
+    }
+
     /// The fields where `other` differs from `self`, as "lr: 0.1 → 0.3" (values as written in
     /// JSON: f32 fields read 0.1, not 0.10000000149011612); empty when they are equal.
     pub fn diff(&self, other: &TrainConfig) -> Vec<String> {
-        // Through text, so f32 fields keep their shortest form.
-        let value = |c: &TrainConfig| -> serde_json::Value {
-            serde_json::from_str(&serde_json::to_string(c).expect("plain data")).expect("JSON")
-        };
-        let (a, b) = (value(self), value(other));
+        let (a, b) = (self.to_json_value(), other.to_json_value());
         let (Some(a), Some(b)) = (a.as_object(), b.as_object()) else {
             return Vec::new();
         };

@@ -327,3 +327,66 @@ fn the_whole_grid_is_checked_before_the_first_run() {
     common::cli::fails_with(&o, "/nonexistent/t.safetensors");
     assert!(!out.join("ce").exists());
 }
+
+#[test]
+fn a_preset_is_its_configuration_and_its_methods() {
+    let dir = common::cli::scratch("cli-experiment-preset");
+    let tiny = dir.join("tiny.tar.gz");
+    common::cli::subset(&tiny, 6, 2);
+    let out = dir.join("exp");
+    // `quick` (width 4, batch 10, lr 0.05, weight decay 5e-4, ce and cskd), shortened by flags.
+    let shared = ["--per-class", "4", "--test-per-class", "2", "--epochs", "1"];
+    let mut args = vec![
+        "experiment",
+        "--data",
+        s(&tiny),
+        "--seeds",
+        "1",
+        "--quiet",
+        "--out",
+        s(&out),
+    ];
+    let with_preset = [&args[..], &["--preset", "quick"], &shared[..]].concat();
+    let table = ok(&cskd(&with_preset));
+    assert!(
+        table.contains("| ce | 1 |") && table.contains("| cskd | 1 |"),
+        "{table}"
+    );
+    // The same configuration spelt out in flags is recognised as these runs: nothing trains again.
+    let ckpt = out.join("cskd/seed1/last.safetensors");
+    let before = std::fs::read(&ckpt).unwrap();
+    args.extend_from_slice(&shared);
+    args.extend_from_slice(&[
+        "--width",
+        "4",
+        "--batch",
+        "10",
+        "--lr",
+        "0.05",
+        "--weight-decay",
+        "5e-4",
+    ]);
+    ok(&cskd(&args));
+    assert_eq!(
+        std::fs::read(&ckpt).unwrap(),
+        before,
+        "the preset's run trained again"
+    );
+    // A flag beside the preset changes it: another configuration, refused in this OUT.
+    let other = [&with_preset[..], &["--lr", "0.07"]].concat();
+    let o = cskd(&other);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("lr: 0.05 → 0.07"), "{err}");
+    // An unknown preset names the known ones; `cskd presets` lists them.
+    let o = cskd(&["experiment", "--preset", "papr", "--out", s(&dir.join("x"))]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !o.status.success() && err.contains("quick, software, paper"),
+        "{err}"
+    );
+    let listed = ok(&cskd(&["presets"]));
+    for key in ["quick", "software", "paper", "mixup", "pskd"] {
+        assert!(listed.contains(&format!("{key} — ")), "{listed}");
+    }
+}

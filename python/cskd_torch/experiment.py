@@ -1,8 +1,12 @@
 """Methods x seeds on the PyTorch twin, as `cskd experiment` does: each run as
 `python -m cskd_torch.train` into OUT/<method>/seed<N>/ (a finished run is skipped), then a mean ± sample
 sd table of best and final top-1 error, final ECE, NLL and Recall@1 as Markdown (OUT/results.md, stdout)
-and JSON (OUT/results.json). Every other flag is passed to each run unchanged:
+and JSON (OUT/results.json). `--preset NAME` takes cskd's named configuration (its methods and
+flags, from src/train/presets.json); every other flag is passed to each run unchanged, after it:
 
+    python -m cskd_torch.experiment --preset paper --seeds 1,2,3 --out runs/twin -- --data cifar-10-binary.tar.gz
+
+is the same as
     python -m cskd_torch.experiment --methods ce,cskd --seeds 1,2,3 --out runs/twin -- \\
         --data cifar-10-binary.tar.gz --per-class 100 --test-per-class 0 --width 32 --batch 128 \\
         --lr 0.1 --weight-decay 5e-4 --epochs 60
@@ -15,7 +19,7 @@ import os
 import statistics
 import sys
 
-from . import train
+from . import presets, train
 
 COLUMNS = [("bestTop1Error", "best top-1 err %", True), ("finalTop1Error", "final top-1 err %", True),
            ("ece", "ECE %", True), ("nll", "NLL", False), ("recallAt1", "Recall@1 %", True)]
@@ -68,11 +72,15 @@ def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     ours, rest = (argv[:argv.index("--")], argv[argv.index("--") + 1:]) if "--" in argv else (argv, [])
     p = argparse.ArgumentParser(prog="cskd_torch.experiment", description=__doc__.split("\n\n")[0])
-    p.add_argument("--methods", default="ce,cskd", help="comma-separated: ce, cskd, ls")
+    p.add_argument("--preset", help="cskd's named configuration (`cskd presets`): its methods and flags")
+    p.add_argument("--methods", help="comma-separated: ce, cskd, ls (default: the preset's, else ce,cskd)")
     p.add_argument("--seeds", default="1,2,3", help="comma-separated")
     p.add_argument("--out", required=True, help="OUT/<method>/seed<N>/ per run, OUT/results.md and .json")
     a = p.parse_args(ours)
-    methods = unique([m.strip() for m in a.methods.split(",") if m.strip()], "--methods")
+    preset_methods, preset_fields = presets.load(a.preset) if a.preset else (["ce", "cskd"], {})
+    rest = [*presets.flags(preset_fields), *rest]  # later flags win (argparse keeps the last)
+    listed = a.methods.split(",") if a.methods else preset_methods
+    methods = unique([m.strip() for m in listed if m.strip()], "--methods")
     try:
         seeds = unique([int(s) for s in a.seeds.split(",") if s.strip()], "--seeds")
     except ValueError:

@@ -183,3 +183,27 @@ def test_experiment_runs_a_grid_once_and_tables_it(tiny, tmp_path, capsys):
     before = ckpt.read_bytes()
     experiment.main(args)
     assert ckpt.read_bytes() == before and (out / "results.md").read_text() == table
+
+
+def test_presets_give_the_twin_cskds_configuration():
+    """`--preset` reads cskd's own list: each preset the twin can train resolves to the configuration
+    cskd resolves it to (`cskd presets --json`), field by field."""
+    from conftest import cskd_json
+    from cskd_torch import presets
+    from cskd_torch import train as twin_train
+    resolved = {p["key"]: p for p in cskd_json("presets", "--json")}
+    checked = 0
+    for key, p in resolved.items():
+        methods, fields = presets.load(key)
+        assert methods == p["methods"]
+        if not set(methods) <= {"ce", "cskd", "ls"}:
+            continue
+        a = twin_train.parse_args([*presets.flags(fields), "--data", "x", "--out", "y", "--method", methods[0]])
+        _, _, config, _, _ = twin_train.start(a)
+        for k in set(presets.FLAGS) - {"method", "seed"}:
+            assert config[k] == p["config"][k], f"{key}: {k}"
+        assert config["augment"] == p["config"]["augment"]
+        checked += 1
+    assert checked >= 3  # quick, software, paper
+    with pytest.raises(SystemExit, match="not a preset"):
+        presets.load("papr")

@@ -18,15 +18,16 @@ use crate::error::{Error, Result};
 use crate::files::write_atomic;
 use crate::train::grid::{Grid, MethodSpec};
 use crate::train::identity::DataIdentity;
-use crate::train::{checkpoint, checkpoint_file, select_splits, EpochRecord, TrainConfig};
+use crate::train::{checkpoint, checkpoint_file, preset, select_splits, EpochRecord, TrainConfig};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::{Path, PathBuf};
 
 #[derive(clap::Args)]
 pub struct ExperimentArgs {
     /// Methods, comma-separated: a base (ce, cskd, ls, pskd, kd = ce with KD) optionally with
-    /// `+mixup`, `+cutmix` or `+kd` (e.g. `cskd+mixup`); kd needs --teacher. Repeats run once.
-    #[arg(long, value_delimiter = ',', default_value = "ce,cskd")]
+    /// `+mixup`, `+cutmix` or `+kd` (e.g. `cskd+mixup`); kd needs --teacher. Repeats run once
+    /// [default: --preset's methods, else ce,cskd].
+    #[arg(long, value_delimiter = ',')]
     methods: Vec<String>,
     /// Seeds, comma-separated. Repeats run once.
     #[arg(long, value_delimiter = ',', default_value = "1,2,3")]
@@ -88,7 +89,7 @@ impl Run {
     fn new(spec: &MethodSpec, seed: u64, a: &ExperimentArgs) -> Result<Run> {
         let dir = a.out.join(&spec.name).join(format!("seed{seed}"));
         let args = cell_args(spec, seed, a, dir.clone())?;
-        let config = args.config(&TrainConfig::default());
+        let config = args.config(&a.flags.base()?);
         Ok(Run {
             method: spec.name.clone(),
             seed,
@@ -208,7 +209,12 @@ fn other_runs_on_disk(out: &Path, grid: &Grid) -> Vec<(MethodSpec, u64)> {
 }
 
 pub fn run(a: ExperimentArgs) -> Result<()> {
-    let grid = Grid::new(&a.methods, &a.seeds)?;
+    let methods = match (&a.methods[..], &a.flags.preset) {
+        ([], Some(key)) => preset::find(key)?.methods.clone(),
+        ([], None) => vec!["ce".to_string(), "cskd".to_string()],
+        (given, _) => given.to_vec(),
+    };
+    let grid = Grid::new(&methods, &a.seeds)?;
     for w in &grid.warnings {
         eprintln!("warning: {w}");
     }
@@ -303,7 +309,7 @@ pub fn run(a: ExperimentArgs) -> Result<()> {
             Err(e) => eprintln!("note: not in the table: {e}"),
         }
     }
-    let base = a.flags.apply(&TrainConfig::default());
+    let base = a.flags.apply(&a.flags.base()?);
     let (markdown, json) = summarise(&methods, &results, &base);
     let md_path = a.out.join("results.md");
     write_atomic(&md_path, markdown.as_bytes()).map_err(io_err(&md_path))?;

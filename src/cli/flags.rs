@@ -1,10 +1,11 @@
 //! The training configuration as command-line flags, written once: `train` and `experiment` both
 //! flatten [`ConfigFlags`] (and [`DataFlags`]); a flag left out keeps the base configuration's value
-//! (`TrainConfig::default()`, or a resumed checkpoint's). Help texts state the defaults.
+//! (`TrainConfig::default()` or `--preset`'s, or a resumed checkpoint's). Help texts state the defaults.
 
 use crate::data::CifarKind;
+use crate::error::Result;
 use crate::model::ModelName;
-use crate::train::{Schedule, TrainConfig};
+use crate::train::{preset, Schedule, TrainConfig};
 use std::path::PathBuf;
 
 /// Where the data set is, and which one it must be.
@@ -32,6 +33,9 @@ impl DataFlags {
 /// are the run's own: `train` adds them, `experiment` takes them from its grid).
 #[derive(clap::Args, Clone, Debug, Default)]
 pub struct ConfigFlags {
+    /// Start from a named configuration (`cskd presets` lists them); the other flags change it.
+    #[arg(long)]
+    pub preset: Option<String>,
     /// Training images per class (0 = all) [default 0].
     #[arg(long)]
     pub per_class: Option<usize>,
@@ -92,6 +96,14 @@ pub struct ConfigFlags {
 }
 
 impl ConfigFlags {
+    /// The configuration the flags change: `--preset`'s, else `TrainConfig::default()`.
+    pub fn base(&self) -> Result<TrainConfig> {
+        match &self.preset {
+            Some(key) => Ok(preset::find(key)?.config.clone()),
+            None => Ok(TrainConfig::default()),
+        }
+    }
+
     /// `base` with every given flag applied.
     pub fn apply(&self, base: &TrainConfig) -> TrainConfig {
         let mut c = base.clone();

@@ -8,6 +8,7 @@ mod experiment;
 mod export;
 mod flags;
 mod logits;
+mod presets;
 mod results;
 mod step;
 mod train;
@@ -44,6 +45,8 @@ enum Command {
     Eval(eval::EvalArgs),
     /// Methods × seeds, each run as `train`, then a mean ± std table (OUT/results.md, .json).
     Experiment(experiment::ExperimentArgs),
+    /// The named configurations of `--preset` (the page's preset menu).
+    Presets(presets::PresetsArgs),
     /// Write an inference-only checkpoint (no momentum or training state) for other runtimes.
     Export(export::ExportArgs),
     /// Eval-mode logits of test images as safetensors (cross-checks with the PyTorch twin).
@@ -70,6 +73,7 @@ pub fn main() -> ExitCode {
         Command::Train(a) => train::run(a),
         Command::Eval(a) => eval::run(a),
         Command::Experiment(a) => experiment::run(a),
+        Command::Presets(a) => presets::run(a),
         Command::Export(a) => export::run(a),
         Command::Logits(a) => logits::run(a),
         Command::Step(a) => step::run(a),

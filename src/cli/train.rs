@@ -13,7 +13,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-/// Flags left out take their value from `TrainConfig::default()` (or, with `--resume`, from the
+/// Flags left out take their value from `TrainConfig::default()` or `--preset` (or, with `--resume`, from the
 /// checkpoint, which they must then agree with).
 #[derive(clap::Args, Clone, Debug, Default)]
 pub struct TrainArgs {
@@ -160,7 +160,18 @@ pub(super) fn run_with(a: TrainArgs, grid: Option<&ProgressBar>) -> Result<()> {
                 Error::Checkpoint("the checkpoint has no training configuration".into())
                     .in_file(path)
             })?;
-            let diff = saved.diff(&a.config(&saved));
+            // A --preset given with --resume must name the run's own configuration.
+            let base = match &a.flags.preset {
+                Some(_) => TrainConfig {
+                    method: saved.method,
+                    mix: saved.mix,
+                    kd_lambda: saved.kd_lambda,
+                    seed: saved.seed,
+                    ..a.flags.base()?
+                },
+                None => saved.clone(),
+            };
+            let diff = saved.diff(&a.config(&base));
             if !diff.is_empty() {
                 return Err(Error::Config(format!(
                     "--resume continues the run as it was configured, but the flags change it (checkpoint → given: {}); leave those flags out, or start a new run from these weights with --init",
@@ -180,7 +191,7 @@ pub(super) fn run_with(a: TrainArgs, grid: Option<&ProgressBar>) -> Result<()> {
             }
             saved
         }
-        None => a.config(&TrainConfig::default()),
+        None => a.config(&a.flags.base()?),
     };
     config.validate()?;
     // A grid (`cskd experiment`) says once which of its flags no run uses.

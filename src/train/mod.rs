@@ -9,6 +9,7 @@ pub mod config;
 pub mod grid;
 pub mod identity;
 mod inputs;
+pub mod preset;
 pub mod snapshot;
 pub mod state_dict;
 pub mod step;

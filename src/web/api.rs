@@ -58,3 +58,10 @@ pub async fn profile_step(
             .map_err(js_err)?,
     )
 }
+
+/// The named configurations of the page's preset menu and `cskd --preset` (one list, in
+/// src/train/presets.json), each resolved to every field. Needs no GPU.
+#[wasm_bindgen(unchecked_return_type = "Preset[]")]
+pub fn presets() -> JsResult<JsValue> {
+    to_js(&crate::train::preset::all().map_err(js_err)?)
+}

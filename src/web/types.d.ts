@@ -40,3 +40,10 @@ export interface StepProfile {
   gpuMs: number; wallMs: number; loss: number; families: FamilyRow[]; unknown: string[];
   kernels: { kernel: string; family: string | null; flops: number; bytes: number; ms: number }[];
 }
+/** A named configuration of the preset menu (src/train/presets.json), resolved: `config` holds every
+ *  field; `runs` are the one or two compared runs (`methods` spelt as `cskd experiment --methods`). */
+export interface Preset {
+  key: string; label: string; note: string; methods: string[];
+  runs: { method: NonNullable<TrainConfig["method"]>; mix: NonNullable<TrainConfig["mix"]> }[];
+  config: Required<TrainConfig>;
+}

@@ -7,7 +7,7 @@ import { TO_WORKER, FROM_WORKER } from '../shared/protocol.js';
 import { rpcClient } from '../shared/rpc.js';
 import { $, state, setStatus, emptyRendered } from './ui/state.js';
 import {
-  adapterDefaults, applyQuery, enableKd, fillPresetMenu, readRuns, runLabel, updateFieldVisibility, watchControls,
+  adapterDefaults, applyQuery, enableKd, setPresets, readRuns, runLabel, updateFieldVisibility, watchControls,
 } from './ui/controls.js';
 import {
   recordFrom, resetPanels, scheduleStepChart, showMetrics, showViews, updateCharts, updateTable, watchMapToggle,
@@ -162,6 +162,7 @@ function showNoWebGPU(reason) {
 }
 
 function onInit(msg) {
+  setPresets(msg.presets);
   if (!msg.webgpu) {
     if (msg.wasm === false) {
       state.webgpu = null;
@@ -287,7 +288,6 @@ try {
 
 // ---- boot ---------------------------------------------------------------------------------------
 
-fillPresetMenu();
 watchControls();
 watchMapToggle();
 initGallery(call);

@@ -18,10 +18,14 @@ async function handleInit(msg) {
     post({ type: FROM_WORKER.INIT, webgpu: false, wasm: false, reason: `Could not load the WebAssembly module (cskd.js / cskd_bg.wasm): ${errorText(e)}` });
     return;
   }
+  // The preset menu's list (src/train/presets.json): the page shows it with or without WebGPU.
+  let presets = [];
+  try { presets = ctx.cskd.presets(); } catch (e) { console.warn(`presets: ${errorText(e)}`); }
+  const postInit = (m) => post({ ...m, presets });
   let webgpu = false;
   try { webgpu = ctx.cskd.webgpuAvailable(); } catch { /* treated as unavailable */ }
   if (!webgpu) {
-    post({ type: FROM_WORKER.INIT, webgpu: false, wasm: true, reason: 'navigator.gpu is not defined in this browser (or in its workers).' });
+    postInit({ type: FROM_WORKER.INIT, webgpu: false, wasm: true, reason: 'navigator.gpu is not defined in this browser (or in its workers).' });
     return;
   }
   try {
@@ -30,9 +34,9 @@ async function handleInit(msg) {
     const adapter = await ctx.cskd.adapterInfo();
     // KD needs Trainer.create's 4th argument (the teacher checkpoint).
     const kd = ctx.cskd.Trainer.create.length >= 4;
-    post({ type: FROM_WORKER.INIT, webgpu: true, wasm: true, adapter: { ...adapter }, kd });
+    postInit({ type: FROM_WORKER.INIT, webgpu: true, wasm: true, adapter: { ...adapter }, kd });
   } catch (e) {
-    post({ type: FROM_WORKER.INIT, webgpu: false, wasm: true, reason: `No WebGPU adapter: ${errorText(e)}` });
+    postInit({ type: FROM_WORKER.INIT, webgpu: false, wasm: true, reason: `No WebGPU adapter: ${errorText(e)}` });
   }
 }
 

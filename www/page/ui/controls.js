@@ -29,44 +29,17 @@ export function runIdOf(config) {
     .filter(Boolean).join('-');
 }
 
-const COMMON = {
-  model: 'smallcnn', temperature: 4, lambda: 1, smoothing: 0.1, momentum: 0.9, weightDecay: 5e-4,
-  schedule: 'step', seed: 0, augment: true, mixAlpha: 1, pskdAlpha: 0.8, kdLambda: 0, kdTemperature: 4,
-  calibrationFraction: 0.1,
-};
-const PAPER = { ...COMMON, perClass: 100, testPerClass: 0, width: 32, batch: 64, epochs: 60, lr: 0.1 };
+/** The presets, one list owned by the Rust crate (src/train/presets.json, also `cskd --preset`): the
+ *  worker sends them, resolved to every field, with its INIT message. key → { label, note, fields, runs }. */
+export const PRESETS = {};
 
-/** Each preset sets every field and the two runs it compares. */
-export const PRESETS = {
-  quick: {
-    label: 'Quick look',
-    note: 'A tiny network on 10 images per class: the loss curve moves within seconds and a first evaluation follows after epoch 1, even without a GPU.',
-    fields: { ...COMMON, perClass: 10, testPerClass: 5, width: 4, batch: 10, epochs: 3, lr: 0.05 },
-    runs: [{ method: 'ce', mix: 'none' }, { method: 'cskd', mix: 'none' }],
-  },
-  paper: {
-    label: "The paper's regime (small data)",
-    note: 'With only 100 training images per class a width-32 CNN memorises its training set within ~60 epochs, so cross-entropy over-fits and grows over-confident; that is where CS-KD\'s class-wise regularisation shows in test error and ECE.',
-    fields: PAPER,
-    runs: [{ method: 'ce', mix: 'none' }, { method: 'cskd', mix: 'none' }],
-  },
-  mixup: {
-    label: 'CS-KD + mixup',
-    note: 'CS-KD alone against CS-KD with mixup (α = 1): the paper reports that the two regularisers add up.',
-    fields: { ...PAPER, mixAlpha: 1 },
-    runs: [{ method: 'cskd', mix: 'none' }, { method: 'cskd', mix: 'mixup' }],
-  },
-  pskd: {
-    label: 'PS-KD vs CS-KD',
-    note: 'Progressive self-knowledge distillation (Kim et al., ICCV 2021) softens each target with the model\'s own past predictions (α_T = 0.8, growing linearly; its recipe: Nesterov momentum, weight decay 5e-4); CS-KD matches predictions within a class.',
-    fields: { ...PAPER, pskdAlpha: 0.8 },
-    runs: [{ method: 'pskd', mix: 'none' }, { method: 'cskd', mix: 'none' }],
-  },
-};
-
-export function fillPresetMenu() {
+/** Takes the worker's presets (the wasm API's `presets()`) and fills the menu. */
+export function setPresets(list) {
   const sel = $('#preset');
-  for (const [key, p] of Object.entries(PRESETS)) sel.add(new Option(p.label, key));
+  for (const p of list ?? []) {
+    if (!PRESETS[p.key]) sel.add(new Option(p.label, p.key));
+    PRESETS[p.key] = { label: p.label, note: p.note, fields: p.config, runs: p.runs };
+  }
 }
 
 function setField(key, value) {
@@ -83,6 +56,7 @@ function setField(key, value) {
 export function applyPreset(key) {
   const p = PRESETS[key];
   if (!p) return false;
+  // The config's per-run fields (method, mix, nesterov) have no control of their own: the runs set them.
   for (const [k, v] of Object.entries(p.fields)) setField(k, v);
   const [a, b] = p.runs;
   setField('methodA', a.method); setField('mixA', a.mix ?? 'none');
@@ -95,7 +69,7 @@ export function applyPreset(key) {
 }
 
 /** URL query: ?field=value for any control (aliases T, lam, wd, bs), method=both|ce|cskd|ls|pskd,
- *  preset=quick|paper|mixup|pskd, autostart=1, data=URL. Returns whether it set any field. */
+ *  preset=<a key of PRESETS>, autostart=1, data=URL. Returns whether it set any field. */
 export function applyQuery(q) {
   let any = false;
   if (q.get('preset')) any = applyPreset(q.get('preset')) || any;

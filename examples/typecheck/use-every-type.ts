@@ -2,10 +2,10 @@
 // `tsc --noEmit` checks the published .d.ts files against real use (tests/browser/npm-package.test.mjs
 // also fails when a new export is not used here). Compiled only, never run.
 import init, {
-  Trainer, adapterInfo, benchW1, destroyDeviceForTesting, gpuLost, initSync, profileStep, resetGpu, setKernels,
+  Trainer, adapterInfo, benchW1, destroyDeviceForTesting, gpuLost, initSync, presets, profileStep, resetGpu, setKernels,
   start, webgpuAvailable,
   type AdapterInfo, type FamilyRow, type ProfileOptions, type StepProfile, type Embeddings, type EpochRecord, type Evaluation, type InitInput, type InitOutput, type Metrics,
-  type Predictions, type Reliability, type StepResult, type SyncInitInput, type TrainConfig, type W1Result,
+  type Predictions, type Preset, type Reliability, type StepResult, type SyncInitInput, type TrainConfig, type W1Result,
 } from 'cskd';
 import {
   WorkerTrainer, createWorkerTrainer, type TrainingData, type WorkerTrainerOptions,
@@ -85,6 +85,8 @@ export async function onMainThread(data: Uint8Array, image: Uint8Array): Promise
   if (!webgpuAvailable()) return ['no WebGPU'];
   start();
   log.push(describeAdapter(await adapterInfo()));
+  const software: Preset | undefined = presets().find((p) => p.key === 'software');
+  if (software) log.push(`${software.label}: ${software.runs.map((r) => `${r.method}+${r.mix}`).join(' vs ')}, width ${software.config.width}`);
   log.push(describeBench(await benchW1(true, 4, 1)));
   setKernels('compact');
   const options: ProfileOptions = { cskd: true, anchors: 4 };

@@ -1,6 +1,6 @@
 // The lab page's defaults, presets and live views (headless Chromium, WebGPU on SwiftShader):
 //   1. presets set every field and the two runs they compare;
-//   2. on the software adapter the page says so, picks the quick look, and its default run draws a
+//   2. on the software adapter the page says so, picks the software preset, and its default run draws a
 //      per-step loss curve (≥ 2 points per run); the time from Start is logged (a benchmark figure for
 //      the README, ~5–8 s here), LAB_FIRST_CURVE_MS (180 s) only guards against a hang;
 //   3. after epoch 1 the t-SNE view renders a map of points for every run.
@@ -68,10 +68,16 @@ test('CIFAR-100 confusion order groups the classes by superclass, by name or by 
 test('presets set every field and the runs they compare', async () => {
   const expected = {
     quick: { runs: ['ce', 'cskd'], perClass: '10', width: '4', epochs: '3' },
-    paper: { runs: ['ce', 'cskd'], perClass: '100', width: '32', epochs: '60', model: 'smallcnn' },
+    software: { runs: ['ce', 'cskd'], perClass: '20', width: '16', epochs: '40', weightDecay: '0.0005' },
+    paper: { runs: ['ce', 'cskd'], perClass: '100', width: '32', epochs: '60', batch: '128', model: 'smallcnn' },
     mixup: { runs: ['cskd', 'cskd-mixup'], perClass: '100', mixAlpha: '1', mixB: 'mixup' },
     pskd: { runs: ['pskd', 'cskd'], perClass: '100', pskdAlpha: '0.8', methodA: 'pskd' },
   };
+  // The menu is the crate's one list (src/train/presets.json, through the wasm API's presets()).
+  const owned = JSON.parse(fs.readFileSync(path.join(here, '..', '..', 'src', 'train', 'presets.json'), 'utf8'));
+  const menu = await page.evaluate(() => [...document.querySelectorAll('#preset option')].map((o) => o.value).filter(Boolean));
+  assert.deepEqual(menu, owned.map((p) => p.key), 'the menu lists presets.json');
+  assert.deepEqual(Object.keys(expected), menu);
   const before = await fields();
   for (const [key, want] of Object.entries(expected)) {
     // Scramble every field first, so a preset that forgets one is caught.
@@ -109,7 +115,7 @@ test('on a software adapter the default run shows a live loss curve at once, the
   const boot = await page.evaluate(() => ({ software: window.__cskd.software, preset: window.__cskd.preset, adapter: window.__cskd.adapter }));
   log(`adapter: ${JSON.stringify(boot.adapter.name)} (${boot.adapter.deviceType})`);
   assert.equal(boot.software, true, 'SwiftShader is a software adapter');
-  assert.equal(boot.preset, 'quick', 'the software default is the quick look');
+  assert.equal(boot.preset, 'software', 'the software default is the preset made for it');
   const note = await page.textContent('#adapter-note');
   assert.match(note, /software rendering/);
   assert.match(note, /images\/s/);

@@ -60,7 +60,5 @@ CSKD_DATA="$(cd "$root" && cargo run --quiet --locked --bin cskd -- data-path --
 export CSKD_DATA
 echo "== CIFAR-10: $CSKD_DATA"
 
-# The demo's default data: 100 training + 20 test images per class (scripts/demo-data.sh).
-if [[ ! -f "$root/www/assets/cifar10-demo.tar.gz" ]]; then
-  "$root/scripts/demo-data.sh"
-fi
+# The demo's default data (scripts/demo-data.sh: kept when up to date, else made).
+"$root/scripts/demo-data.sh"

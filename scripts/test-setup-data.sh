@@ -31,7 +31,7 @@ env -u CSKD_DATA HOME="$work/home" SHARED="$work/no-shared" \
   scripts/demo-data.sh "$work/demo.tar.gz" > "$work/log" 2>&1 || { cat "$work/log"; exit 1; }
 grep -q "downloading http://127.0.0.1" "$work/log" || { cat "$work/log"; exit 1; }
 [[ -f "$work/home/.cache/cskd/cifar-10-binary.tar.gz" ]] || { echo "no cached download"; exit 1; }
-grep -q "1000 train + 200 test images" "$work/log" || { cat "$work/log"; exit 1; }
+grep -q "1000 train + 500 test images" "$work/log" || { cat "$work/log"; exit 1; }
 tar -tzf "$work/demo.tar.gz" | grep -q test_batch.bin
 
 echo "== a wrong checksum is refused and nothing is cached"

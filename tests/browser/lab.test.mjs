@@ -68,7 +68,7 @@ test('CIFAR-100 confusion order groups the classes by superclass, by name or by 
 test('presets set every field and the runs they compare', async () => {
   const expected = {
     quick: { runs: ['ce', 'cskd'], perClass: '10', width: '4', epochs: '3' },
-    software: { runs: ['ce', 'cskd'], perClass: '20', width: '16', epochs: '40', weightDecay: '0.0005' },
+    software: { runs: ['ce', 'cskd'], perClass: '10', testPerClass: '25', width: '16', epochs: '40', weightDecay: '0.0005' },
     paper: { runs: ['ce', 'cskd'], perClass: '100', width: '32', epochs: '60', batch: '128', model: 'smallcnn' },
     mixup: { runs: ['cskd', 'cskd-mixup'], perClass: '100', mixAlpha: '1', mixB: 'mixup' },
     pskd: { runs: ['pskd', 'cskd'], perClass: '100', pskdAlpha: '0.8', methodA: 'pskd' },

@@ -18,7 +18,7 @@ export RUSTUP_HOME="${RUSTUP_HOME:-$HOME/.rustup}" CARGO_HOME="${CARGO_HOME:-$HO
 mkdir -p "$work/www"
 real="$(cargo run --quiet --locked --bin cskd -- data-path --shared "$SHARED")"
 cargo run --quiet --locked --bin cskd -- subset --data "$real" \
-  --per-class 120 --test-per-class 25 --out "$work/www/cifar-10-binary.tar.gz" >/dev/null
+  --per-class 120 --test-per-class 60 --out "$work/www/cifar-10-binary.tar.gz" >/dev/null
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 python3 -m http.server "$port" --bind 127.0.0.1 --directory "$work/www" >/dev/null 2>&1 &
 server=$!

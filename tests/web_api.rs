@@ -7,7 +7,7 @@
 use cskd::data::{write_archive, CifarKind, Split};
 use cskd::rng::Rng;
 use cskd::web::Trainer;
-use wasm_bindgen::JsValue;
+use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -456,5 +456,28 @@ async fn the_profiler_reads_webgpu_timestamps_and_profile_step_checks_its_option
         let err = cskd::web::profile_step(js(bad)).await.unwrap_err();
         let m = message(err);
         assert!(m.contains("profileStep"), "{m}");
+    }
+}
+
+#[wasm_bindgen_test]
+fn presets_are_the_crates_list_with_every_field_as_written() {
+    let list: js_sys::Array = cskd::web::presets()
+        .map_err(message)
+        .unwrap()
+        .unchecked_into();
+    let owned = cskd::train::preset::all().unwrap();
+    assert_eq!(list.length() as usize, owned.len());
+    for (p, owned) in list.iter().zip(owned) {
+        assert_eq!(get(&p, "key").as_string().unwrap(), owned.key);
+        let config = get(&p, "config");
+        // f32 fields as written in presets.json (0.0005), not as widened to f64 (0.0005000000237…).
+        assert_eq!(field(&config, "weightDecay"), 0.0005, "{}", owned.key);
+        let text: String = js_sys::JSON::stringify(&config).unwrap().into();
+        assert_eq!(
+            cskd::train::TrainConfig::from_json(&text).unwrap(),
+            owned.config
+        );
+        let runs: js_sys::Array = get(&p, "runs").unchecked_into();
+        assert_eq!(runs.length() as usize, owned.methods.len());
     }
 }

@@ -64,6 +64,7 @@ pub async fn profile_step(
 #[wasm_bindgen(unchecked_return_type = "Preset[]")]
 pub fn presets() -> JsResult<JsValue> {
     // Through JSON text, so f32 fields reach the form as written (0.0005, not 0.0005000000237).
-    let text = serde_json::to_string(crate::train::preset::all().map_err(js_err)?).map_err(js_err)?;
+    let text =
+        serde_json::to_string(crate::train::preset::all().map_err(js_err)?).map_err(js_err)?;
     to_js(&serde_json::from_str::<serde_json::Value>(&text).map_err(js_err)?)
 }

@@ -8,7 +8,7 @@ mod device;
 mod image;
 mod trainer;
 
-pub use api::{adapter_info, bench_w1, profile_step};
+pub use api::{adapter_info, bench_w1, presets, profile_step};
 pub use device::{destroy_device_for_testing, gpu_lost, reset_gpu, webgpu_available};
 pub use trainer::Trainer;
 

@@ -24,6 +24,8 @@ pub struct AdapterSummary {
     pub max_compute_workgroups_per_dimension: u32,
     /// The kernel family in use (see `gpu::KernelFamily`).
     pub kernels: KernelFamily,
+    /// Whether the subgroup kernels run (`Gpu::subgroups`).
+    pub subgroups: bool,
 }
 
 pub struct Gpu {
@@ -32,6 +34,9 @@ pub struct Gpu {
     pub info: wgpu::AdapterInfo,
     pub limits: wgpu::Limits,
     pub features: wgpu::Features,
+    /// Whether kernels with subgroup reductions run (the adapter has `SUBGROUP` and it is not
+    /// switched off: `GpuOptions::subgroups`, `CSKD_SUBGROUPS=0`).
+    subgroups: bool,
     pub(crate) pipelines: Arc<PipelineCache>,
     /// Which kernel family the ops dispatch: chosen once, when the `Gpu` is made.
     family: KernelFamily,
@@ -50,7 +55,16 @@ pub struct GpuOptions {
     /// The kernel family (`--kernels`, JS `setKernels`); `None`: `CSKD_KERNELS` natively, else
     /// `KernelFamily::for_adapter`.
     pub kernels: Option<KernelFamily>,
+    /// `Some(false)` keeps the subgroup kernels off where the adapter has them (tests of both
+    /// paths); `None`: on where the adapter has `SUBGROUP`, unless `CSKD_SUBGROUPS=0` natively.
+    pub subgroups: Option<bool>,
 }
+
+/// The optional features cskd uses where the adapter has them: GPU timestamps (profiling),
+/// subgroup operations (reductions) and f16 arithmetic and storage (mixed precision).
+pub const WANTED_FEATURES: wgpu::Features = wgpu::Features::TIMESTAMP_QUERY
+    .union(wgpu::Features::SUBGROUP)
+    .union(wgpu::Features::SHADER_F16);
 
 impl Gpu {
     /// Opens the best adapter of any backend (on the web: WebGPU). `WGPU_BACKEND` is honoured natively.
@@ -90,7 +104,7 @@ impl Gpu {
             .map_err(|e| Error::NoAdapter(no_adapter_hint(&e.to_string())))?;
         let info = adapter.get_info();
         let limits = adapter.limits();
-        let features = adapter.features() & wgpu::Features::TIMESTAMP_QUERY;
+        let features = adapter.features() & WANTED_FEATURES;
         let (device, queue) = adapter
             .request_device(&wgpu::DeviceDescriptor {
                 label: Some("cskd"),
@@ -107,6 +121,20 @@ impl Gpu {
                 .map_err(|e: String| Error::Config(format!("CSKD_KERNELS: {e}")))?,
             _ => KernelFamily::for_adapter(&info),
         };
+        let subgroups_env = match std::env::var("CSKD_SUBGROUPS") {
+            Ok(v) if !cfg!(target_arch = "wasm32") => match v.trim() {
+                "0" | "off" => false,
+                "1" | "on" => true,
+                _ => {
+                    return Err(Error::Config(format!(
+                        "CSKD_SUBGROUPS={v}: use 0 or 1, or leave it unset"
+                    )))
+                }
+            },
+            _ => true,
+        };
+        let subgroups = features.contains(wgpu::Features::SUBGROUP)
+            && options.subgroups.unwrap_or(subgroups_env);
         let error: Arc<Mutex<Option<String>>> = Arc::default();
         let sink = error.clone();
         device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
@@ -128,6 +156,7 @@ impl Gpu {
             info,
             limits,
             features,
+            subgroups,
             family,
             error,
             lost,
@@ -152,6 +181,19 @@ impl Gpu {
         self.family
     }
 
+    /// Whether kernels with subgroup operations run on this `Gpu`.
+    pub fn subgroups(&self) -> bool {
+        self.subgroups
+    }
+
+    /// The same device with the subgroup kernels on (where the adapter has them) or off: the
+    /// tests run both paths on one adapter.
+    pub fn with_subgroups(&self, on: bool) -> Gpu {
+        let mut gpu = self.with_family(self.family);
+        gpu.subgroups = on && self.features.contains(wgpu::Features::SUBGROUP);
+        gpu
+    }
+
     /// The same device (queue, pipelines, error and loss reports) running another kernel family:
     /// `bench kernels --family all`, the tests of every family on one adapter, the page's
     /// `setKernels`. Tensors and trainers of either may be used with the other.
@@ -162,6 +204,7 @@ impl Gpu {
             info: self.info.clone(),
             limits: self.limits.clone(),
             features: self.features,
+            subgroups: self.subgroups,
             pipelines: self.pipelines.clone(),
             family,
             error: self.error.clone(),
@@ -195,6 +238,7 @@ impl Gpu {
             max_compute_workgroup_storage_size: self.limits.max_compute_workgroup_storage_size,
             max_compute_workgroups_per_dimension: self.limits.max_compute_workgroups_per_dimension,
             kernels: self.family(),
+            subgroups: self.subgroups,
         }
     }
 

@@ -174,12 +174,12 @@ fn resnet_tape_gradient_matches_finite_differences() {
             let h = 1e-2f32;
             let mut w = w0.clone();
             w[i] = w0[i] + h;
-            p.value.write(&gpu().queue, &w);
+            p.value.write(gpu(), &w);
             let up = loss(&model, &x, &labels);
             w[i] = w0[i] - h;
-            p.value.write(&gpu().queue, &w);
+            p.value.write(gpu(), &w);
             let down = loss(&model, &x, &labels);
-            p.value.write(&gpu().queue, &w0);
+            p.value.write(gpu(), &w0);
             let fd = (up - down) / (2.0 * h as f64);
             let tol = 0.05 * (g[i].abs() as f64).max(0.02) + 2e-3;
             assert!(

@@ -50,12 +50,9 @@ pub async fn w1_memory(gpu: &Gpu, cskd: bool, anchors: usize) -> Result<MemoryRe
     .iter()
     .map(|t| t.bytes())
     .sum::<u64>()
-        + store
-            .buffers
-            .iter()
-            .map(|b| b.value.bytes() + b.last_good.bytes())
-            .sum::<u64>()
-        + store.health.bytes();
+        + store.buffer_bytes()
+        + store.health.bytes()
+        + a.halted.bytes();
     let batch_bytes = setup.batch_bytes();
     let pool_bytes = pool.created_bytes();
     let total_bytes = pool_bytes + model_bytes + batch_bytes;

@@ -6,7 +6,10 @@ use super::median;
 use super::w1::W1Setup;
 use crate::error::Result;
 use crate::gpu::profile::{self, DispatchTime, OpFamily, TimingMethod};
-use crate::gpu::{BufferPool, Gpu, Recorder};
+use crate::data::{Cifar, CifarKind, Split};
+use crate::gpu::{BufferPool, CounterSnapshot, Gpu, Recorder};
+use crate::train::{Method, TrainConfig, Trainer};
+use std::sync::Arc;
 use serde::Serialize;
 use web_time::Instant;
 
@@ -41,7 +44,54 @@ pub struct StepProfile {
     pub families: Vec<FamilyRow>,
     /// Kernels missing from the op-family table (`OpFamily::of`); empty when all are attributed.
     pub unknown: Vec<String>,
+    /// What the host asked of the GPU over `counted_steps` steps of a trainer with W1's model and
+    /// batch, after warm-up (`trainer_counters`).
+    pub counters: CounterSnapshot,
+    pub counted_steps: usize,
     pub kernels: Vec<DispatchTime>,
+}
+
+/// Trainer steps counted after warm-up.
+const COUNTED_STEPS: usize = 6;
+
+/// Counters of `COUNTED_STEPS` pipelined steps of a real `Trainer` (W1's SmallCNN width 32, the
+/// method, `anchors` per batch, random CIFAR-shaped images with augmentation), after two warm-up steps.
+pub async fn trainer_counters(gpu: &Gpu, cskd: bool, anchors: usize) -> Result<CounterSnapshot> {
+    let batch = if cskd { anchors } else { 2 * anchors };
+    // One epoch holds every counted step (none waits for an evaluation).
+    let n = batch * (COUNTED_STEPS + 4);
+    let mut rng = crate::rng::Rng::new(5);
+    let split = |n: usize, rng: &mut crate::rng::Rng| Split {
+        images: (0..n * 3072).map(|_| rng.below(256) as u8).collect(),
+        labels: (0..n).map(|i| (i % 100) as u32).collect(),
+        coarse: Some((0..n).map(|i| (i % 20) as u32).collect()),
+    };
+    let data = Cifar {
+        kind: CifarKind::Cifar100,
+        train: split(n, &mut rng),
+        test: split(10, &mut rng),
+        classes: (0..100).map(|i| format!("class{i}")).collect(),
+        coarse_classes: Some((0..20).map(|i| format!("super{i}")).collect()),
+    };
+    let config = TrainConfig {
+        method: if cskd { Method::Cskd } else { Method::Ce },
+        width: 32,
+        batch,
+        per_class: 0,
+        test_per_class: 0,
+        calibration_fraction: 0.0,
+        epochs: 1,
+        ..TrainConfig::default()
+    };
+    let mut trainer = Trainer::new(Arc::new(gpu.with_family(gpu.family())), config, data)?;
+    for _ in 0..2 {
+        trainer.step().await?;
+    }
+    let before = gpu.counters();
+    for _ in 0..COUNTED_STEPS {
+        trainer.step().await?;
+    }
+    Ok(gpu.counters().since(&before))
 }
 
 /// Profiles one W1 step (`anchors` as in `bench::w1`).
@@ -60,7 +110,9 @@ pub async fn profile_w1(gpu: &Gpu, cskd: bool, anchors: usize) -> Result<StepPro
     let loss = setup.record(&mut rec);
     let (timing, kernels) = profile::finish(&mut rec).await?;
     let loss = crate::gpu::readback::read(&mut rec, &loss).await?[0];
-    Ok(summarise(&setup, timing, kernels, median(&mut walls), loss))
+    drop(rec);
+    let counters = trainer_counters(gpu, cskd, anchors).await?;
+    Ok(summarise(&setup, timing, kernels, median(&mut walls), loss, counters))
 }
 
 fn summarise(
@@ -69,6 +121,7 @@ fn summarise(
     kernels: Vec<DispatchTime>,
     wall_ms: f64,
     loss: f32,
+    counters: CounterSnapshot,
 ) -> StepProfile {
     let gpu_ms: f64 = kernels.iter().map(|k| k.ms).sum();
     let families = OpFamily::ALL
@@ -112,6 +165,8 @@ fn summarise(
         loss,
         families,
         unknown,
+        counters,
+        counted_steps: COUNTED_STEPS,
         kernels,
     }
 }
@@ -148,6 +203,11 @@ impl StepProfile {
         s += &format!(
             "GPU total {:.3} ms vs step wall time {:.3} ms (unprofiled median)\n",
             self.gpu_ms, self.wall_ms
+        );
+        s += &format!(
+            "trainer step counters over {} steps after warm-up, {}\n",
+            self.counted_steps,
+            self.counters.per_step(self.counted_steps as u64)
         );
         if !self.unknown.is_empty() {
             s += &format!("unattributed kernels: {}\n", self.unknown.join(", "));

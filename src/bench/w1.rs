@@ -124,21 +124,37 @@ impl W1Setup {
     }
 }
 
-/// W1: `steps` timed steps after 3 warm-up ones (see the module doc for `anchors`).
+/// W1: `steps` timed steps after 3 warm-up ones (see the module doc for `anchors`), pipelined as
+/// the trainer runs them: step i+1 is submitted before step i's loss is read, and a step's time is
+/// the time between two loss reads.
 pub async fn w1(gpu: &Gpu, cskd: bool, anchors: usize, steps: usize) -> Result<W1Result> {
     at_least_one(&[("timed steps (--steps)", steps)])?;
     let setup = W1Setup::new(gpu, cskd, anchors)?;
     let pool = BufferPool::new();
     let mut times = Vec::new();
     let mut dispatches = 0;
-    for i in 0..steps + 3 {
-        let start = Instant::now();
-        let mut rec = Recorder::new(gpu, &pool);
-        setup.step(&mut rec).await?;
-        dispatches = rec.dispatches();
-        if i >= 3 {
-            times.push(start.elapsed().as_secs_f64());
+    let total = steps + 3;
+    let mut pending: Option<readback::PendingRead> = None;
+    let mut last = Instant::now();
+    for i in 0..=total {
+        let next = (i < total).then(|| {
+            let mut rec = Recorder::new(gpu, &pool);
+            let loss = setup.record(&mut rec);
+            let read = readback::start_read(&mut rec, &loss);
+            dispatches = rec.dispatches();
+            read
+        });
+        if let Some(read) = pending.take() {
+            let l = read.finish(gpu, &pool, next.is_some()).await?[0];
+            if !l.is_finite() {
+                return Err(Error::Diverged(format!("W1 loss {l}")));
+            }
+            if i > 3 {
+                times.push(last.elapsed().as_secs_f64());
+            }
+            last = Instant::now();
         }
+        pending = next;
     }
     let median = median(&mut times);
     let images = setup.images_per_step();

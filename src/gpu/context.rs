@@ -2,6 +2,7 @@
 //! web (WebGPU), with the adapter's real limits (the defaults are far below what CNNs need).
 
 use crate::error::{Error, Result};
+use crate::gpu::counters::{CounterSnapshot, Counters};
 use crate::gpu::family::KernelFamily;
 use crate::gpu::pipelines::PipelineCache;
 use serde::Serialize;
@@ -38,6 +39,7 @@ pub struct Gpu {
     /// switched off: `GpuOptions::subgroups`, `CSKD_SUBGROUPS=0`).
     subgroups: bool,
     pub(crate) pipelines: Arc<PipelineCache>,
+    pub(crate) counters: Arc<Counters>,
     /// Which kernel family the ops dispatch: chosen once, when the `Gpu` is made.
     family: KernelFamily,
     /// The first validation/out-of-memory error or device loss, reported at the next readback
@@ -151,6 +153,7 @@ impl Gpu {
         });
         Ok(Gpu {
             pipelines: Arc::new(PipelineCache::new(device.clone(), error.clone())),
+            counters: Arc::default(),
             device,
             queue,
             info,
@@ -206,6 +209,7 @@ impl Gpu {
             features: self.features,
             subgroups: self.subgroups,
             pipelines: self.pipelines.clone(),
+            counters: self.counters.clone(),
             family,
             error: self.error.clone(),
             lost: self.lost.clone(),
@@ -242,13 +246,36 @@ impl Gpu {
         }
     }
 
-    /// Blocks (natively) until all submitted work is done; a no-op on the web, where the browser drives the queue.
+    /// Blocks (natively) until all submitted work is done; a no-op on the web, where the browser
+    /// drives the queue (the awaited map that follows is the wait there). Counted as a host wait.
     pub fn wait(&self) -> Result<()> {
+        self.counters.wait(false);
         #[cfg(not(target_arch = "wasm32"))]
         self.device
             .poll(wgpu::PollType::wait_indefinitely())
             .map_err(|e| Error::Gpu(e.to_string()))?;
         Ok(())
+    }
+
+    /// Blocks (natively) until one earlier submission is done, while later ones may keep the GPU
+    /// busy: the pipelined step's read of the previous step's loss. On the web a no-op, as `wait`.
+    pub(crate) fn wait_for(&self, submission: Option<wgpu::SubmissionIndex>) -> Result<()> {
+        self.counters.wait(true);
+        #[cfg(not(target_arch = "wasm32"))]
+        self.device
+            .poll(wgpu::PollType::Wait {
+                submission_index: submission,
+                timeout: None,
+            })
+            .map_err(|e| Error::Gpu(e.to_string()))?;
+        #[cfg(target_arch = "wasm32")]
+        let _ = submission;
+        Ok(())
+    }
+
+    /// What this device has been asked to do so far (see `gpu::counters`).
+    pub fn counters(&self) -> CounterSnapshot {
+        self.counters.snapshot()
     }
 }
 

@@ -1,6 +1,8 @@
 //! The GPU engine: context, tensors and their pool, the pipeline cache, the step recorder, readback.
 
+mod bind_groups;
 mod context;
+mod counters;
 mod family;
 mod pipelines;
 pub mod profile;
@@ -9,6 +11,7 @@ mod recorder;
 mod tensor;
 
 pub use context::{AdapterSummary, Gpu, GpuOptions};
+pub use counters::CounterSnapshot;
 pub use family::KernelFamily;
 pub use pipelines::Kernel;
 pub use recorder::Recorder;

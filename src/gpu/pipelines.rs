@@ -42,7 +42,15 @@ impl<'a> Kernel<'a> {
     }
 }
 
-type Key = (&'static str, &'static str, Vec<(&'static str, u64)>);
+/// Override constants a kernel may set (the most any kernel sets today is 4).
+const MAX_CONSTANTS: usize = 8;
+
+/// A pipeline's identity, built per dispatch without allocating.
+type Key = (
+    &'static str,
+    &'static str,
+    [(&'static str, u64); MAX_CONSTANTS],
+);
 
 pub(crate) struct Compiled {
     pub pipeline: wgpu::ComputePipeline,
@@ -68,11 +76,16 @@ impl PipelineCache {
     }
 
     pub fn get(&self, k: &Kernel) -> Arc<Compiled> {
-        let key: Key = (
-            k.shader,
-            k.entry,
-            k.constants.iter().map(|(n, v)| (*n, v.to_bits())).collect(),
+        assert!(
+            k.constants.len() <= MAX_CONSTANTS,
+            "{}: more than {MAX_CONSTANTS} override constants",
+            k.entry
         );
+        let mut constants = [("", 0u64); MAX_CONSTANTS];
+        for (slot, (n, v)) in constants.iter_mut().zip(k.constants) {
+            *slot = (n, v.to_bits());
+        }
+        let key: Key = (k.shader, k.entry, constants);
         if let Some(c) = self.pipelines.lock().unwrap().get(&key) {
             return c.clone();
         }

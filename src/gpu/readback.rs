@@ -2,7 +2,7 @@
 //! map completes when the browser gets to it (await); natively we poll the device until it has.
 
 use crate::error::{Error, Result};
-use crate::gpu::{Gpu, Recorder, Tensor};
+use crate::gpu::{BufferPool, Gpu, Recorder, Tensor};
 
 const STAGING: wgpu::BufferUsages =
     wgpu::BufferUsages::MAP_READ.union(wgpu::BufferUsages::COPY_DST);
@@ -33,6 +33,52 @@ pub async fn read_many(rec: &mut Recorder<'_>, tensors: &[&Tensor]) -> Result<Ve
     }
     gpu.check()?;
     Ok(out)
+}
+
+/// A read started with the submit of its recording and taken later (`finish`): the host goes on
+/// recording while the GPU works, and waits for this submission only, not for the ones after it.
+pub(crate) struct PendingRead {
+    staging: wgpu::Buffer,
+    done: MapDone,
+    submission: Option<wgpu::SubmissionIndex>,
+    bytes: usize,
+}
+
+/// Copies `t` into a staging buffer, submits everything recorded so far and starts the map.
+pub(crate) fn start_read(rec: &mut Recorder<'_>, t: &Tensor) -> PendingRead {
+    let staging = rec
+        .pool
+        .take(&rec.gpu.device, t.bytes().div_ceil(16).max(1) * 16, STAGING);
+    rec.copy_to_staging(t, &staging);
+    let submission = rec.submit();
+    let done = start_map(&staging);
+    PendingRead {
+        staging,
+        done,
+        submission,
+        bytes: t.bytes() as usize,
+    }
+}
+
+impl PendingRead {
+    /// Waits for the read (counted as overlapped when `later_work` is queued behind it), returns
+    /// the values and gives the staging buffer back to `pool`.
+    pub(crate) async fn finish(
+        self,
+        gpu: &Gpu,
+        pool: &BufferPool,
+        later_work: bool,
+    ) -> Result<Vec<f32>> {
+        match later_work {
+            true => gpu.wait_for(self.submission)?,
+            false => gpu.wait()?,
+        }
+        let bytes = take_mapped(&self.staging, self.done, self.bytes).await;
+        pool.give(self.staging);
+        let bytes = bytes?;
+        gpu.check()?;
+        Ok(bytemuck::pod_collect_to_vec(&bytes))
+    }
 }
 
 /// Reads one tensor as f32.

@@ -1,9 +1,11 @@
 //! The recorder: a whole training step goes into one command encoder and one compute pass and is
 //! submitted once. Every dispatch takes the same five steps — pipeline, params, bind group, grid,
-//! dispatch — so no op writes bind-group boilerplate of its own. A profiling recorder
+//! dispatch — so no op writes bind-group boilerplate of its own. Bind groups come from the pool's
+//! cache (`gpu::bind_groups`): a warmed-up step creates none. A profiling recorder
 //! (`Recorder::profiled`) also times each dispatch (see `gpu::profile`); an ordinary one pays nothing.
 
 use crate::error::Result;
+use crate::gpu::bind_groups;
 use crate::gpu::pipelines::Kernel;
 use crate::gpu::profile::{OpFamily, Profiler, TimingMethod};
 use crate::gpu::tensor::{BufferPool, Tensor};
@@ -149,29 +151,40 @@ impl<'g> Recorder<'g> {
         self.params.resize((offset + SLOT) as usize, 0);
 
         let compiled = self.gpu.pipelines.get(&kernel);
-        let mut entries = Vec::with_capacity(tensors.len() + 1);
-        entries.push(wgpu::BindGroupEntry {
-            binding: 0,
-            resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
-                buffer: &self.arena,
-                offset,
-                size: wgpu::BufferSize::new(bytes.len().max(16).div_ceil(16) as u64 * 16),
-            }),
-        });
-        for (i, t) in tensors.iter().enumerate() {
+        let params_size = bytes.len().max(16).div_ceil(16) as u64 * 16;
+        let key = bind_groups::Key::new(
+            std::sync::Arc::as_ptr(&compiled) as usize,
+            std::iter::once((&self.arena, offset, params_size))
+                .chain(tensors.iter().map(|t| t.binding_key())),
+        );
+        let make = || {
+            let mut entries = Vec::with_capacity(tensors.len() + 1);
             entries.push(wgpu::BindGroupEntry {
-                binding: i as u32 + 1,
-                resource: t.binding(),
+                binding: 0,
+                resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                    buffer: &self.arena,
+                    offset,
+                    size: wgpu::BufferSize::new(params_size),
+                }),
             });
+            for (i, t) in tensors.iter().enumerate() {
+                entries.push(wgpu::BindGroupEntry {
+                    binding: i as u32 + 1,
+                    resource: t.binding(),
+                });
+            }
+            self.gpu
+                .device
+                .create_bind_group(&wgpu::BindGroupDescriptor {
+                    label: Some(kernel.entry),
+                    layout: &compiled.layout,
+                    entries: &entries,
+                })
+        };
+        let (bind_group, made) = self.pool.bind_groups.lock().unwrap().get(key, make);
+        if made {
+            self.gpu.counters.bind_group();
         }
-        let bind_group = self
-            .gpu
-            .device
-            .create_bind_group(&wgpu::BindGroupDescriptor {
-                label: Some(kernel.entry),
-                layout: &compiled.layout,
-                entries: &entries,
-            });
         let max = self.gpu.limits.max_compute_workgroups_per_dimension;
         assert!(
             groups.iter().all(|&g| g <= max),
@@ -190,6 +203,7 @@ impl<'g> Recorder<'g> {
         pass.set_bind_group(0, &bind_group, &[]);
         pass.dispatch_workgroups(groups[0], groups[1], groups[2]);
         self.dispatches += 1;
+        self.gpu.counters.dispatch();
     }
 
     /// A dispatch in a pass of its own: with timestamps at its ends, or submitted and waited for alone.
@@ -221,6 +235,7 @@ impl<'g> Recorder<'g> {
         pass.dispatch_workgroups(groups[0], groups[1], groups[2]);
         drop(pass);
         self.dispatches += 1;
+        self.gpu.counters.dispatch();
         if isolated {
             self.submit();
             let _ = self.gpu.wait();
@@ -248,6 +263,13 @@ impl<'g> Recorder<'g> {
         );
     }
 
+    /// Zeroes a tensor, ordered with the dispatches around it.
+    pub fn clear(&mut self, t: &Tensor) {
+        self.pass = None;
+        let (offset, bytes) = (t.offset(), t.bytes());
+        self.encoder().clear_buffer(t.buffer(), offset, Some(bytes));
+    }
+
     /// Copies a tensor into a mappable buffer, to be read after `submit` (see `gpu::readback`).
     pub(crate) fn copy_to_staging(&mut self, src: &Tensor, staging: &wgpu::Buffer) {
         self.pass = None;
@@ -255,16 +277,20 @@ impl<'g> Recorder<'g> {
             .copy_buffer_to_buffer(src.buffer(), src.offset(), staging, 0, src.bytes());
     }
 
-    /// Submits everything recorded so far (params first, then the commands).
-    pub fn submit(&mut self) {
+    /// Submits everything recorded so far (params first, then the commands); the submission's
+    /// index, when there was anything to submit.
+    pub fn submit(&mut self) -> Option<wgpu::SubmissionIndex> {
         self.pass = None;
-        if let Some(encoder) = self.encoder.take() {
+        let index = self.encoder.take().map(|encoder| {
             if !self.params.is_empty() {
                 self.gpu.queue.write_buffer(&self.arena, 0, &self.params);
+                self.gpu.counters.written(self.params.len() as u64);
             }
-            self.gpu.queue.submit([encoder.finish()]);
-        }
+            self.gpu.counters.submit();
+            self.gpu.queue.submit([encoder.finish()])
+        });
         self.params.clear();
+        index
     }
 
     pub(crate) fn encoder(&mut self) -> &mut wgpu::CommandEncoder {
@@ -294,7 +320,9 @@ impl Drop for Recorder<'_> {
     fn drop(&mut self) {
         // Work recorded but never submitted would be silently lost; submitting keeps buffers consistent.
         self.submit();
+        self.pool.bind_groups.lock().unwrap().end_recording();
         // The next recording's params are written after this submit in queue order: safe to reuse.
         self.pool.give(self.arena.clone());
+        self.pool.canonicalise();
     }
 }

@@ -3,6 +3,7 @@
 //! a range of a larger buffer (a parameter's slot in the model's flat parameter arena), bound,
 //! copied, written and read at its offset.
 
+use crate::gpu::bind_groups::BindGroupCache;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -18,6 +19,8 @@ pub struct BufferPool {
     free: Arc<Mutex<HashMap<(u64, wgpu::BufferUsages), Vec<wgpu::Buffer>>>>,
     created: Arc<Mutex<usize>>,
     created_bytes: Arc<Mutex<u64>>,
+    /// The bind groups of this pool's recordings (see `gpu::bind_groups`).
+    pub(crate) bind_groups: Arc<Mutex<BindGroupCache>>,
 }
 
 impl BufferPool {
@@ -60,6 +63,15 @@ impl BufferPool {
             usage,
             mapped_at_creation: false,
         })
+    }
+
+    /// Puts every free list in one order (by buffer identity), so that each recording starts from
+    /// the same pool state and draws the same buffers in the same order: what lets a step's bind
+    /// groups be reused (`gpu::bind_groups`).
+    pub(crate) fn canonicalise(&self) {
+        for list in self.free.lock().unwrap().values_mut() {
+            list.sort_unstable();
+        }
     }
 
     pub(crate) fn give(&self, buffer: wgpu::Buffer) {
@@ -125,7 +137,7 @@ impl Tensor {
             t.numel() * 4,
             "data does not fill shape {shape:?}"
         );
-        t.write(queue, data);
+        t.write_queue(queue, data);
         t
     }
 
@@ -172,6 +184,14 @@ impl Tensor {
     }
 
     /// What a bind group entry binds: the view's range, else the whole buffer.
+    /// What `binding` binds: buffer, offset and size (0: the whole buffer).
+    pub(crate) fn binding_key(&self) -> (&wgpu::Buffer, u64, u64) {
+        match self.view {
+            false => (self.buffer(), 0, 0),
+            true => (self.buffer(), self.offset, self.bytes().max(4)),
+        }
+    }
+
     pub fn binding(&self) -> wgpu::BindingResource<'_> {
         if !self.view {
             return self.buffer().as_entire_binding();
@@ -234,7 +254,12 @@ impl Tensor {
 
     /// Uploads `data` to the start of an owned tensor (at its offset, for a view). The write lands before the next submit's
     /// commands, so pooled tensors (written by GPU commands only) must not be written this way.
-    pub fn write<T: bytemuck::Pod>(&self, queue: &wgpu::Queue, data: &[T]) {
+    pub fn write<T: bytemuck::Pod>(&self, gpu: &crate::gpu::Gpu, data: &[T]) {
+        gpu.counters.written(std::mem::size_of_val(data) as u64);
+        self.write_queue(&gpu.queue, data);
+    }
+
+    fn write_queue<T: bytemuck::Pod>(&self, queue: &wgpu::Queue, data: &[T]) {
         assert!(
             self.storage.pool.is_none(),
             "only owned tensors take host writes"

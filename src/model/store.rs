@@ -25,13 +25,16 @@ pub struct Param {
     pub kept_velocity: Tensor,
 }
 
-/// A non-trainable tensor (batch-norm running statistics), with a copy of its value before the
-/// current step: a step whose loss is not finite puts it back, as SGD skips such a step.
+/// A non-trainable tensor (batch-norm running statistics). The store keeps copies of all of them
+/// from before each of the last two steps: a step whose loss is not finite puts its copy back, as
+/// SGD skips such a step, even when the next step was already recorded (see `snapshot_buffers`).
 pub struct Buffer {
     pub name: String,
     pub value: Tensor,
-    pub last_good: Tensor,
 }
+
+/// Snapshot slots of the running statistics: a step in flight beside the one being checked.
+pub const SNAPSHOT_SLOTS: usize = 2;
 
 /// Whole-arena tensors of the parameters: what the one SGD dispatch and roll-back work on.
 pub struct ParamArena {
@@ -40,6 +43,19 @@ pub struct ParamArena {
     pub grads: Tensor,
     pub kept_values: Tensor,
     pub kept_velocity: Tensor,
+    /// One u32 set by SGD at a non-finite loss: every later step skips until it is cleared.
+    pub halted: Tensor,
+}
+
+impl ParamArena {
+    /// What the SGD kernel keeps and checks (`ops::sgd::Kept`).
+    pub fn kept(&self) -> crate::ops::sgd::Kept<'_> {
+        crate::ops::sgd::Kept {
+            values: &self.kept_values,
+            velocity: &self.kept_velocity,
+            halted: &self.halted,
+        }
+    }
 }
 
 pub struct Store {
@@ -50,8 +66,8 @@ pub struct Store {
     pub health: Tensor,
     /// The parameter arenas (built by `finish`).
     arena: Option<ParamArena>,
-    /// The running-statistics arena and its copy from before the current step.
-    buffer_arena: Option<(Tensor, Tensor)>,
+    /// The running-statistics arena and its copies from before the last `SNAPSHOT_SLOTS` steps.
+    buffer_arena: Option<(Tensor, [Tensor; SNAPSHOT_SLOTS])>,
     /// Names, shapes and initial values declared before `finish` lays the arenas out.
     pending_params: Vec<(String, Vec<usize>, Vec<f32>)>,
     pending_buffers: Vec<(String, Vec<usize>, f32)>,
@@ -149,10 +165,11 @@ impl Store {
             grads: arena(),
             kept_values: arena(),
             kept_velocity: arena(),
+            halted: Tensor::zeros(&gpu.device, &[1]),
         };
         for ((name, shape, data), off) in params.into_iter().zip(offsets) {
             let value = a.values.view(off, &shape);
-            value.write(&gpu.queue, &data);
+            value.write(gpu, &data);
             self.params.push(Param {
                 name,
                 value,
@@ -167,20 +184,14 @@ impl Store {
         let buffers = std::mem::take(&mut self.pending_buffers);
         let shapes: Vec<&[usize]> = buffers.iter().map(|(_, s, _)| s.as_slice()).collect();
         let (offsets, total) = layout(&shapes, align);
-        let (values, last_good) = (
-            Tensor::zeros(&gpu.device, &[(total / 4) as usize]),
-            Tensor::zeros(&gpu.device, &[(total / 4) as usize]),
-        );
+        let arena = || Tensor::zeros(&gpu.device, &[(total / 4) as usize]);
+        let (values, snapshots) = (arena(), [arena(), arena()]);
         for ((name, shape, fill), off) in buffers.into_iter().zip(offsets) {
             let value = values.view(off, &shape);
-            value.write(&gpu.queue, &vec![fill; value.numel()]);
-            self.buffers.push(Buffer {
-                name,
-                value,
-                last_good: last_good.view(off, &shape),
-            });
+            value.write(gpu, &vec![fill; value.numel()]);
+            self.buffers.push(Buffer { name, value });
         }
-        self.buffer_arena = Some((values, last_good));
+        self.buffer_arena = Some((values, snapshots));
     }
 
     /// The parameter arenas.
@@ -188,26 +199,40 @@ impl Store {
         self.arena.as_ref().expect("store not finished")
     }
 
-    /// Records a copy of every buffer into its `last_good` (at the start of a step): one copy.
-    pub fn snapshot_buffers(&self, rec: &mut Recorder<'_>) {
-        if let Some((values, last_good)) = &self.buffer_arena {
-            rec.copy(values, last_good);
+    /// Records a copy of every buffer into snapshot `slot` (at the start of a step; the trainer
+    /// alternates slots, so the copy of a step still in flight survives its successor's): one copy.
+    pub fn snapshot_buffers(&self, rec: &mut Recorder<'_>, slot: usize) {
+        if let Some((values, snapshots)) = &self.buffer_arena {
+            rec.copy(values, &snapshots[slot]);
         }
     }
 
-    /// Records putting every buffer back to its value before the current step: one copy.
-    pub fn restore_buffers(&self, rec: &mut Recorder<'_>) {
-        if let Some((values, last_good)) = &self.buffer_arena {
-            rec.copy(last_good, values);
+    /// Records putting every buffer back to snapshot `slot`: one copy.
+    pub fn restore_buffers(&self, rec: &mut Recorder<'_>, slot: usize) {
+        if let Some((values, snapshots)) = &self.buffer_arena {
+            rec.copy(&snapshots[slot], values);
         }
+    }
+
+    /// Bytes of the running statistics and their snapshots.
+    pub fn buffer_bytes(&self) -> u64 {
+        self.buffer_arena.as_ref().map_or(0, |(v, s)| {
+            v.bytes() + s.iter().map(Tensor::bytes).sum::<u64>()
+        })
     }
 
     /// Records putting weights and momentum back to what the SGD kernel kept: their values
-    /// before the last step whose loss was finite (two whole-arena copies).
+    /// before the last step whose loss was finite (two whole-arena copies), and clears the halt.
     pub fn roll_back_params(&self, rec: &mut Recorder<'_>) {
         let a = self.arena();
         rec.copy(&a.kept_values, &a.values);
         rec.copy(&a.kept_velocity, &a.velocity);
+        rec.clear(&a.halted);
+    }
+
+    /// Records clearing the SGD halt flag (after a divergence was handled).
+    pub fn clear_halt(&self, rec: &mut Recorder<'_>) {
+        rec.clear(&self.arena().halted);
     }
 
     pub fn num_parameters(&self) -> usize {

@@ -26,21 +26,34 @@ struct Params {
     _q: f32,
 }
 
-/// w and v are updated in place, unless loss[0] is not finite (the step is then skipped). A step
-/// that runs first copies w and v into `kept` (the last weights a finite loss was computed with).
+/// What guards the weights against a diverging step: the copies of weights and momentum a step
+/// with a finite loss keeps, and the halt flag (u32, 1) a non-finite loss sets (see sgd.wgsl).
+#[derive(Clone, Copy)]
+pub struct Kept<'a> {
+    pub values: &'a Tensor,
+    pub velocity: &'a Tensor,
+    pub halted: &'a Tensor,
+}
+
+/// w and v are updated in place, unless loss[0] is not finite or `kept.halted` is set (the step is
+/// then skipped; a non-finite loss sets it). A step that runs first copies w and v into `kept`
+/// (the last weights a finite loss was computed with).
 pub fn step(
     rec: &mut Recorder<'_>,
     w: &Tensor,
     g: &Tensor,
     v: &Tensor,
     loss: &Tensor,
-    kept: (&Tensor, &Tensor),
+    kept: Kept<'_>,
     cfg: SgdConfig,
 ) {
     let n = w.numel();
     assert_eq!(n, g.numel(), "gradient size");
     assert_eq!(n, v.numel(), "velocity size");
-    assert!(kept.0.numel() == n && kept.1.numel() == n, "kept size");
+    assert!(
+        kept.values.numel() == n && kept.velocity.numel() == n,
+        "kept size"
+    );
     let limits = &rec.gpu.limits;
     let align = limits.min_storage_buffer_offset_alignment.max(4) as usize;
     // Elements per dispatch: all of them, unless one binding cannot hold them.
@@ -68,12 +81,13 @@ pub fn step(
                 t.view(start as u64 * 4, &[len])
             }
         };
-        let (w, g, v, kw, kv) = (part(w), part(g), part(v), part(kept.0), part(kept.1));
+        let (w, g, v) = (part(w), part(g), part(v));
+        let (kw, kv) = (part(kept.values), part(kept.velocity));
         dispatch_1d(
             rec,
             Kernel::new("sgd", "step"),
             &p,
-            &[&w, &g, &v, loss, &kw, &kv],
+            &[&w, &g, &v, loss, &kw, &kv, kept.halted],
             len,
         );
     }

@@ -50,7 +50,7 @@ impl BatchInputs {
             None => vec![Crop::NONE; n],
         };
         let labels: Vec<u32> = indices.iter().map(|&i| split.labels[i as usize]).collect();
-        let queue = &rec.gpu.queue;
+        let queue = rec.gpu;
         self.bytes.write(queue, &self.staging);
         self.crops.write(queue, &Crop::encode(&crops));
         self.labels.write(queue, &labels);
@@ -93,9 +93,9 @@ impl SoftUploads {
             let partner = perm.map_or(r, |p| p[r] as usize);
             info.extend_from_slice(&[label(r), label(partner), i]);
         }
-        self.info.write(&rec.gpu.queue, &info);
+        self.info.write(rec.gpu, &info);
         if let Some(p) = perm {
-            self.perm.write(&rec.gpu.queue, p);
+            self.perm.write(rec.gpu, p);
         }
         (self.info.prefix(&[n, 3]), self.perm.prefix(&[n]))
     }

@@ -113,6 +113,5 @@ fn backward_and_update(
         );
     }
     let a = model.store.arena();
-    let kept = (&a.kept_values, &a.kept_velocity);
-    sgd::step(rec, &a.values, &a.grads, &a.velocity, loss, kept, sgd_cfg);
+    sgd::step(rec, &a.values, &a.grads, &a.velocity, loss, a.kept(), sgd_cfg);
 }

@@ -56,7 +56,7 @@ pub fn load_teacher(gpu: &Gpu, bytes: &[u8], classes: &[String]) -> Result<Teach
     let values = state_dict::read(&st, &want, &info.model, |_| true)?;
     let values: Vec<Vec<f32>> = values.into_iter().map(|v| v.expect("required")).collect();
     for ((_, t), data) in named.iter().zip(&values) {
-        t.write(&gpu.queue, data);
+        t.write(gpu, data);
     }
     let fingerprint = fingerprint_f32(values.iter().map(Vec::as_slice));
     Ok(Teacher { model, fingerprint })

@@ -170,7 +170,7 @@ impl Trainer {
     }
 
     /// Class probabilities for an RGBA image of any size (resized to 32×32).
-    pub async fn predict(&self, rgba: Vec<u8>, width: usize, height: usize) -> JsResult<Vec<f32>> {
+    pub async fn predict(&mut self, rgba: Vec<u8>, width: usize, height: usize) -> JsResult<Vec<f32>> {
         let chw = image::rgba_to_chw32(&rgba, width, height).map_err(js_err)?;
         self.inner
             .predict_normalised(&augment_reference(&chw, &[Crop::NONE]))
@@ -180,7 +180,7 @@ impl Trainer {
 
     /// A safetensors checkpoint (the CLI's format).
     #[wasm_bindgen(js_name = saveCheckpoint)]
-    pub async fn save_checkpoint(&self) -> JsResult<Vec<u8>> {
+    pub async fn save_checkpoint(&mut self) -> JsResult<Vec<u8>> {
         self.inner.save_checkpoint().await.map_err(js_err)
     }
 
@@ -188,6 +188,7 @@ impl Trainer {
     /// statistics, epoch, step and random streams). Rejects, leaving the trainer as it was, when the
     /// checkpoint has no training state or was trained with another configuration.
     pub async fn resume(&mut self, bytes: Vec<u8>) -> JsResult<()> {
+        self.inner.settle().await;
         let info = checkpoint::info(&bytes).map_err(js_err)?;
         if info.state.is_none() {
             return Err(js_err(
@@ -209,6 +210,7 @@ impl Trainer {
     /// Loads a checkpoint of the same model; a checkpoint with training state resumes it.
     #[wasm_bindgen(js_name = loadCheckpoint)]
     pub async fn load_checkpoint(&mut self, bytes: Vec<u8>) -> JsResult<()> {
+        self.inner.settle().await;
         // A plain PyTorch state_dict has no cskd metadata: it loads as weights (load checks it).
         let resume = checkpoint::info(&bytes).is_ok_and(|info| {
             info.state.is_some() && info.config.as_ref() == Some(&self.inner.config)

@@ -33,7 +33,7 @@ fn views_bind_copy_write_and_read_at_their_offsets() {
         .map(|k| (0..5).map(|i| (10 * k + i) as f32 - 12.0).collect())
         .collect();
     for (v, d) in views.iter().zip(&data) {
-        v.write(&gpu.queue, d);
+        v.write(gpu, d);
     }
     assert!(views[0].same_view(&views[0].reshape(&[5])));
     assert!(

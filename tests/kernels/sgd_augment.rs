@@ -2,7 +2,7 @@
 //! the last good state, and one dispatch updates a whole parameter arena; the augmentation
 //! reference's plain normalisation.
 use crate::common::*;
-use cskd::gpu::Recorder;
+use cskd::gpu::{Recorder, Tensor};
 use cskd::model::{Model, ModelConfig, ModelName};
 use cskd::ops::augment::Crop;
 use cskd::ops::sgd::{self, SgdConfig};
@@ -27,19 +27,38 @@ fn sgd_skips_nonfinite_steps_and_keeps_the_last_good_state() {
     };
     let (w, v) = (upload(&[n], &w0), upload(&[n], &v0));
     let (kw, kv) = (upload(&[n], &vec![0.0; n]), upload(&[n], &vec![0.0; n]));
+    let halted = Tensor::zeros(&gpu.device, &[1]);
+    let kept = sgd::Kept {
+        values: &kw,
+        velocity: &kv,
+        halted: &halted,
+    };
     let mut rec = Recorder::new(gpu, &pool);
     let step = |rec: &mut Recorder<'_>, loss: f32| {
         let loss = upload(&[4], &[loss, 0.0, 0.0, 0.0]);
-        sgd::step(rec, &w, &upload(&[n], &g), &v, &loss, (&kw, &kv), cfg);
+        sgd::step(rec, &w, &upload(&[n], &g), &v, &loss, kept, cfg);
     };
     step(&mut rec, 1.5);
     let (want_w, _) = r::sgd(&to64(&w0), &to64(&g), &to64(&v0), 0.1, 0.9, 5e-4, false);
+    let halt_flag = |rec: &mut Recorder<'_>| read(rec, &halted)[0].to_bits();
+    assert_eq!(halt_flag(&mut rec), 0, "a finite loss does not halt");
     for bad in [f32::NAN, f32::INFINITY] {
         step(&mut rec, bad);
         assert_close("weights kept", &read(&mut rec, &w), &want_w, 1e-6, 1e-6);
         assert_eq!(read(&mut rec, &kw), w0, "a skipped step keeps nothing new");
         assert_eq!(read(&mut rec, &kv), v0, "nor momentum");
+        assert_eq!(halt_flag(&mut rec), 1, "a non-finite loss halts");
     }
+    // A step recorded before the host saw the bad loss changes nothing, finite loss or not...
+    step(&mut rec, 0.5);
+    assert_close("halted: weights kept", &read(&mut rec, &w), &want_w, 1e-6, 1e-6);
+    assert_eq!(read(&mut rec, &kw), w0, "halted: nothing kept");
+    // ...until the host clears the flag.
+    rec.clear(&halted);
+    step(&mut rec, 0.5);
+    assert_eq!(halt_flag(&mut rec), 0);
+    let kept_now = read(&mut rec, &kw);
+    assert_close("stepping again keeps its start", &kept_now, &want_w, 1e-6, 1e-6);
 }
 
 #[test]
@@ -60,8 +79,8 @@ fn sgd_updates_a_whole_parameter_arena_in_one_dispatch_and_keeps_padding_zero() 
     for p in &store.params {
         let n = p.value.numel();
         let (g, v0) = (randn(&mut rng, n, 1.0), randn(&mut rng, n, 1.0));
-        p.grad.write(&gpu.queue, &g);
-        p.velocity.write(&gpu.queue, &v0);
+        p.grad.write(gpu, &g);
+        p.velocity.write(gpu, &v0);
         let w0 = read(&mut rec, &p.value);
         want.push((w0, g, v0));
     }
@@ -72,7 +91,7 @@ fn sgd_updates_a_whole_parameter_arena_in_one_dispatch_and_keeps_padding_zero() 
         nesterov: false,
     };
     let loss = upload(&[4], &[0.7, 0.0, 0.0, 0.0]);
-    let kept = (&arena.kept_values, &arena.kept_velocity);
+    let kept = arena.kept();
     let before = rec.dispatches();
     sgd::step(
         &mut rec,

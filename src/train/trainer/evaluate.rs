@@ -15,6 +15,7 @@ impl Trainer {
     /// fitted on the calibration split when there is one; the metrics are also attached to the
     /// last finished epoch's record if it has none yet.
     pub async fn evaluate(&mut self) -> Result<Evaluation> {
+        self.settle().await;
         let mut eval = self.predict_split(true).await?;
         eval.metrics.temperature_scaled = self.temperature_scaled(&eval.logits).await?;
         if let Some(last) = self.history.last_mut() {
@@ -81,6 +82,7 @@ impl Trainer {
 
     /// Probabilities, logits and features of every test (or training) image, with the metrics.
     pub async fn predict_split(&mut self, test: bool) -> Result<Evaluation> {
+        self.settle().await;
         let which = if test {
             SplitKind::Test
         } else {
@@ -112,7 +114,8 @@ impl Trainer {
     }
 
     /// Probabilities for already-normalised images (n, 3, 32, 32) given as f32.
-    pub async fn predict_normalised(&self, images: &[f32]) -> Result<Vec<f32>> {
+    pub async fn predict_normalised(&mut self, images: &[f32]) -> Result<Vec<f32>> {
+        self.settle().await;
         let n = images.len() / 3072;
         let x = crate::gpu::Tensor::from_slice(
             &self.gpu.device,

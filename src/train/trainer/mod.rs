@@ -54,6 +54,12 @@ pub struct Trainer {
     /// State and history length before the last step whose loss was finite: where a divergence
     /// rolls back to (its weights are the ones that finite loss was computed with).
     verified: Option<(TrainState, usize)>,
+    /// Steps submitted whose loss is not read yet (at most two: see `step.rs`).
+    in_flight: std::collections::VecDeque<step::InFlight>,
+    /// The report of a step settled before `step` asked for it.
+    ready: Option<Result<StepReport>>,
+    /// When the last step was reported (its successor's time runs from there).
+    last_report: Option<web_time::Instant>,
 }
 
 /// The images a run with `config` uses: the class-balanced training subset, the calibration split
@@ -143,6 +149,9 @@ impl Trainer {
             sums: EpochSums::default(),
             eval_chunk,
             verified: None,
+            in_flight: Default::default(),
+            ready: None,
+            last_report: None,
             soft,
             pskd_prev,
             teacher: None,
@@ -168,6 +177,7 @@ impl Trainer {
 
     /// Sets the KD teacher from a cskd checkpoint (any model or width with the same classes).
     pub fn set_teacher(&mut self, bytes: &[u8]) -> Result<()> {
+        self.settled()?;
         let teacher = load_teacher(&self.gpu, bytes, &self.data.classes)?;
         let max_binding = self.gpu.limits.max_storage_buffer_binding_size;
         let batch = self.config.batch.min(self.data.train.len());

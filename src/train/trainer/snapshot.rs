@@ -13,7 +13,7 @@ use crate::train::Method;
 
 impl Trainer {
     /// The trainer as checkpoint bytes (`checkpoint::encode` of its snapshot).
-    pub async fn save_checkpoint(&self) -> Result<Vec<u8>> {
+    pub async fn save_checkpoint(&mut self) -> Result<Vec<u8>> {
         checkpoint::encode(&self.snapshot().await?)
     }
 
@@ -28,7 +28,8 @@ impl Trainer {
     }
 
     /// Weights, momentum, running statistics, PS-KD's predictions, state and history.
-    pub async fn snapshot(&self) -> Result<Snapshot> {
+    pub async fn snapshot(&mut self) -> Result<Snapshot> {
+        self.settle().await;
         let store = &self.model.store;
         let mut named: Vec<(&str, &Tensor)> = Vec::new();
         for p in &store.params {
@@ -86,6 +87,7 @@ impl Trainer {
     /// momentum, PS-KD's predictions, the training state and the history. A plain PyTorch
     /// `state_dict` (no cskd metadata) is accepted for this trainer's own model.
     pub fn restore(&mut self, file: &CheckpointFile, resume: bool) -> Result<()> {
+        self.settled()?;
         if let Some(model) = file.model()? {
             if model != self.model.config {
                 return Err(Error::Checkpoint(format!(
@@ -120,7 +122,7 @@ impl Trainer {
         let writes = self.checked_tensors(file, resume)?;
         let bn_batches = file.tracked_batches()?;
         for (t, data) in writes {
-            t.write(&self.gpu.queue, &data);
+            t.write(&self.gpu, &data);
         }
         match saved {
             Some((state, history, sums)) => {
@@ -134,7 +136,7 @@ impl Trainer {
                 // Fine-tuning from given weights starts with fresh momentum.
                 for p in &self.model.store.params {
                     p.velocity
-                        .write(&self.gpu.queue, &vec![0f32; p.velocity.numel()]);
+                        .write(&self.gpu, &vec![0f32; p.velocity.numel()]);
                 }
                 self.state.bn_batches_before = bn_batches.unwrap_or(0);
             }
@@ -145,6 +147,7 @@ impl Trainer {
     /// Sets the SGD momentum from the file's momentum tensors where it has them (a continued
     /// step without the rest of a resume); returns how many it set. Checked before written.
     pub fn restore_momentum(&mut self, file: &CheckpointFile) -> Result<usize> {
+        self.settled()?;
         let params = &self.model.store.params;
         let want: Vec<Want> = params
             .iter()
@@ -158,7 +161,7 @@ impl Trainer {
         let mut n = 0;
         for (p, v) in params.iter().zip(values) {
             if let Some(v) = v {
-                p.velocity.write(&self.gpu.queue, &v);
+                p.velocity.write(&self.gpu, &v);
                 n += 1;
             }
         }

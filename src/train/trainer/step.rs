@@ -1,10 +1,20 @@
 //! One training step: the batch's images on the GPU, the recorded step (plain or soft-target),
 //! the one readback of its loss, and the roll-back when that loss is not finite.
+//!
+//! Steps are pipelined: `step` records and submits the next step of the epoch before it reads the
+//! loss of the step it reports, so the GPU runs step i+1 while the host waits for, checks and
+//! reports step i. Reports stay exact and in order, one step late on the GPU. A non-finite loss
+//! sets the SGD kernel's halt flag, so the step already queued behind it changes no weight; its
+//! batch-norm statistics are undone from the diverged step's own snapshot slot (the slots
+//! alternate). No step is recorded past the end of an epoch (the evaluation comes between), and
+//! every other use of the trainer first settles the step in flight (`settle`).
 
-use super::records::{EpochSums, StepReport};
+use super::records::{EpochSums, StepReport, TrainState};
 use super::Trainer;
 use crate::error::{Error, Result};
-use crate::gpu::{readback, Recorder, Tensor};
+use crate::gpu::readback::{self, PendingRead};
+use crate::gpu::{Recorder, Tensor};
+use crate::model::store::SNAPSHOT_SLOTS;
 use crate::ops::mix::{mix, MixDraw};
 use crate::ops::sgd::SgdConfig;
 use crate::ops::soft_loss::SoftLossConfig;
@@ -14,23 +24,76 @@ use crate::train::record_step;
 use crate::train::step::{record_soft_step, SoftInputs};
 use web_time::Instant;
 
+/// A step recorded and submitted whose loss the host has not read yet.
+pub(super) struct InFlight {
+    loss: PendingRead,
+    /// The host state once this step is accepted.
+    after: TrainState,
+    lr: f32,
+    images: usize,
+    /// Its running-statistics snapshot slot (`Store::snapshot_buffers`).
+    slot: usize,
+    recorded: Instant,
+}
+
 impl Trainer {
-    /// One training step. A non-finite loss is an error; the weights keep their last good values
-    /// (the SGD kernel skips a step whose loss is not finite).
+    /// One training step's report. A non-finite loss is an error; the weights keep their last
+    /// good values (the SGD kernel skips a step whose loss is not finite, and every step after it).
     pub async fn step(&mut self) -> Result<StepReport> {
-        if self.batches.is_empty() {
-            let mut rng = Rng::new(self.state.epoch_rng);
-            self.batches = self.sampler.epoch(&mut rng, self.config.batch)?;
-            self.next_epoch_rng = rng.state();
+        if let Some(report) = self.ready.take() {
+            return report;
         }
         if self.config.kd_lambda > 0.0 && self.teacher.is_none() {
             return Err(Error::Config(
                 "kdLambda > 0 needs a teacher checkpoint (CLI --teacher, JS teacherBytes)".into(),
             ));
         }
-        let start = Instant::now();
-        let lr = self.lr();
-        let batch = &self.batches[self.state.step_in_epoch];
+        if self.in_flight.is_empty() {
+            let from = self.state.clone();
+            let s = self.record(&from)?;
+            self.in_flight.push_back(s);
+        }
+        // Keep the GPU busy while the host reads: the epoch's next step goes in first.
+        let last = self.in_flight.back().expect("a step in flight");
+        if self.in_flight.len() == 1 && last.after.step_in_epoch < self.batches.len() {
+            let from = last.after.clone();
+            let s = self.record(&from)?;
+            self.in_flight.push_back(s);
+        }
+        self.finish_oldest().await
+    }
+
+    /// Reads the step in flight, if any, so that the trainer's state and its weights agree; its
+    /// report (or error) is what the next `step` returns. Everything but `step` calls it first.
+    pub async fn settle(&mut self) {
+        while self.ready.is_none() && !self.in_flight.is_empty() {
+            let report = self.finish_oldest().await;
+            self.ready = Some(report);
+        }
+    }
+
+    /// Refuses when a step is in flight (the synchronous methods, which cannot settle it).
+    pub(super) fn settled(&self) -> Result<()> {
+        match self.in_flight.is_empty() {
+            true => Ok(()),
+            false => Err(Error::Config(
+                "a training step is still in flight: await settle() (or any async method) first"
+                    .into(),
+            )),
+        }
+    }
+
+    /// Records and submits the step that starts from `from` (the reported state, or the state
+    /// after the step in flight).
+    fn record(&mut self, from: &TrainState) -> Result<InFlight> {
+        if self.batches.is_empty() {
+            let mut rng = Rng::new(from.epoch_rng);
+            self.batches = self.sampler.epoch(&mut rng, self.config.batch)?;
+            self.next_epoch_rng = rng.state();
+        }
+        let recorded = Instant::now();
+        let lr = self.config.lr_at(from.epoch);
+        let batch = &self.batches[from.step_in_epoch];
         let cskd = self.config.method == Method::Cskd;
         let sgd = SgdConfig {
             lr,
@@ -38,11 +101,12 @@ impl Trainer {
             weight_decay: self.config.weight_decay,
             nesterov: self.config.nesterov,
         };
-        let mut aug = Rng::new(self.state.aug_rng);
-        let mut mix_rng = Rng::new(self.state.mix_rng);
+        let mut aug = Rng::new(from.aug_rng);
+        let mut mix_rng = Rng::new(from.mix_rng);
+        let slot = (from.steps_done % SNAPSHOT_SLOTS as u64) as usize;
         let mut rec = Recorder::new(&self.gpu, &self.pool);
         // Both forwards update the running statistics before the loss is known: keep them.
-        self.model.store.snapshot_buffers(&mut rec);
+        self.model.store.snapshot_buffers(&mut rec, slot);
         let augment = self.config.augment;
         let (xa, labels) = self.anchors.load(
             &mut rec,
@@ -60,8 +124,10 @@ impl Trainer {
                 )
                 .0
         });
+        let images = batch.anchors.len() * if cskd { 2 } else { 1 };
+        let anchors = batch.anchors.clone();
         let loss = if self.config.uses_soft_loss() {
-            self.record_soft(&mut rec, &batch.anchors, xa, xp, &mut mix_rng, sgd)
+            self.record_soft(&mut rec, &anchors, xa, xp, &mut mix_rng, sgd, from)
         } else {
             record_step(
                 &mut rec,
@@ -73,37 +139,67 @@ impl Trainer {
                 sgd,
             )
         };
-        let l = readback::read(&mut rec, &loss).await?;
-        drop(rec);
+        let loss = readback::start_read(&mut rec, &loss);
+        let mut after = from.clone();
+        after.aug_rng = aug.state();
+        after.mix_rng = mix_rng.state();
+        after.step_in_epoch += 1;
+        after.steps_done += 1;
+        Ok(InFlight {
+            loss,
+            after,
+            lr,
+            images,
+            slot,
+            recorded,
+        })
+    }
+
+    /// Reads the oldest step in flight and accepts it (or rolls back when its loss is not finite).
+    async fn finish_oldest(&mut self) -> Result<StepReport> {
+        let s = self.in_flight.pop_front().expect("a step in flight");
+        let overlapped = !self.in_flight.is_empty();
+        let l = match s.loss.finish(&self.gpu, &self.pool, overlapped).await {
+            Ok(l) => l,
+            Err(e) => {
+                self.abandon_in_flight().await;
+                return Err(e);
+            }
+        };
         if !l[0].is_finite() {
-            self.roll_back();
+            // The step behind it ran halted: its loss means nothing, its statistics go back too.
+            self.abandon_in_flight().await;
+            self.roll_back(s.slot);
             let what = if l[3] == 1.0 {
                 "batch-norm running statistics became non-finite".to_string()
             } else {
                 format!("loss became {}", l[0])
             };
             return Err(Error::Diverged(format!(
-                "{what} at epoch {} step {} (lr {lr}); training stopped, the weights and statistics are those of the last good step",
+                "{what} at epoch {} step {} (lr {}); training stopped, the weights and statistics are those of the last good step",
                 self.state.epoch + 1,
-                self.state.step_in_epoch + 1
+                self.state.step_in_epoch + 1,
+                s.lr
             )));
         }
         self.verified = Some((self.state.clone(), self.history.len()));
-        let images =
-            self.batches[self.state.step_in_epoch].anchors.len() * if cskd { 2 } else { 1 };
-        let seconds = start.elapsed().as_secs_f64();
-        self.state.aug_rng = aug.state();
-        self.state.mix_rng = mix_rng.state();
-        self.state.step_in_epoch += 1;
-        self.state.steps_done += 1;
-        let s = &mut self.sums;
-        (s.loss, s.ce, s.kl, s.steps, s.images, s.seconds) = (
-            s.loss + l[0] as f64,
-            s.ce + l[1] as f64,
-            s.kl + l[2] as f64,
-            s.steps + 1,
-            s.images + images,
-            s.seconds + seconds,
+        self.state = s.after;
+        // Wall time since the previous report (or since this step was recorded, after a pause).
+        let now = Instant::now();
+        let since = match self.last_report {
+            Some(t) if t > s.recorded => t,
+            _ => s.recorded,
+        };
+        self.last_report = Some(now);
+        let seconds = now.duration_since(since).as_secs_f64();
+        let s_ = &mut self.sums;
+        (s_.loss, s_.ce, s_.kl, s_.steps, s_.images, s_.seconds) = (
+            s_.loss + l[0] as f64,
+            s_.ce + l[1] as f64,
+            s_.kl + l[2] as f64,
+            s_.steps + 1,
+            s_.images + s.images,
+            s_.seconds + seconds,
         );
         let report = StepReport {
             epoch: self.state.epoch,
@@ -111,17 +207,26 @@ impl Trainer {
             loss: l[0],
             ce: l[1],
             kl: l[2],
-            lr,
-            images_per_sec: images as f64 / seconds.max(1e-9),
+            lr: s.lr,
+            images_per_sec: s.images as f64 / seconds.max(1e-9),
             epoch_done: self.state.step_in_epoch == self.batches.len(),
         };
         if report.epoch_done {
-            self.finish_epoch(lr);
+            self.finish_epoch(s.lr);
+            self.last_report = None;
         }
         Ok(report)
     }
 
+    /// Waits for the steps still in flight and drops them (after a divergence or a failed read).
+    async fn abandon_in_flight(&mut self) {
+        while let Some(s) = self.in_flight.pop_front() {
+            let _ = s.loss.finish(&self.gpu, &self.pool, false).await;
+        }
+    }
+
     /// The soft-target step (docs/METHODS.md): mixing draws and uploads, then the step.
+    #[allow(clippy::too_many_arguments)]
     fn record_soft(
         &self,
         rec: &mut Recorder<'_>,
@@ -130,6 +235,7 @@ impl Trainer {
         xp: Option<Tensor>,
         mix_rng: &mut Rng,
         sgd: SgdConfig,
+        from: &TrainState,
     ) -> Tensor {
         let c = &self.config;
         let uploads = self
@@ -156,7 +262,7 @@ impl Trainer {
             kd_temperature: c.kd_temperature,
             kd_lambda: c.kd_lambda,
             mix: draw.as_ref().map_or(1.0, |d| d.m),
-            alpha: c.pskd_alpha_at(self.state.epoch),
+            alpha: c.pskd_alpha_at(from.epoch),
         };
         let inputs = SoftInputs {
             info: &info,
@@ -166,12 +272,14 @@ impl Trainer {
         record_soft_step(rec, &self.model, &xa, xp.as_ref(), inputs, cfg, sgd)
     }
 
-    /// After a diverged step (SGD skipped it): back to the state before the last step whose loss
-    /// was finite, since the weights that step produced are what made this loss non-finite. The
-    /// batch-norm running statistics go back to their values before the diverged step.
-    fn roll_back(&mut self) {
+    /// After a diverged step (SGD skipped it and halted): back to the state before the last step
+    /// whose loss was finite, since the weights that step produced are what made this loss
+    /// non-finite. The batch-norm running statistics go back to their values before the diverged
+    /// step (its snapshot `slot`), and SGD's halt is cleared.
+    fn roll_back(&mut self, slot: usize) {
         let mut rec = Recorder::new(&self.gpu, &self.pool);
-        self.model.store.restore_buffers(&mut rec);
+        self.model.store.restore_buffers(&mut rec, slot);
+        self.model.store.clear_halt(&mut rec);
         if let Some((state, history_len)) = self.verified.take() {
             self.model.store.roll_back_params(&mut rec);
             self.state = state;

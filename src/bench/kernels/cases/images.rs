@@ -42,10 +42,11 @@ pub(super) fn sgd(c: &mut Ctx, nesterov: bool) -> Option<Case> {
     let n = c.pick(1001, 1024, &[300], 152_644)?;
     let (w, g, v) = (c.randn(n, 1.0), c.randn(n, 1.0), c.randn(n, 1.0));
     let (wg, gg, vg) = (c.up(&[n], &w), c.up(&[n], &g), c.up(&[n], &v));
-    let (kw, kv, loss) = (
+    let (kw, kv, loss, halted) = (
         c.up(&[n], &vec![0f32; n]),
         c.up(&[n], &vec![0f32; n]),
         c.up(&[4], &[1.5f32, 0.0, 0.0, 0.0]),
+        c.up(&[1], &[0u32]),
     );
     let cfg = sgd::SgdConfig {
         lr: 0.1,
@@ -69,7 +70,12 @@ pub(super) fn sgd(c: &mut Ctx, nesterov: bool) -> Option<Case> {
         flops: 0.0,
         bytes: 7.0 * wg.bytes() as f64,
         run: Box::new(move |rec| {
-            sgd::step(rec, &wg, &gg, &vg, &loss, (&kw, &kv), cfg);
+            let kept = sgd::Kept {
+                values: &kw,
+                velocity: &kv,
+                halted: &halted,
+            };
+            sgd::step(rec, &wg, &gg, &vg, &loss, kept, cfg);
             vec![wg.clone(), vg.clone(), kw.clone(), kv.clone()]
         }),
         want,

@@ -33,6 +33,10 @@ pub struct BenchArgs {
     /// Peak GPU memory of a W1 step (CS-KD, then CE) against its floor, instead of W1/W2.
     #[arg(long, conflicts_with_all = ["w1_only", "w2_only", "profile"])]
     memory: bool,
+    /// Model one W1 CS-KD step on a GPU class (rtx3060, rtx3080-laptop, m2, iris-xe) from its
+    /// recorded dispatches (shared kernel family), instead of W1/W2 (docs/BENCHMARKS.md).
+    #[arg(long, value_name = "GPU", conflicts_with_all = ["w1_only", "w2_only", "profile", "memory"])]
+    model: Option<String>,
     /// Print JSON.
     #[arg(long)]
     json: bool,
@@ -80,6 +84,15 @@ pub fn run(a: BenchArgs) -> Result<()> {
     );
     if let Some(BenchWhat::Kernels(k)) = a.what {
         return kernels(&gpu, k, out);
+    }
+    if let Some(key) = a.model.as_deref() {
+        let class = bench::gpu_model::gpu_class(key)?;
+        let m = pollster::block_on(bench::gpu_model::model_w1(&gpu, class, a.batch))?;
+        if !a.json {
+            println!("{}", m.table());
+        }
+        out.insert("model".into(), serde_json::to_value(&m).expect("plain data"));
+        return print_json(a.json, &out);
     }
     if a.profile {
         let mut rows = Vec::new();

@@ -185,8 +185,8 @@ fn kernels(
         if !a.json {
             println!("kernel family {family}: checked against the CPU reference, then timed");
             println!(
-                "{:<22} {:<32} {:>8} {:>6}  {:<19} {:>9}  rate",
-                "kernel", "checked at", "max err", "tol", "timed at", "ms"
+                "{:<22} {:<32} {:>8} {:>6}  {:<19} {:>9} {:>9} {:>9} {:>7} {:>7}  rate",
+                "kernel", "checked at", "max err", "tol", "timed at", "ms", "FLOP", "bytes", "FLOP/B", "wgs"
             );
             for k in &rows {
                 let rate = match (k.gflops, k.gbs) {
@@ -195,8 +195,17 @@ fn kernels(
                     _ => String::new(),
                 };
                 println!(
-                    "{:<22} {:<32} {:>8.1e} {:>6.0e}  {:<19} {:>9.3}  {rate}",
-                    k.kernel, k.checked_shape, k.max_err, k.tolerance, k.timed_shape, k.median_ms
+                    "{:<22} {:<32} {:>8.1e} {:>6.0e}  {:<19} {:>9.3} {:>9.3e} {:>9.3e} {:>7.2} {:>7}  {rate}",
+                    k.kernel,
+                    k.checked_shape,
+                    k.max_err,
+                    k.tolerance,
+                    k.timed_shape,
+                    k.median_ms,
+                    k.flops,
+                    k.bytes,
+                    k.intensity,
+                    k.workgroups
                 );
             }
         }

@@ -172,12 +172,14 @@ pub const GPUS: &[GpuClass] = &[
 /// The GPU class named `key` (case-insensitive; dashes optional).
 pub fn gpu_class(key: &str) -> Result<&'static GpuClass> {
     let norm = |s: &str| s.to_ascii_lowercase().replace(['-', '_', ' '], "");
-    GPUS.iter().find(|g| norm(g.key) == norm(key)).ok_or_else(|| {
-        Error::Config(format!(
-            "--model {key:?}: unknown GPU class; known: {}",
-            GPUS.iter().map(|g| g.key).collect::<Vec<_>>().join(", ")
-        ))
-    })
+    GPUS.iter()
+        .find(|g| norm(g.key) == norm(key))
+        .ok_or_else(|| {
+            Error::Config(format!(
+                "--model {key:?}: unknown GPU class; known: {}",
+                GPUS.iter().map(|g| g.key).collect::<Vec<_>>().join(", ")
+            ))
+        })
 }
 
 /// Fraction of DRAM bandwidth a coalesced streaming kernel reaches (STREAM-like kernels on Ampere
@@ -380,7 +382,11 @@ pub fn estimate(
         family: d.family,
         flops: d.flops,
         bytes: d.bytes,
-        intensity: if d.bytes > 0.0 { d.flops / d.bytes } else { 0.0 },
+        intensity: if d.bytes > 0.0 {
+            d.flops / d.bytes
+        } else {
+            0.0
+        },
         groups: d.groups,
         workgroups: d.workgroups(),
         workgroup_size: shape.workgroup_size,

@@ -91,7 +91,10 @@ pub fn run(a: BenchArgs) -> Result<()> {
         if !a.json {
             println!("{}", m.table());
         }
-        out.insert("model".into(), serde_json::to_value(&m).expect("plain data"));
+        out.insert(
+            "model".into(),
+            serde_json::to_value(&m).expect("plain data"),
+        );
         return print_json(a.json, &out);
     }
     if a.profile {
@@ -186,7 +189,16 @@ fn kernels(
             println!("kernel family {family}: checked against the CPU reference, then timed");
             println!(
                 "{:<22} {:<32} {:>8} {:>6}  {:<19} {:>9} {:>9} {:>9} {:>7} {:>7}  rate",
-                "kernel", "checked at", "max err", "tol", "timed at", "ms", "FLOP", "bytes", "FLOP/B", "wgs"
+                "kernel",
+                "checked at",
+                "max err",
+                "tol",
+                "timed at",
+                "ms",
+                "FLOP",
+                "bytes",
+                "FLOP/B",
+                "wgs"
             );
             for k in &rows {
                 let rate = match (k.gflops, k.gbs) {

@@ -59,7 +59,11 @@ pub(super) async fn time(
     .await?;
     let rate = |amount: f64| amount / ms / 1e6;
     let declared: f64 = records.iter().map(|r| r.flops).sum();
-    let flops = if declared > 0.0 { declared } else { timed.flops };
+    let flops = if declared > 0.0 {
+        declared
+    } else {
+        timed.flops
+    };
     let bound: f64 = records.iter().map(|r| r.bytes).sum();
     let bytes = if bound > 0.0 { bound } else { timed.bytes };
     Ok(KernelCheck {

@@ -193,9 +193,9 @@ pub const LAUNCH_US_NATIVE: f64 = 5.0;
 pub const LAUNCH_US_BROWSER: f64 = 10.0;
 
 /// cuDNN / cuBLAS on W1's small convs (3–128 channels, 8–32 px): fraction of the fp32 peak.
-/// Calibrated, not a cuDNN figure: with the other PyTorch constants below, 0.35 reproduces the
-/// issue's ≈ 23 000 img/s on an RTX 3060-class GPU (0.6, a typical large-conv figure, would give
-/// ≈ 38 000). PyTorch's default `allow_tf32` for cuDNN lets Ampere use TF32 tensor cores, but
+/// Calibrated, not a cuDNN figure: with the other PyTorch constants below, 0.35 models ≈ 27 000
+/// img/s on an RTX 3060-class GPU, within 20 % of the measured ≈ 23 000 (0.6, a typical
+/// large-conv figure, would give ≈ 38 000). PyTorch's default `allow_tf32` for cuDNN lets Ampere use TF32 tensor cores, but
 /// channels this narrow (the 3-channel stem, 32-channel layers), the NCHW layout and the batch-norm
 /// and pooling kernels between the convs leave little of it.
 pub const CUDNN_EFFICIENCY: f64 = 0.35;

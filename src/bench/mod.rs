@@ -4,9 +4,13 @@
 //! op kernel against the CPU reference before timing it on W1's shapes (`kernels`). Each kernel is
 //! validated through `crate::reference`, the f64 reference the tests use. Natively and on the web.
 
+#[cfg(not(target_arch = "wasm32"))]
+pub mod gpu_model;
 pub mod kernels;
 pub mod memory;
 pub mod profile;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod reflect;
 pub mod w1;
 pub mod w2;
 

@@ -33,6 +33,10 @@ pub struct BenchArgs {
     /// Peak GPU memory of a W1 step (CS-KD, then CE) against its floor, instead of W1/W2.
     #[arg(long, conflicts_with_all = ["w1_only", "w2_only", "profile"])]
     memory: bool,
+    /// Model one W1 CS-KD step on a GPU class (rtx3060, rtx3080-laptop, m2, iris-xe) from its
+    /// recorded dispatches (shared kernel family), instead of W1/W2 (docs/BENCHMARKS.md).
+    #[arg(long, value_name = "GPU", conflicts_with_all = ["w1_only", "w2_only", "profile", "memory"])]
+    model: Option<String>,
     /// Print JSON.
     #[arg(long)]
     json: bool,
@@ -80,6 +84,18 @@ pub fn run(a: BenchArgs) -> Result<()> {
     );
     if let Some(BenchWhat::Kernels(k)) = a.what {
         return kernels(&gpu, k, out);
+    }
+    if let Some(key) = a.model.as_deref() {
+        let class = bench::gpu_model::gpu_class(key)?;
+        let m = pollster::block_on(bench::gpu_model::model_w1(&gpu, class, a.batch))?;
+        if !a.json {
+            println!("{}", m.table());
+        }
+        out.insert(
+            "model".into(),
+            serde_json::to_value(&m).expect("plain data"),
+        );
+        return print_json(a.json, &out);
     }
     if a.profile {
         let mut rows = Vec::new();
@@ -172,8 +188,17 @@ fn kernels(
         if !a.json {
             println!("kernel family {family}: checked against the CPU reference, then timed");
             println!(
-                "{:<22} {:<32} {:>8} {:>6}  {:<19} {:>9}  rate",
-                "kernel", "checked at", "max err", "tol", "timed at", "ms"
+                "{:<22} {:<32} {:>8} {:>6}  {:<19} {:>9} {:>9} {:>9} {:>7} {:>7}  rate",
+                "kernel",
+                "checked at",
+                "max err",
+                "tol",
+                "timed at",
+                "ms",
+                "FLOP",
+                "bytes",
+                "FLOP/B",
+                "wgs"
             );
             for k in &rows {
                 let rate = match (k.gflops, k.gbs) {
@@ -182,8 +207,17 @@ fn kernels(
                     _ => String::new(),
                 };
                 println!(
-                    "{:<22} {:<32} {:>8.1e} {:>6.0e}  {:<19} {:>9.3}  {rate}",
-                    k.kernel, k.checked_shape, k.max_err, k.tolerance, k.timed_shape, k.median_ms
+                    "{:<22} {:<32} {:>8.1e} {:>6.0e}  {:<19} {:>9.3} {:>9.3e} {:>9.3e} {:>7.2} {:>7}  {rate}",
+                    k.kernel,
+                    k.checked_shape,
+                    k.max_err,
+                    k.tolerance,
+                    k.timed_shape,
+                    k.median_ms,
+                    k.flops,
+                    k.bytes,
+                    k.intensity,
+                    k.workgroups
                 );
             }
         }

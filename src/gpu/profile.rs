@@ -4,7 +4,7 @@
 //! device is idle. Each dispatch is attributed to an op family through one table, `OpFamily::of`.
 
 use crate::error::{Error, Result};
-use crate::gpu::{readback, Gpu};
+use crate::gpu::{readback, Gpu, Kernel};
 use serde::Serialize;
 
 /// What a dispatch does, for the profile's breakdown.
@@ -126,6 +126,25 @@ pub struct DispatchTime {
     /// Bytes of the tensors bound to the dispatch (what it can read or write at most once each).
     pub bytes: f64,
     pub ms: f64,
+    /// The workgroup grid dispatched (x, y, z).
+    pub groups: [u32; 3],
+    /// The pipeline's override constants (name, value), so the kernel's workgroup size and
+    /// workgroup memory can be reflected from its shader as it was built (`bench::reflect`).
+    pub constants: Vec<(String, f64)>,
+}
+
+impl DispatchTime {
+    /// Workgroups dispatched (the grid's product).
+    pub fn workgroups(&self) -> u64 {
+        self.groups.iter().map(|&g| g as u64).product()
+    }
+
+    /// The shader file and entry point of `kernel` (`shader::entry`).
+    pub fn shader_entry(&self) -> (&str, &str) {
+        self.kernel
+            .split_once("::")
+            .unwrap_or((self.kernel.as_str(), ""))
+    }
 }
 
 /// Queries per query set (two per dispatch); a long recording takes several sets.
@@ -170,10 +189,11 @@ impl Profiler {
     pub fn begin(
         &mut self,
         gpu: &Gpu,
-        shader: &str,
-        entry: &str,
+        kernel: &Kernel,
+        groups: [u32; 3],
         bytes: u64,
     ) -> Option<wgpu::ComputePassTimestampWrites<'_>> {
+        let (shader, entry) = (kernel.shader, kernel.entry);
         let mut family = OpFamily::of(shader, entry);
         let mut flops = 0.0;
         // The op's declared role refines a conv kernel (and carries the FLOPs to its first
@@ -192,6 +212,12 @@ impl Profiler {
             flops,
             bytes: bytes as f64,
             ms: 0.0,
+            groups,
+            constants: kernel
+                .constants
+                .iter()
+                .map(|&(n, v)| (n.to_string(), v))
+                .collect(),
         });
         if self.method != TimingMethod::Timestamps {
             return None;

@@ -225,7 +225,7 @@ impl<'g> Recorder<'g> {
             })
         });
         let profile = self.profile.as_mut().unwrap();
-        let timestamp_writes = profile.begin(self.gpu, kernel.shader, kernel.entry, bytes);
+        let timestamp_writes = profile.begin(self.gpu, &kernel, groups, bytes);
         let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
             label: Some(kernel.entry),
             timestamp_writes,

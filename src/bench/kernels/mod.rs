@@ -69,9 +69,10 @@ pub async fn kernels(
                 .case(gpu, &pool, Shape::W1, batch)
                 .expect("every kernel has W1's shape"),
         };
-        let (_, dispatches) = validate::launch(gpu, &pool, &timed, false).await?;
+        let (_, records) = validate::launch(gpu, &pool, &timed, false).await?;
+        let dispatches = validate::kernels_of(&records);
         validate::covered(&kernel.describe(gpu), &timed.shape, &dispatches, &checked)?;
-        out.push(time::time(gpu, &pool, kernel, &checked, &timed, dispatches, reps).await?);
+        out.push(time::time(gpu, &pool, kernel, &checked, &timed, &records, reps).await?);
     }
     Ok(out)
 }

@@ -5,6 +5,7 @@
 use super::cases::{Case, Expect, KernelCase, Shape};
 use crate::bench::worst_rel_err;
 use crate::error::{Error, Result};
+use crate::gpu::profile::DispatchTime;
 use crate::gpu::{readback, BufferPool, Gpu, Recorder};
 
 /// What the checks of one kernel found.
@@ -39,7 +40,8 @@ pub(super) async fn check(
             break; // past the last edge case
         };
         let what = format!("{} at {}", kernel.describe(gpu), case.shape);
-        let (got, seen) = launch(gpu, pool, &case, true).await?;
+        let (got, records) = launch(gpu, pool, &case, true).await?;
+        let seen = kernels_of(&records);
         let err = compare(&what, &got, &case.want, kernel.tolerance)?;
         checked.max_err = checked.max_err.max(err);
         for entry in seen {
@@ -72,26 +74,24 @@ pub(super) fn covered(
 /// An output as read back: its shape and values.
 pub(super) type Output = (Vec<usize>, Vec<f32>);
 
-/// Runs a case once; returns its outputs (when `read`) and the kernels it dispatched, in order
-/// of first use (from a profiling recorder; none where the adapter cannot profile).
+/// Runs a case once; returns its outputs (when `read`) and its dispatches as the profiling
+/// recorder saw them (kernel, family, FLOPs, bytes bound, grid; none where the adapter cannot
+/// profile).
 pub(super) async fn launch(
     gpu: &Gpu,
     pool: &BufferPool,
     case: &Case,
     read: bool,
-) -> Result<(Vec<Output>, Vec<String>)> {
+) -> Result<(Vec<Output>, Vec<DispatchTime>)> {
     let profiled = Recorder::profiled(gpu, pool);
     let profiling = profiled.is_ok();
     let mut rec = profiled.unwrap_or_else(|_| Recorder::new(gpu, pool));
     let outputs = (case.run)(&mut rec);
-    let mut seen: Vec<String> = Vec::new();
-    if profiling {
-        for t in crate::gpu::profile::finish(&mut rec).await?.1 {
-            if !seen.contains(&t.kernel) {
-                seen.push(t.kernel);
-            }
-        }
-    }
+    let records = if profiling {
+        crate::gpu::profile::finish(&mut rec).await?.1
+    } else {
+        Vec::new()
+    };
     let got = if read {
         let values = readback::read_many(&mut rec, &outputs.iter().collect::<Vec<_>>()).await?;
         outputs
@@ -103,7 +103,18 @@ pub(super) async fn launch(
         gpu.wait()?;
         Vec::new()
     };
-    Ok((got, seen))
+    Ok((got, records))
+}
+
+/// The kernels (`shader::entry`) of `records`, in order of first use.
+pub(super) fn kernels_of(records: &[DispatchTime]) -> Vec<String> {
+    let mut seen: Vec<String> = Vec::new();
+    for t in records {
+        if !seen.contains(&t.kernel) {
+            seen.push(t.kernel.clone());
+        }
+    }
+    seen
 }
 
 /// The largest error of the outputs against their references; an error naming `what` and the

@@ -48,13 +48,13 @@ impl KernelFamily {
         }
     }
 
-    /// Whether the shared family's kernels fit these limits (256 invocations and 10.5 KiB of
+    /// Whether the shared family's kernels fit these limits (256 invocations and 12 KiB of
     /// workgroup memory per workgroup; WebGPU guarantees both). Where they do not, its ops run
     /// the tiled kernels.
     pub fn shared_fits(limits: &wgpu::Limits) -> bool {
         limits.max_compute_invocations_per_workgroup >= 256
             && limits.max_compute_workgroup_size_x >= 256
-            && limits.max_compute_workgroup_storage_size >= 672 * 16
+            && limits.max_compute_workgroup_storage_size >= 768 * 16
     }
 }
 

@@ -20,14 +20,73 @@ struct Params {
     sbn: u32,
 }
 
-/// The shared family's workgroup tile (rows BM, columns BN; BM·BN = 4096) for an M×N GEMM:
-/// square unless one side is narrow (a 64-wide tile over 32 columns would idle half its threads).
-pub(crate) fn shared_tile(m: usize, n: usize) -> (usize, usize) {
-    match (m, n) {
-        (m, n) if n <= 32 && m > 32 => (128, 32),
-        (m, n) if m <= 32 && n > 32 => (32, 128),
-        _ => (64, 64),
+/// A shared-family GEMM tile (shaders/conv2d_shared.wgsl, matmul_shared.wgsl): BM×BN outputs
+/// per workgroup, TM×TN per thread.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Tile {
+    pub bm: usize,
+    pub bn: usize,
+    pub tm: usize,
+    pub tn: usize,
+}
+
+impl Tile {
+    const fn new(bm: usize, bn: usize, tm: usize, tn: usize) -> Tile {
+        Tile { bm, bn, tm, tn }
     }
+    pub(crate) fn threads(self) -> usize {
+        (self.bm / self.tm) * (self.bn / self.tn)
+    }
+    /// Workgroups covering an M×N output.
+    pub(crate) fn groups(self, m: usize, n: usize) -> usize {
+        m.div_ceil(self.bm) * n.div_ceil(self.bn)
+    }
+    /// The pipeline constants that size the kernels to this tile.
+    pub(crate) fn consts(self) -> [(&'static str, f64); 5] {
+        [
+            ("BM", self.bm as f64),
+            ("BN", self.bn as f64),
+            ("TM", self.tm as f64),
+            ("TN", self.tn as f64),
+            ("WG", self.threads() as f64),
+        ]
+    }
+}
+
+/// The shared family's tiles, largest first. 8×8 per thread on the big tiles (128 threads): 64
+/// accumulators and 4 vec4 reads of workgroup memory per 64 FMAs, ~100 registers a thread, which
+/// a GPU's register file holds at full occupancy of 128-thread groups (256 threads at 8×4 would
+/// read 3 vec4s per 32 FMAs). 8×4 on the 4096-output tiles keeps 128 threads; 32×32 at 4×4 (64
+/// threads) serves skinny GEMMs (conv1's 32×27 weight gradient) and split-K. Every tile keeps
+/// WG ≥ BM, BN (the m-fast loaders' one column per thread) and fits 12 KiB of two stages.
+const TILES: [Tile; 6] = [
+    Tile::new(128, 64, 8, 8),
+    Tile::new(64, 128, 8, 8),
+    Tile::new(64, 64, 8, 4),
+    Tile::new(128, 32, 8, 4),
+    Tile::new(32, 128, 4, 8),
+    Tile::new(32, 32, 4, 4),
+];
+
+/// Workgroups that give a large GPU about one per core (SM / CU); below it smaller tiles win.
+const FILL_GROUPS: usize = 128;
+
+/// The shared family's tile for an M×N GEMM: among the tiles whose padding is within 1/8 of the
+/// least, the largest that still makes `FILL_GROUPS` workgroups (else the smallest). `split`
+/// (split-K, whose splits fill the device): the largest.
+pub(crate) fn shared_tile(m: usize, n: usize, split: bool) -> Tile {
+    let padded = |t: &Tile| t.groups(m, n) * t.bm * t.bn;
+    let least = TILES.iter().map(padded).min().unwrap_or(0);
+    let mut fit = TILES.iter().filter(|t| 8 * padded(t) <= 9 * least);
+    let first = *fit.clone().next().unwrap_or(&TILES[5]);
+    if split {
+        return first;
+    }
+    fit.clone()
+        .find(|t| t.groups(m, n) >= FILL_GROUPS)
+        .or(fit.next_back())
+        .copied()
+        .unwrap_or(first)
 }
 
 /// C (M, N) = A·B (+ bias), with A (M, K) at a[m·sam + k·sak] and B (K, N) at b[k·sbk + n·sbn].
@@ -71,17 +130,22 @@ pub fn matmul_strided(
         && m.div_ceil(32) <= rec.gpu.limits.max_compute_workgroups_per_dimension as usize
     {
         // Shared-memory tiles (any strides): stage along k where the operand is contiguous in k.
-        let (bm, bn) = shared_tile(m, n);
+        let tile = shared_tile(m, n, false);
+        let [c0, c1, c2, c3, c4] = tile.consts();
         let consts = [
             ("AKF", (sak == 1) as u32 as f64),
             ("BKF", (sbk == 1) as u32 as f64),
-            ("BN", bn as f64),
+            c0,
+            c1,
+            c2,
+            c3,
+            c4,
         ];
         rec.dispatch(
             Kernel::with("matmul_shared", "matmul", &consts),
             &p,
             &[a, b, bias, &c],
-            [groups(n, bn), groups(m, bm), 1],
+            [groups(n, tile.bn), groups(m, tile.bm), 1],
         );
         return c;
     }

@@ -1,17 +1,20 @@
 //! The shared-memory family's convolution (shaders/conv2d_shared.wgsl): implicit GEMM with
-//! 64×64 (or 128×32 / 32×128 for narrow GEMMs) workgroup tiles staged in workgroup memory, for
+//! register-tiled, double-buffered workgroup tiles (`shared_tile` picks 128×64 … 32×32), for
 //! every KS (1, 3), stride (1, 2) and pad.
 //! The weight gradient is split along its reduction (N·OH·OW) so that small K·C·KS² still fills
-//! the device, then reduced by the generic `backward_weight_reduce`.
+//! the device, then the splits are summed by the shader's parallel `reduce`.
 
 use super::ConvShape;
-use crate::gpu::{grid_1d, groups, Gpu, Kernel, KernelFamily, Recorder, Tensor, WG_1D};
+use crate::gpu::{grid_1d, groups, Gpu, Kernel, KernelFamily, Recorder, Tensor};
 use crate::ops::linear::shared_tile;
 
 /// Reduction indices staged per step (a split is a multiple of it).
-const BK: usize = 16;
+const BK: usize = 8;
 /// Workgroups the weight gradient aims for (fills a large GPU; more splits only cost memory).
-const TARGET_GROUPS: usize = 512;
+const TARGET_GROUPS: usize = 1024;
+/// The shortest split: 4 steps, so that a workgroup's setup and epilogue are not all it does
+/// (short enough that the small checked shapes still split, so `reduce` is checked there too).
+const MIN_SPLIT: usize = 4 * BK;
 
 /// This family's own kernels run every shape, as long as the GEMM rows fit the grid (and the
 /// workgroup fits the device).
@@ -32,18 +35,23 @@ fn gemm(
     p: &super::Params,
     tensors: &[&Tensor],
 ) {
-    let (bm, bn) = shared_tile(m, n);
+    let tile = shared_tile(m, n, mode == 2);
+    let [c0, c1, c2, c3, c4] = tile.consts();
     let consts = [
         ("MODE", mode as f64),
         ("KS", s.ks as f64),
         ("STRIDE", s.stride as f64),
-        ("BN", bn as f64),
+        c0,
+        c1,
+        c2,
+        c3,
+        c4,
     ];
     rec.dispatch(
         Kernel::with("conv2d_shared", "gemm", &consts),
         p,
         tensors,
-        [groups(n, bn), groups(m, bm), splits as u32],
+        [groups(n, tile.bn), groups(m, tile.bm), splits as u32],
     );
 }
 
@@ -74,12 +82,12 @@ pub(super) fn backward_weight(
     out: Option<&Tensor>,
 ) -> Tensor {
     let (rows, cols, red) = (s.k, s.c * s.ks * s.ks, s.n * s.oh() * s.ow());
-    let (bm, bn) = shared_tile(rows, cols);
-    let tiles = rows.div_ceil(bm) * cols.div_ceil(bn);
+    let tiles = shared_tile(rows, cols, true).groups(rows, cols);
     let max = rec.gpu.limits.max_compute_workgroups_per_dimension as usize;
     let splits = TARGET_GROUPS
         .div_ceil(tiles)
         .min(s.max_splits())
+        .min(red / MIN_SPLIT)
         .clamp(1, red.div_ceil(BK).min(max));
     let per = red.div_ceil(splits).div_ceil(BK) * BK;
     let splits = red.div_ceil(per);
@@ -92,11 +100,12 @@ pub(super) fn backward_weight(
     }
     let partial = rec.alloc(&[splits, s.k, s.c, s.ks, s.ks]);
     gemm(rec, s, 2, (rows, cols, splits), &p, &[dy, x, &partial]);
+    // 32 outputs per workgroup (binding 2, unused, takes x: every entry binds three tensors).
     rec.dispatch(
-        s.generic("backward_weight_reduce"),
+        Kernel::with("conv2d_shared", "reduce", s.consts()),
         &p,
-        &[&partial, &dw],
-        grid_1d(dw.numel(), WG_1D),
+        &[&partial, x, &dw],
+        grid_1d(dw.numel(), 32),
     );
     dw
 }

@@ -148,6 +148,11 @@ impl<'g> Recorder<'g> {
         self.params.extend_from_slice(bytes);
         self.params.resize((offset + SLOT) as usize, 0);
 
+        // A kernel file with subgroup reductions runs as its subgroup variant where they are on.
+        let kernel = Kernel {
+            shader: crate::shaders::variant(kernel.shader, self.gpu.subgroups()),
+            ..kernel
+        };
         let compiled = self.gpu.pipelines.get(&kernel);
         let mut entries = Vec::with_capacity(tensors.len() + 1);
         entries.push(wgpu::BindGroupEntry {

@@ -24,15 +24,16 @@ pub struct Chunking {
 }
 
 impl Chunking {
-    /// GPUs and lavapipe: 256 threads, chunks of at most 2048 elements (8 per thread) and at
-    /// least 256 workgroups where M allows one thread per element (32 → 1024 workgroups at W1's
-    /// first stage, 128 channels at 8×8 → 256). Browsers' software adapters (compact): 32
-    /// threads (their wide tree reductions cost more than they save, 2–20× per kernel in
-    /// Chromium) and few, fat chunks of up to 16384 elements: they run a few threads at a time.
+    /// GPUs and lavapipe: 256 threads, chunks of at most 4096 elements (16 per thread) and at
+    /// least 256 workgroups where M allows a thread per element (W1: 32 channels at 32×32 → 512
+    /// workgroups, 64 at 16×16 and 128 at 8×8 → 256; one per channel before). Chunks of 2048 gave
+    /// lavapipe 1.4× slower training passes for no more than the 256. Browsers' software adapters
+    /// (compact): 32 threads (their wide tree reductions cost more than they save, 2–20× per
+    /// kernel in Chromium) and few, fat chunks of up to 16384 elements, as they run few threads.
     pub fn for_family(family: KernelFamily, c: usize, m: usize) -> Chunking {
         let (threads, max_len, min_groups): (usize, usize, usize) = match family {
             KernelFamily::Compact => (32, 16384, 1),
-            _ => (256, 2048, 256),
+            _ => (256, 4096, 256),
         };
         let m = m.max(1);
         let chunks = m

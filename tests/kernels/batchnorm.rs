@@ -171,3 +171,31 @@ fn non_finite_running_statistics_poison_the_loss_and_clear_the_flag() {
     assert!(l[0].is_nan() && l[3] == 1.0, "{l:?}");
     assert_eq!(read(&mut rec, &health)[0].to_bits(), 0, "flag cleared");
 }
+
+#[test]
+fn chunking_gives_w1_at_least_256_workgroups_and_never_an_empty_chunk() {
+    use batchnorm::Chunking;
+    use cskd::gpu::KernelFamily;
+    // SmallCNN W1: (channels, N·H·W) of its three stages at batch 64.
+    for (c, m) in [(32, 64 * 32 * 32), (64, 64 * 16 * 16), (128, 64 * 8 * 8)] {
+        for family in [KernelFamily::Tiled, KernelFamily::Shared] {
+            let ch = Chunking::for_family(family, c, m);
+            assert!(
+                c * ch.chunks as usize >= 256,
+                "{family:?} C{c} M{m}: {ch:?}"
+            );
+        }
+    }
+    for family in KernelFamily::ALL {
+        for c in [1, 3, 32, 128] {
+            for m in [1, 2, 31, 255, 256, 257, 4092, 16920, 65536, 100_003] {
+                let ch = Chunking::for_family(family, c, m);
+                let (k, len) = (ch.chunks as usize, ch.len as usize);
+                assert!(
+                    k >= 1 && (k - 1) * len < m && k * len >= m,
+                    "C{c} M{m}: {ch:?}"
+                );
+            }
+        }
+    }
+}

@@ -1,29 +1,49 @@
 // Batch normalisation over (N, H, W) per channel, as torch.nn.BatchNorm2d (eps, momentum 0.1),
-// optionally followed by ReLU in the same kernel (p.relu = 1): every model here runs BN then ReLU,
+// optionally followed by ReLU in the same pass (p.relu = 1): every model here runs BN then ReLU,
 // so fusing saves a dispatch and a full read and write of the activation, forward and backward.
 // Shapes: x, y, dy, dx (N, C, H, W); gamma, beta, running_mean, running_var (C); stats (2C):
 // the batch mean of each channel, then its 1/sqrt(var + eps).
-// Training: one workgroup per channel computes the batch statistics (two passes: mean, then
-// centred variance, so large means do not cancel), updates the running statistics with the
-// unbiased variance, keeps mean and rstd for the backward, and writes y.
+// Training runs in three passes, so that a GPU gets enough workgroups (one per channel is 32–128):
+//   1. *_partial, grid (chunks, C): each channel's M = N·H·W elements in p.chunks chunks of
+//      p.chunk_len (the last one shorter), one workgroup per chunk and channel writing the chunk's
+//      partials (forward: its mean and centred M2, two reads of the chunk so that large means do
+//      not cancel; backward: Σg and Σg·x̂);
+//   2. *_finish, one thread per channel: merges its chunks in chunk order (deterministic; Chan's
+//      pairwise merge of (count, mean, M2) forward, a sum backward) and finishes the statistics;
+//   3. apply_train / grad_input: every element, a full 1-D grid.
 
-// Threads per channel of the training kernels (a power of two ≤ 256): 256 on GPUs and lavapipe,
-// 32 on browsers' software adapters, where wide tree reductions cost more than they save.
+// Threads per chunk of the partial passes (a power of two ≤ 256): 256 on GPUs and lavapipe, 32
+// on browsers' software adapters, where wide tree reductions cost more than they save.
 override BN_WG: u32 = 256u;
 
-struct Params { n: u32, c: u32, hw: u32, momentum: f32, eps: f32, relu: u32, _p1: u32, _p2: u32 }
+struct Params { n: u32, c: u32, hw: u32, momentum: f32, eps: f32, relu: u32, chunks: u32, chunk_len: u32 }
 
 @group(0) @binding(0) var<uniform> p: Params;
 
+// Bindings by entry point (tensors from 1, in the order src/ops/batchnorm.rs passes them):
+// stats_partial: x, part_out
+// stats_finish:  part_in, running_mean, running_var, save_stats, health
+// apply_train:     x, gamma, beta, stats, y
+// forward_eval:  x, gamma, beta, eval_mean, eval_var, eval_y
+// grad_partial:  x, g_y, dy, g_stats, part_out
+// grad_finish:   part_in, dgamma, dbeta
+// grad_input:    x, g_y, dy, g_stats, g_gamma, sum_gamma, sum_beta, dx
+// check_health:  flags, step_loss
 @group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read> part_in: array<f32>;
+@group(0) @binding(2) var<storage, read_write> part_out: array<f32>;
+@group(0) @binding(5) var<storage, read_write> g_part_out: array<f32>;
+
+@group(0) @binding(2) var<storage, read_write> running_mean: array<f32>;
+@group(0) @binding(3) var<storage, read_write> running_var: array<f32>;
+@group(0) @binding(4) var<storage, read_write> save_stats: array<f32>;
+// Set to 1 when a running statistic would become NaN or ±∞ (see check_health).
+@group(0) @binding(5) var<storage, read_write> health: array<u32>;
+
 @group(0) @binding(2) var<storage, read> gamma: array<f32>;
 @group(0) @binding(3) var<storage, read> beta: array<f32>;
-@group(0) @binding(4) var<storage, read_write> running_mean: array<f32>;
-@group(0) @binding(5) var<storage, read_write> running_var: array<f32>;
-@group(0) @binding(6) var<storage, read_write> save_stats: array<f32>;
-@group(0) @binding(7) var<storage, read_write> y: array<f32>;
-// Set to 1 when a running statistic would become NaN or ±∞ (see check_health).
-@group(0) @binding(8) var<storage, read_write> health: array<u32>;
+@group(0) @binding(4) var<storage, read> stats: array<f32>;
+@group(0) @binding(5) var<storage, read_write> y: array<f32>;
 
 @group(0) @binding(4) var<storage, read> eval_mean: array<f32>;
 @group(0) @binding(5) var<storage, read> eval_var: array<f32>;
@@ -32,45 +52,89 @@ struct Params { n: u32, c: u32, hw: u32, momentum: f32, eps: f32, relu: u32, _p1
 // The forward's output: with ReLU fused, dy only flows where it is positive (x again otherwise).
 @group(0) @binding(2) var<storage, read> g_y: array<f32>;
 @group(0) @binding(3) var<storage, read> dy: array<f32>;
-@group(0) @binding(4) var<storage, read> g_gamma: array<f32>;
-@group(0) @binding(5) var<storage, read> g_stats: array<f32>;
-@group(0) @binding(6) var<storage, read_write> dx: array<f32>;
-@group(0) @binding(7) var<storage, read_write> dgamma: array<f32>;
-@group(0) @binding(8) var<storage, read_write> dbeta: array<f32>;
+@group(0) @binding(4) var<storage, read> g_stats: array<f32>;
+@group(0) @binding(5) var<storage, read> g_gamma: array<f32>;
+@group(0) @binding(6) var<storage, read> sum_gamma: array<f32>;
+@group(0) @binding(7) var<storage, read> sum_beta: array<f32>;
+@group(0) @binding(8) var<storage, read_write> dx: array<f32>;
 
-// The two per-channel sums of a training kernel, across its BN_WG threads (prelude's wg_sum).
+@group(0) @binding(2) var<storage, read_write> dgamma: array<f32>;
+@group(0) @binding(3) var<storage, read_write> dbeta: array<f32>;
+
+// The two per-chunk sums of a partial pass, across its BN_WG threads (wg_sum of the prelude).
 fn reduce2(lid: u32, v: vec2<f32>) -> vec2<f32> { return wg_sum(lid, BN_WG, vec4<f32>(v, 0.0, 0.0)).xy; }
 
-fn at(n: u32, ch: u32, i: u32) -> u32 { return (n * p.c + ch) * p.hw + i; }
+// Element j (of N·H·W) of channel ch.
+fn at_j(ch: u32, j: u32) -> u32 { return ((j / p.hw) * p.c + ch) * p.hw + j % p.hw; }
+
+// The elements [start, end) of chunk k (never empty: the Rust side sizes the chunks).
+fn chunk_start(k: u32) -> u32 { return k * p.chunk_len; }
+fn chunk_end(k: u32) -> u32 { return min((k + 1u) * p.chunk_len, p.n * p.hw); }
 
 // The activation after the affine map: ReLU when fused.
 fn act(v: f32) -> f32 { return select(v, max(v, 0.0), p.relu != 0u); }
 
+// Pass 1 forward: (mean, M2) of chunk wid.x of channel wid.y, M2 = Σ (x − chunk mean)².
 @compute @workgroup_size(BN_WG)
-fn forward_train(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid3: vec3<u32>) {
-    let ch = wid.x;
+fn stats_partial(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid3: vec3<u32>) {
+    let k = wid.x;
+    let ch = wid.y;
     let lid = lid3.x;
-    let m = p.n * p.hw;
+    let start = chunk_start(k);
+    let end = chunk_end(k);
     var s = 0.0;
-    for (var j = lid; j < m; j += BN_WG) { s += x[at(j / p.hw, ch, j % p.hw)]; }
-    let mean = reduce2(lid, vec2<f32>(s, 0.0)).x / f32(m);
+    for (var j = start + lid; j < end; j += BN_WG) { s += x[at_j(ch, j)]; }
+    let mean = reduce2(lid, vec2<f32>(s, 0.0)).x / f32(end - start);
     var q = 0.0;
-    for (var j = lid; j < m; j += BN_WG) { let d = x[at(j / p.hw, ch, j % p.hw)] - mean; q += d * d; }
-    let var_b = reduce2(lid, vec2<f32>(q, 0.0)).x / f32(m);
-    let rstd = inverseSqrt(var_b + p.eps);
-    let g = gamma[ch] * rstd;
-    let b = beta[ch] - mean * g;
-    for (var j = lid; j < m; j += BN_WG) { let i = at(j / p.hw, ch, j % p.hw); y[i] = act(x[i] * g + b); }
+    for (var j = start + lid; j < end; j += BN_WG) { let d = x[at_j(ch, j)] - mean; q += d * d; }
+    let m2 = reduce2(lid, vec2<f32>(q, 0.0)).x;
     if (lid == 0u) {
-        save_stats[ch] = mean;
-        save_stats[p.c + ch] = rstd;
-        let unbiased = var_b * f32(m) / f32(max(m, 2u) - 1u);
-        let rm = (1.0 - p.momentum) * running_mean[ch] + p.momentum * mean;
-        let rv = (1.0 - p.momentum) * running_var[ch] + p.momentum * unbiased;
-        running_mean[ch] = rm;
-        running_var[ch] = rv;
-        if (!is_finite(rm) || !is_finite(rv)) { health[0] = 1u; }
+        let o = 2u * (ch * p.chunks + k);
+        part_out[o] = mean;
+        part_out[o + 1u] = m2;
     }
+}
+
+// Pass 2 forward: one thread per channel merges its chunks in order (Chan et al.: no large sums
+// of squares, so no cancellation), keeps mean and rstd, updates the running statistics with the
+// unbiased variance and flags non-finite ones.
+@compute @workgroup_size(WG_1D)
+fn stats_finish(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let ch = gid.x;
+    if (ch >= p.c) { return; }
+    let m = p.n * p.hw;
+    var count = 0.0;
+    var mean = 0.0;
+    var m2 = 0.0;
+    for (var k = 0u; k < p.chunks; k++) {
+        let o = 2u * (ch * p.chunks + k);
+        let nb = f32(chunk_end(k) - chunk_start(k));
+        let total = count + nb;
+        let d = part_in[o] - mean;
+        mean += d * (nb / total);
+        m2 += part_in[o + 1u] + d * d * (count / total) * nb;
+        count = total;
+    }
+    let var_b = m2 / f32(m);
+    let rstd = inverseSqrt(var_b + p.eps);
+    save_stats[ch] = mean;
+    save_stats[p.c + ch] = rstd;
+    let unbiased = m2 / f32(max(m, 2u) - 1u);
+    let rm = (1.0 - p.momentum) * running_mean[ch] + p.momentum * mean;
+    let rv = (1.0 - p.momentum) * running_var[ch] + p.momentum * unbiased;
+    running_mean[ch] = rm;
+    running_var[ch] = rv;
+    if (!is_finite(rm) || !is_finite(rv)) { health[0] = 1u; }
+}
+
+// Pass 3 forward: y = act((x − mean)·rstd·gamma + beta), every element.
+@compute @workgroup_size(WG_1D)
+fn apply_train(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = flat_index(gid, nwg);
+    if (i >= p.n * p.c * p.hw) { return; }
+    let ch = (i / p.hw) % p.c;
+    let g = gamma[ch] * stats[p.c + ch];
+    y[i] = act(x[i] * g + (beta[ch] - stats[ch] * g));
 }
 
 // After a training step's loss: when any batch norm flagged non-finite running statistics, the
@@ -105,28 +169,50 @@ fn grad_in(i: u32) -> f32 { return select(dy[i], 0.0, p.relu != 0u && g_y[i] <= 
 // Training-mode backward (overwrites dx, dgamma, dbeta), with x̂ = (x − mean)·rstd, M = N·H·W and
 // g = dy masked by y > 0 when ReLU is fused (ReLU's own backward), else dy:
 // dbeta = Σ g, dgamma = Σ g·x̂, dx = gamma·rstd/M · (M·g − dbeta − x̂·dgamma).
+// Pass 1: (Σg, Σg·x̂) of chunk wid.x of channel wid.y.
 @compute @workgroup_size(BN_WG)
-fn backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid3: vec3<u32>) {
-    let ch = wid.x;
+fn grad_partial(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid3: vec3<u32>) {
+    let k = wid.x;
+    let ch = wid.y;
     let lid = lid3.x;
-    let m = p.n * p.hw;
     let mean = g_stats[ch];
     let rstd = g_stats[p.c + ch];
     var acc = vec2<f32>(0.0);
-    for (var j = lid; j < m; j += BN_WG) {
-        let i = at(j / p.hw, ch, j % p.hw);
+    for (var j = chunk_start(k) + lid; j < chunk_end(k); j += BN_WG) {
+        let i = at_j(ch, j);
         let gi = grad_in(i);
         acc += vec2<f32>(gi, gi * (x[i] - mean) * rstd);
     }
     let sums = reduce2(lid, acc);
-    let k = g_gamma[ch] * rstd / f32(m);
-    for (var j = lid; j < m; j += BN_WG) {
-        let i = at(j / p.hw, ch, j % p.hw);
-        let xhat = (x[i] - mean) * rstd;
-        dx[i] = k * (f32(m) * grad_in(i) - sums.x - xhat * sums.y);
-    }
     if (lid == 0u) {
-        dbeta[ch] = sums.x;
-        dgamma[ch] = sums.y;
+        let o = 2u * (ch * p.chunks + k);
+        g_part_out[o] = sums.x;
+        g_part_out[o + 1u] = sums.y;
     }
+}
+
+// Pass 2: dbeta and dgamma, each channel's chunks summed in order by one thread.
+@compute @workgroup_size(WG_1D)
+fn grad_finish(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let ch = gid.x;
+    if (ch >= p.c) { return; }
+    var s = vec2<f32>(0.0);
+    for (var k = 0u; k < p.chunks; k++) {
+        let o = 2u * (ch * p.chunks + k);
+        s += vec2<f32>(part_in[o], part_in[o + 1u]);
+    }
+    dbeta[ch] = s.x;
+    dgamma[ch] = s.y;
+}
+
+// Pass 3: dx, every element.
+@compute @workgroup_size(WG_1D)
+fn grad_input(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = flat_index(gid, nwg);
+    if (i >= p.n * p.c * p.hw) { return; }
+    let ch = (i / p.hw) % p.c;
+    let m = f32(p.n * p.hw);
+    let rstd = g_stats[p.c + ch];
+    let xhat = (x[i] - g_stats[ch]) * rstd;
+    dx[i] = g_gamma[ch] * rstd / m * (m * grad_in(i) - sum_beta[ch] - xhat * sum_gamma[ch]);
 }

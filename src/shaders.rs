@@ -36,15 +36,53 @@ pub const ALL: &[(&str, &str)] = &[
     ("softmax", include_str!("../shaders/softmax.wgsl")),
 ];
 
-/// Helpers every kernel file may use: 1-D indexing, finiteness, workgroup reductions.
+/// Helpers every kernel file may use: 1-D indexing, finiteness.
 pub const PRELUDE: &str = include_str!("../shaders/prelude.wgsl");
 
-/// The full source of a kernel file as it is compiled: the 1-D workgroup size from the one Rust
-/// constant, the prelude, then the file.
+/// The prelude's workgroup reductions (`wg_sum`, `wg_max`) in workgroup memory: every adapter.
+pub const REDUCE: &str = include_str!("../shaders/prelude_reduce.wgsl");
+
+/// The same reductions with subgroup operations: only in the variants below, compiled only where
+/// the device has `SUBGROUP` (`Gpu::subgroups`).
+pub const REDUCE_SUBGROUPS: &str = include_str!("../shaders/prelude_reduce_subgroups.wgsl");
+
+/// The kernel files whose reductions run on subgroups when the device allows, and the name of
+/// that variant (the same file over `REDUCE_SUBGROUPS`): (file, variant).
+pub const SUBGROUP_VARIANTS: &[(&str, &str)] = &[
+    ("batchnorm", "batchnorm_subgroups"),
+    ("loss", "loss_subgroups"),
+    ("soft_loss", "soft_loss_subgroups"),
+];
+
+/// The shader to dispatch for kernel file `name`: its subgroup variant when `subgroups` and it
+/// has one, else itself.
+pub fn variant(name: &'static str, subgroups: bool) -> &'static str {
+    match SUBGROUP_VARIANTS.iter().find(|(n, _)| *n == name) {
+        Some((_, v)) if subgroups => v,
+        _ => name,
+    }
+}
+
+/// The full source of a kernel file (or of a subgroup variant) as it is compiled: the 1-D
+/// workgroup size from the one Rust constant, the prelude and its reductions, then the file.
 pub fn source(name: &str) -> Option<String> {
-    let file = ALL.iter().find(|(n, _)| *n == name).map(|(_, s)| *s)?;
+    let (file, reduce, enable) = match SUBGROUP_VARIANTS.iter().find(|(_, v)| *v == name) {
+        // Browsers require the enable directive; naga (native) rejects it as not yet supported
+        // and accepts subgroup operations under the device's SUBGROUP capability instead.
+        Some((base, _)) => (
+            *base,
+            REDUCE_SUBGROUPS,
+            if cfg!(target_arch = "wasm32") {
+                "enable subgroups;\n"
+            } else {
+                ""
+            },
+        ),
+        None => (name, REDUCE, ""),
+    };
+    let file = ALL.iter().find(|(n, _)| *n == file).map(|(_, s)| *s)?;
     Some(format!(
-        "const WG_1D: u32 = {}u;\n{PRELUDE}\n{file}",
+        "{enable}const WG_1D: u32 = {}u;\n{PRELUDE}\n{reduce}\n{file}",
         crate::gpu::WG_1D
     ))
 }

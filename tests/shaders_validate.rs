@@ -7,7 +7,13 @@ fn all_shaders_parse_and_validate() {
     let mut files: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().path())
-        .filter(|p| p.file_stem().unwrap() != "prelude")
+        .filter(|p| {
+            !p.file_stem()
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .starts_with("prelude")
+        })
         .collect();
     files.sort();
     assert!(files.len() >= 9, "expected the kernel files in {dir:?}");
@@ -23,6 +29,23 @@ fn all_shaders_parse_and_validate() {
         )
         .validate(&module)
         .unwrap_or_else(|e| panic!("{}: {:?}", path.display(), e));
+    }
+    // The subgroup variants, as compiled natively (no `enable`: naga takes the capability).
+    for (base, variant) in cskd::shaders::SUBGROUP_VARIANTS {
+        let src = cskd::shaders::source(variant).unwrap_or_else(|| panic!("no {variant}"));
+        assert_ne!(
+            Some(&src),
+            cskd::shaders::source(base).as_ref(),
+            "{variant}"
+        );
+        let module = naga::front::wgsl::parse_str(&src)
+            .unwrap_or_else(|e| panic!("{variant}: {}", e.emit_to_string(&src)));
+        naga::valid::Validator::new(
+            naga::valid::ValidationFlags::all(),
+            naga::valid::Capabilities::all(),
+        )
+        .validate(&module)
+        .unwrap_or_else(|e| panic!("{variant}: {e:?}"));
     }
     assert_eq!(
         files.len(),

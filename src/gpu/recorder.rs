@@ -150,6 +150,11 @@ impl<'g> Recorder<'g> {
         self.params.extend_from_slice(bytes);
         self.params.resize((offset + SLOT) as usize, 0);
 
+        // A kernel file with subgroup reductions runs as its subgroup variant where they are on.
+        let kernel = Kernel {
+            shader: crate::shaders::variant(kernel.shader, self.gpu.subgroups()),
+            ..kernel
+        };
         let compiled = self.gpu.pipelines.get(&kernel);
         let params_size = bytes.len().max(16).div_ceil(16) as u64 * 16;
         let key = bind_groups::Key::new(

@@ -1,22 +1,67 @@
 //! Batch normalisation 2-D as torch.nn.BatchNorm2d (eps 1e-5, momentum 0.1), optionally fused with
-//! the ReLU that follows it (one dispatch forward, one backward). The same kernels serve every
-//! family; only the training kernels' threads per channel differ (`per_channel`). Shapes: x, y (N, C, H, W); gamma, beta, running_mean, running_var (C).
+//! the ReLU that follows it. Training runs three dispatches each way (shaders/batchnorm.wgsl):
+//! per-chunk partials over a (chunks, C) grid, a per-channel merge, then an elementwise pass. The
+//! same kernels serve every family; only the partial passes' threads and the chunking differ
+//! (`Chunking::for_family`). Shapes: x, y (N, C, H, W); gamma, beta, running_mean, running_var (C).
 
-use crate::gpu::{grid_1d, Kernel, KernelFamily, Recorder, Tensor, WG_1D};
+use crate::gpu::{grid_1d, groups, Kernel, KernelFamily, Recorder, Tensor, WG_1D};
 use crate::tape::{Tape, Var};
 
 const FORWARD_EVAL: Kernel = Kernel::new("batchnorm", "forward_eval");
 const CHECK_HEALTH: Kernel = Kernel::new("batchnorm", "check_health");
+const STATS_FINISH: Kernel = Kernel::new("batchnorm", "stats_finish");
+const APPLY_TRAIN: Kernel = Kernel::new("batchnorm", "apply_train");
+const GRAD_FINISH: Kernel = Kernel::new("batchnorm", "grad_finish");
+const GRAD_INPUT: Kernel = Kernel::new("batchnorm", "grad_input");
 
-/// A training kernel (one workgroup per channel) with this family's threads per channel: 32 on
-/// browsers' software adapters, whose wide tree reductions cost more than they save (measured in
-/// Chromium: 2–20× faster per kernel), 256 elsewhere.
-fn per_channel(rec: &Recorder<'_>, entry: &'static str) -> Kernel<'static> {
-    let consts: &'static [(&'static str, f64)] = match rec.gpu.family() {
-        KernelFamily::Compact => &[("BN_WG", 32.0)],
-        _ => &[("BN_WG", 256.0)],
-    };
-    Kernel::with("batchnorm", entry, consts)
+/// How the partial passes split each channel's M = N·H·W elements: `chunks` chunks of `len`
+/// (the last one shorter, none empty), one workgroup of `threads` per chunk and channel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Chunking {
+    pub threads: u32,
+    pub chunks: u32,
+    pub len: u32,
+}
+
+impl Chunking {
+    /// GPUs and lavapipe: 256 threads, chunks of at most 4096 elements (16 per thread) and at
+    /// least 256 workgroups where M allows a thread per element (W1: 32 channels at 32×32 → 512
+    /// workgroups, 64 at 16×16 and 128 at 8×8 → 256; one per channel before). Chunks of 2048 gave
+    /// lavapipe 1.4× slower training passes for no more than the 256. Browsers' software adapters
+    /// (compact): 32 threads (their wide tree reductions cost more than they save, 2–20× per
+    /// kernel in Chromium) and few, fat chunks of up to 16384 elements, as they run few threads.
+    pub fn for_family(family: KernelFamily, c: usize, m: usize) -> Chunking {
+        let (threads, max_len, min_groups): (usize, usize, usize) = match family {
+            KernelFamily::Compact => (32, 16384, 1),
+            _ => (256, 4096, 256),
+        };
+        let m = m.max(1);
+        let chunks = m
+            .div_ceil(max_len)
+            .max(min_groups.div_ceil(c.max(1)))
+            .min(m.div_ceil(threads))
+            .max(1);
+        let len = m.div_ceil(chunks);
+        Chunking {
+            threads: threads as u32,
+            chunks: m.div_ceil(len) as u32,
+            len: len as u32,
+        }
+    }
+
+    fn of(rec: &Recorder<'_>, x: &Tensor) -> Chunking {
+        let s = x.shape();
+        Self::for_family(rec.gpu.family(), s[1], s[0] * s[2] * s[3])
+    }
+
+    /// A partial pass with this chunking's threads.
+    fn kernel(&self, entry: &'static str) -> Kernel<'static> {
+        let consts: &'static [(&'static str, f64)] = match self.threads {
+            32 => &[("BN_WG", 32.0)],
+            _ => &[("BN_WG", 256.0)],
+        };
+        Kernel::with("batchnorm", entry, consts)
+    }
 }
 
 pub const EPS: f32 = 1e-5;
@@ -31,10 +76,11 @@ struct Params {
     momentum: f32,
     eps: f32,
     relu: u32,
-    _pad: [u32; 2],
+    chunks: u32,
+    chunk_len: u32,
 }
 
-fn params(x: &Tensor, relu: bool) -> Params {
+fn params(x: &Tensor, relu: bool, ch: Chunking) -> Params {
     let s = x.shape();
     assert_eq!(s.len(), 4, "batch norm input must be NCHW");
     Params {
@@ -44,7 +90,8 @@ fn params(x: &Tensor, relu: bool) -> Params {
         momentum: MOMENTUM,
         eps: EPS,
         relu: relu as u32,
-        _pad: [0; 2],
+        chunks: ch.chunks,
+        chunk_len: ch.len,
     }
 }
 
@@ -58,7 +105,7 @@ pub struct Saved {
 }
 
 /// Training mode: normalises with the batch statistics and updates the running ones in place,
-/// then ReLU in the same dispatch when `relu`; sets `health[0]` to 1 when a running statistic
+/// then ReLU in the same pass when `relu`; sets `health[0]` to 1 when a running statistic
 /// becomes non-finite.
 pub fn forward_train(
     rec: &mut Recorder<'_>,
@@ -71,21 +118,27 @@ pub fn forward_train(
 ) -> (Tensor, Saved) {
     let (running_mean, running_var) = running;
     let c = x.shape()[1];
+    let ch = Chunking::of(rec, x);
+    let p = params(x, relu, ch);
+    let part = rec.alloc(&[2 * c * ch.chunks as usize]);
     let (y, stats) = (rec.alloc(x.shape()), rec.alloc(&[2 * c]));
     rec.dispatch(
-        per_channel(rec, "forward_train"),
-        &params(x, relu),
-        &[
-            x,
-            gamma,
-            beta,
-            running_mean,
-            running_var,
-            &stats,
-            &y,
-            health,
-        ],
-        [c as u32, 1, 1],
+        ch.kernel("stats_partial"),
+        &p,
+        &[x, &part],
+        [ch.chunks, c as u32, 1],
+    );
+    rec.dispatch(
+        STATS_FINISH,
+        &p,
+        &[&part, running_mean, running_var, &stats, health],
+        [groups(c, WG_1D), 1, 1],
+    );
+    rec.dispatch(
+        APPLY_TRAIN,
+        &p,
+        &[x, gamma, beta, &stats, &y],
+        grid_1d(x.numel(), WG_1D),
     );
     let relu_output = relu.then(|| y.clone());
     (y, Saved { stats, relu_output })
@@ -103,7 +156,7 @@ pub fn forward_eval(
     let y = rec.alloc(x.shape());
     rec.dispatch(
         FORWARD_EVAL,
-        &params(x, relu),
+        &params(x, relu, Chunking::of(rec, x)),
         &[x, gamma, beta, running.0, running.1, &y],
         grid_1d(x.numel(), WG_1D),
     );
@@ -128,11 +181,27 @@ pub fn backward(
     );
     // Without ReLU the mask input is not read: x stands in so the bindings stay the same.
     let y = saved.relu_output.as_ref().unwrap_or(x);
+    let ch = Chunking::of(rec, x);
+    let p = params(x, saved.relu_output.is_some(), ch);
+    let part = rec.alloc(&[2 * c * ch.chunks as usize]);
+    let stats = &saved.stats;
     rec.dispatch(
-        per_channel(rec, "backward"),
-        &params(x, saved.relu_output.is_some()),
-        &[x, y, dy, gamma, &saved.stats, &dx, &dgamma, &dbeta],
-        [c as u32, 1, 1],
+        ch.kernel("grad_partial"),
+        &p,
+        &[x, y, dy, stats, &part],
+        [ch.chunks, c as u32, 1],
+    );
+    rec.dispatch(
+        GRAD_FINISH,
+        &p,
+        &[&part, &dgamma, &dbeta],
+        [groups(c, WG_1D), 1, 1],
+    );
+    rec.dispatch(
+        GRAD_INPUT,
+        &p,
+        &[x, y, dy, stats, gamma, &dgamma, &dbeta, &dx],
+        grid_1d(x.numel(), WG_1D),
     );
     (dx, dgamma, dbeta)
 }
@@ -147,7 +216,8 @@ pub fn check_health(rec: &mut Recorder<'_>, health: &Tensor, loss: &Tensor) {
         momentum: 0.0,
         eps: 0.0,
         relu: 0,
-        _pad: [0; 2],
+        chunks: 0,
+        chunk_len: 0,
     };
     rec.dispatch(CHECK_HEALTH, &p, &[health, loss], [1, 1, 1]);
 }
@@ -163,7 +233,7 @@ pub struct Bn<'a> {
     pub relu: bool,
 }
 
-/// Tape-aware batch norm (optionally + ReLU): one dispatch forward, one backward.
+/// Tape-aware batch norm (optionally + ReLU): three dispatches forward, three backward.
 pub fn batch_norm(
     rec: &mut Recorder<'_>,
     tape: &mut Tape,
@@ -205,5 +275,9 @@ pub fn batch_norm(
 /// The uniform's layout, checked against the WGSL `Params` (tests/params_layout.rs).
 #[doc(hidden)]
 pub fn params_layout() -> super::layout::ParamsLayout {
-    super::layout::params_layout!(Params, ["batchnorm"], [n, c, hw, momentum, eps, relu])
+    super::layout::params_layout!(
+        Params,
+        ["batchnorm"],
+        [n, c, hw, momentum, eps, relu, chunks, chunk_len]
+    )
 }

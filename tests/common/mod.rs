@@ -53,11 +53,50 @@ pub fn family_gpu_arc(family: KernelFamily) -> &'static Arc<Gpu> {
     GPUS[i].get_or_init(|| Arc::new(gpu().with_family(family)))
 }
 
+/// `family_gpu` with the subgroup kernels off (the workgroup-memory reductions every adapter runs).
+pub fn family_gpu_no_subgroups(family: KernelFamily) -> &'static Gpu {
+    static GPUS: [OnceLock<Gpu>; 3] = [const { OnceLock::new() }; 3];
+    let i = KernelFamily::ALL.iter().position(|&f| f == family).unwrap();
+    GPUS[i].get_or_init(|| family_gpu(family).with_subgroups(false))
+}
+
 /// One named test per kernel family, like candle's `test_device!`: `family_tests!(foo, bar)` turns
 /// each `fn foo(gpu: &Gpu)` into `foo::tiled`, `foo::compact` and `foo::shared` (run one family
-/// with e.g. `cargo test --test kernels ::shared`).
+/// with e.g. `cargo test --test kernels ::shared`). `family_tests!(subgroups: foo)` also stamps
+/// `foo::tiled_no_subgroups` etc., for kernels with a subgroup variant: the test device has
+/// subgroups (lavapipe does), so the plain stamps run the variant and these the fallback.
 #[macro_export]
 macro_rules! family_tests {
+    (subgroups: $($name:ident),+ $(,)?) => {$(
+        mod $name {
+            use cskd::gpu::KernelFamily;
+            use $crate::common::{family_gpu, family_gpu_no_subgroups};
+            #[test]
+            fn tiled() {
+                super::$name(family_gpu(KernelFamily::Tiled))
+            }
+            #[test]
+            fn compact() {
+                super::$name(family_gpu(KernelFamily::Compact))
+            }
+            #[test]
+            fn shared() {
+                super::$name(family_gpu(KernelFamily::Shared))
+            }
+            #[test]
+            fn tiled_no_subgroups() {
+                super::$name(family_gpu_no_subgroups(KernelFamily::Tiled))
+            }
+            #[test]
+            fn compact_no_subgroups() {
+                super::$name(family_gpu_no_subgroups(KernelFamily::Compact))
+            }
+            #[test]
+            fn shared_no_subgroups() {
+                super::$name(family_gpu_no_subgroups(KernelFamily::Shared))
+            }
+        }
+    )+};
     ($($name:ident),+ $(,)?) => {$(
         mod $name {
             use cskd::gpu::KernelFamily;

@@ -4,8 +4,68 @@ use cskd::ops::batchnorm::{self, EPS};
 use cskd::reference as r;
 use cskd::rng::Rng;
 
-// The same BN kernels serve every family, with the family's threads per channel.
-crate::family_tests!(fused_batch_norm_relu_gradient_matches_finite_differences_of_the_kernel);
+// The same BN kernels serve every family, with the family's threads and chunks; with subgroup
+// reductions and without.
+crate::family_tests!(
+    subgroups: fused_batch_norm_relu_gradient_matches_finite_differences_of_the_kernel
+);
+
+/// The kernels named after a profiled training forward + backward of batch norm and a CS-KD loss.
+fn kernels_run(gpu: &cskd::gpu::Gpu) -> Vec<String> {
+    let pool = pool();
+    let mut rec = Recorder::profiled(gpu, &pool).expect("profiling recorder");
+    let xs = [2, 3, 4, 4];
+    let x = upload_to(gpu, &xs, &[1.5; 96]);
+    let (ones, zeros) = (
+        upload_to(gpu, &[3], &[1.0; 3]),
+        upload_to(gpu, &[3], &[0.0; 3]),
+    );
+    let (rm, rv) = (
+        upload_to(gpu, &[3], &[0.0; 3]),
+        upload_to(gpu, &[3], &[1.0; 3]),
+    );
+    let health = Tensor::zeros(&gpu.device, &[1]);
+    let (_, saved) =
+        batchnorm::forward_train(&mut rec, &x, &ones, &zeros, (&rm, &rv), &health, true);
+    batchnorm::backward(&mut rec, &x, &x, &ones, &saved, (None, None));
+    let za = upload_to(gpu, &[2, 10], &[0.5; 20]);
+    let labels = Tensor::from_slice(&gpu.device, &gpu.queue, &[2], &[1u32, 2]);
+    let cfg = cskd::ops::loss::LossConfig {
+        temperature: 4.0,
+        lambda: 1.0,
+        smoothing: 0.0,
+    };
+    cskd::ops::loss::cskd_loss(&mut rec, &za, Some(&za), &labels, cfg);
+    let (_, records) = pollster::block_on(cskd::gpu::profile::finish(&mut rec)).expect("profile");
+    records.into_iter().map(|r| r.kernel).collect()
+}
+
+#[test]
+fn the_subgroup_variants_run_exactly_when_subgroups_are_on() {
+    let base = gpu();
+    assert!(
+        base.features.contains(wgpu::Features::SUBGROUP),
+        "the test adapter has no SUBGROUP feature (lavapipe has): the subgroup kernels go untested"
+    );
+    let on = kernels_run(&base.with_subgroups(true));
+    let off = kernels_run(&base.with_subgroups(false));
+    for k in [
+        "stats_partial",
+        "grad_partial",
+        "cskd_forward_backward",
+        "reduce_rows",
+    ] {
+        let named = |ks: &[String], shader: &str| ks.iter().any(|n| *n == format!("{shader}::{k}"));
+        let shader = if k.contains("partial") {
+            "batchnorm"
+        } else {
+            "loss"
+        };
+        assert!(named(&on, &format!("{shader}_subgroups")), "{k} on: {on:?}");
+        assert!(named(&off, shader), "{k} off: {off:?}");
+    }
+    assert!(off.iter().all(|k| !k.contains("subgroups")), "{off:?}");
+}
 
 #[test]
 fn batch_norm_reference_backward_matches_finite_differences_with_and_without_relu() {
@@ -110,4 +170,32 @@ fn non_finite_running_statistics_poison_the_loss_and_clear_the_flag() {
     let l = read(&mut rec, &loss);
     assert!(l[0].is_nan() && l[3] == 1.0, "{l:?}");
     assert_eq!(read(&mut rec, &health)[0].to_bits(), 0, "flag cleared");
+}
+
+#[test]
+fn chunking_gives_w1_at_least_256_workgroups_and_never_an_empty_chunk() {
+    use batchnorm::Chunking;
+    use cskd::gpu::KernelFamily;
+    // SmallCNN W1: (channels, N·H·W) of its three stages at batch 64.
+    for (c, m) in [(32, 64 * 32 * 32), (64, 64 * 16 * 16), (128, 64 * 8 * 8)] {
+        for family in [KernelFamily::Tiled, KernelFamily::Shared] {
+            let ch = Chunking::for_family(family, c, m);
+            assert!(
+                c * ch.chunks as usize >= 256,
+                "{family:?} C{c} M{m}: {ch:?}"
+            );
+        }
+    }
+    for family in KernelFamily::ALL {
+        for c in [1, 3, 32, 128] {
+            for m in [1, 2, 31, 255, 256, 257, 4092, 16920, 65536, 100_003] {
+                let ch = Chunking::for_family(family, c, m);
+                let (k, len) = (ch.chunks as usize, ch.len as usize);
+                assert!(
+                    k >= 1 && (k - 1) * len < m && k * len >= m,
+                    "C{c} M{m}: {ch:?}"
+                );
+            }
+        }
+    }
 }

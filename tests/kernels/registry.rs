@@ -13,14 +13,15 @@ fn check(gpu: &Gpu, name: &str) {
     );
 }
 
+// `[subgroups]`: a kernel with a subgroup variant, also stamped with subgroups off.
 macro_rules! registry_tests {
-    ($($test:ident = $name:literal),+ $(,)?) => {
+    ($($test:ident = $name:literal $([$sg:ident])?),+ $(,)?) => {
         /// The kernels stamped here, in the registry's order.
         const STAMPED: &[&str] = &[$($name),+];
         $(fn $test(gpu: &Gpu) {
             check(gpu, $name)
         })+
-        crate::family_tests!($($test),+);
+        $(crate::family_tests!($($sg:)? $test);)+
     };
 }
 
@@ -39,12 +40,12 @@ registry_tests! {
     linear_input_grad = "linear.input_grad",
     linear_weight_grad = "linear.weight_grad",
     linear_bias_grad = "linear.bias_grad",
-    batchnorm_train = "batchnorm.train",
+    batchnorm_train = "batchnorm.train" [subgroups],
     batchnorm_eval = "batchnorm.eval",
-    batchnorm_backward = "batchnorm.backward",
-    batchnorm_relu_train = "batchnorm_relu.train",
+    batchnorm_backward = "batchnorm.backward" [subgroups],
+    batchnorm_relu_train = "batchnorm_relu.train" [subgroups],
     batchnorm_relu_eval = "batchnorm_relu.eval",
-    batchnorm_relu_backward = "batchnorm_relu.backward",
+    batchnorm_relu_backward = "batchnorm_relu.backward" [subgroups],
     relu_forward = "relu.forward",
     relu_backward = "relu.backward",
     add = "add",
@@ -52,8 +53,8 @@ registry_tests! {
     maxpool_backward = "maxpool.backward",
     avgpool_forward = "avgpool.forward",
     avgpool_backward = "avgpool.backward",
-    cskd_loss = "cskd_loss",
-    soft_loss = "soft_loss",
+    cskd_loss = "cskd_loss" [subgroups],
+    soft_loss = "soft_loss" [subgroups],
     softmax = "softmax",
     mix = "mix",
     sgd = "sgd",

@@ -7,13 +7,26 @@ use crate::reference as r;
 
 /// Train (Forward: output and running statistics), eval (Eval) or backward (Input: dx, dγ, dβ, the
 /// statistics saved by one train forward), followed by ReLU in the same kernel when `relu`. Edges:
-/// a single element per channel and batch, channels of odd sizes.
+/// a single element per channel and batch, channels of odd sizes, and channels of many chunks
+/// with a shorter last one in every family (see `batchnorm::Chunking`: 16 and 67 chunks of 256
+/// threads, 1 and 2 of 32), so that the merges run.
 pub(super) fn bn(c: &mut Ctx, dir: Dir, relu: bool) -> Option<Case> {
-    const EDGES: &[[usize; 4]] = &[[2, 3, 4, 4], [1, 5, 3, 7], [7, 2, 9, 9], [3, 1, 1, 1]];
+    const EDGES: &[[usize; 4]] = &[
+        [2, 3, 4, 4],
+        [1, 5, 3, 7],
+        [7, 2, 9, 9],
+        [3, 1, 1, 1],
+        [4, 3, 33, 31],
+        [8, 2, 45, 47],
+    ];
     let xs = act_shape(c, EDGES)?;
     let (numel, ch) = (xs.iter().product::<usize>(), xs[1]);
-    // An offset mean checks that the variance is computed centred.
-    let x: Vec<f32> = c.randn(numel, 2.0).iter().map(|v| v + 30.0).collect();
+    // An offset mean checks that the variance is computed centred; an offset per image makes the
+    // chunks' means differ (chunks run along N·H·W), so that their merge counts.
+    let per_image = numel / xs[0];
+    let x: Vec<f32> = (c.randn(numel, 2.0).iter().enumerate())
+        .map(|(i, v)| v + 30.0 + (i / per_image) as f32)
+        .collect();
     let (g, b, dy) = (c.randn(ch, 1.0), c.randn(ch, 0.1), c.randn(numel, 1.0));
     // Running means near each channel's mean, so that eval-mode ReLU masks some elements too (β
     // is small for the same reason).

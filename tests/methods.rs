@@ -207,9 +207,9 @@ fn mixing_and_kd_resume_bit_exactly_mid_epoch() {
     while !second.finished() {
         pollster::block_on(second.step()).unwrap();
     }
-    let save = |t: &Trainer| pollster::block_on(t.save_checkpoint()).unwrap();
+    let save = |t: &mut Trainer| pollster::block_on(t.save_checkpoint()).unwrap();
     assert!(
-        tensors(&save(&straight)) == tensors(&save(&second)),
+        tensors(&save(&mut straight)) == tensors(&save(&mut second)),
         "resumed weights differ from the uninterrupted run (the mixing stream must be saved)"
     );
 }
@@ -266,9 +266,9 @@ fn pskd_resumes_bit_exactly_mid_epoch_with_its_predictions() {
     while !second.finished() {
         pollster::block_on(second.step()).unwrap();
     }
-    let save = |t: &Trainer| pollster::block_on(t.save_checkpoint()).unwrap();
+    let save = |t: &mut Trainer| pollster::block_on(t.save_checkpoint()).unwrap();
     assert!(
-        tensors(&save(&straight)) == tensors(&save(&second)),
+        tensors(&save(&mut straight)) == tensors(&save(&mut second)),
         "a resumed PS-KD run differs from the uninterrupted one"
     );
     // Weights for fine-tuning leave PS-KD's state behind.

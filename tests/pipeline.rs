@@ -41,17 +41,34 @@ fn a_warm_step_submits_once_never_idles_the_gpu_and_creates_no_bind_group() {
             reported.push(pollster::block_on(t.step()).unwrap().step);
         }
         let c = gpu.counters().since(&before);
-        assert_eq!(reported, [3, 4, 5, 6], "{method:?}: reports in order, none lost");
+        assert_eq!(
+            reported,
+            [3, 4, 5, 6],
+            "{method:?}: reports in order, none lost"
+        );
         assert_eq!(c.submits, 4, "{method:?}: one submit per step: {c:?}");
-        assert_eq!(c.host_waits, 0, "{method:?}: no wait with the GPU idle: {c:?}");
+        assert_eq!(
+            c.host_waits, 0,
+            "{method:?}: no wait with the GPU idle: {c:?}"
+        );
         assert_eq!(c.overlapped_waits, 4, "{method:?}: {c:?}");
-        assert_eq!(c.bind_groups_created, 0, "{method:?}: bind groups reused: {c:?}");
+        assert_eq!(
+            c.bind_groups_created, 0,
+            "{method:?}: bind groups reused: {c:?}"
+        );
         assert!(c.dispatches >= 4 * 40, "{method:?}: {c:?}");
-        assert!(c.bytes_written > 0, "{method:?}: images and params are uploaded: {c:?}");
+        assert!(
+            c.bytes_written > 0,
+            "{method:?}: images and params are uploaded: {c:?}"
+        );
         // The epoch's last step is not overlapped with an evaluation: it waits with nothing behind.
         let before = gpu.counters();
         let last = pollster::block_on(t.step()).unwrap();
-        let last = if last.epoch_done { last } else { pollster::block_on(t.step()).unwrap() };
+        let last = if last.epoch_done {
+            last
+        } else {
+            pollster::block_on(t.step()).unwrap()
+        };
         assert!(last.epoch_done && last.step == 8);
         assert!(gpu.counters().since(&before).host_waits >= 1);
         // Anything else settles the step in flight first: state and weights agree.

@@ -141,7 +141,7 @@ fn resume_equals_uninterrupted_run() {
 fn bad_checkpoints_are_rejected_and_change_nothing() {
     let mut t = Trainer::new(shared_gpu(), tiny(Method::Ce), cifar10()).unwrap();
     let before = pollster::block_on(t.save_checkpoint()).unwrap();
-    let other = Trainer::new(
+    let mut other = Trainer::new(
         shared_gpu(),
         TrainConfig {
             width: 8,

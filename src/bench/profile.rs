@@ -4,13 +4,13 @@
 
 use super::median;
 use super::w1::W1Setup;
+use crate::data::{Cifar, CifarKind, Split};
 use crate::error::Result;
 use crate::gpu::profile::{self, DispatchTime, OpFamily, TimingMethod};
-use crate::data::{Cifar, CifarKind, Split};
 use crate::gpu::{BufferPool, CounterSnapshot, Gpu, Recorder};
 use crate::train::{Method, TrainConfig, Trainer};
-use std::sync::Arc;
 use serde::Serialize;
+use std::sync::Arc;
 use web_time::Instant;
 
 /// One op family's share of the step.
@@ -112,7 +112,14 @@ pub async fn profile_w1(gpu: &Gpu, cskd: bool, anchors: usize) -> Result<StepPro
     let loss = crate::gpu::readback::read(&mut rec, &loss).await?[0];
     drop(rec);
     let counters = trainer_counters(gpu, cskd, anchors).await?;
-    Ok(summarise(&setup, timing, kernels, median(&mut walls), loss, counters))
+    Ok(summarise(
+        &setup,
+        timing,
+        kernels,
+        median(&mut walls),
+        loss,
+        counters,
+    ))
 }
 
 fn summarise(

@@ -46,7 +46,11 @@ pub(crate) struct BindGroupCache {
 
 impl BindGroupCache {
     /// The bind group for `key`, made by `make` when neither this recording nor the last one made it.
-    pub fn get(&mut self, key: Key, make: impl FnOnce() -> wgpu::BindGroup) -> (wgpu::BindGroup, bool) {
+    pub fn get(
+        &mut self,
+        key: Key,
+        make: impl FnOnce() -> wgpu::BindGroup,
+    ) -> (wgpu::BindGroup, bool) {
         if let Some(g) = self.current.get(&key) {
             return (g.clone(), false);
         }

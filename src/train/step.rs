@@ -113,5 +113,13 @@ fn backward_and_update(
         );
     }
     let a = model.store.arena();
-    sgd::step(rec, &a.values, &a.grads, &a.velocity, loss, a.kept(), sgd_cfg);
+    sgd::step(
+        rec,
+        &a.values,
+        &a.grads,
+        &a.velocity,
+        loss,
+        a.kept(),
+        sgd_cfg,
+    );
 }

@@ -170,7 +170,12 @@ impl Trainer {
     }
 
     /// Class probabilities for an RGBA image of any size (resized to 32×32).
-    pub async fn predict(&mut self, rgba: Vec<u8>, width: usize, height: usize) -> JsResult<Vec<f32>> {
+    pub async fn predict(
+        &mut self,
+        rgba: Vec<u8>,
+        width: usize,
+        height: usize,
+    ) -> JsResult<Vec<f32>> {
         let chw = image::rgba_to_chw32(&rgba, width, height).map_err(js_err)?;
         self.inner
             .predict_normalised(&augment_reference(&chw, &[Crop::NONE]))

@@ -51,14 +51,26 @@ fn sgd_skips_nonfinite_steps_and_keeps_the_last_good_state() {
     }
     // A step recorded before the host saw the bad loss changes nothing, finite loss or not...
     step(&mut rec, 0.5);
-    assert_close("halted: weights kept", &read(&mut rec, &w), &want_w, 1e-6, 1e-6);
+    assert_close(
+        "halted: weights kept",
+        &read(&mut rec, &w),
+        &want_w,
+        1e-6,
+        1e-6,
+    );
     assert_eq!(read(&mut rec, &kw), w0, "halted: nothing kept");
     // ...until the host clears the flag.
     rec.clear(&halted);
     step(&mut rec, 0.5);
     assert_eq!(halt_flag(&mut rec), 0);
     let kept_now = read(&mut rec, &kw);
-    assert_close("stepping again keeps its start", &kept_now, &want_w, 1e-6, 1e-6);
+    assert_close(
+        "stepping again keeps its start",
+        &kept_now,
+        &want_w,
+        1e-6,
+        1e-6,
+    );
 }
 
 #[test]

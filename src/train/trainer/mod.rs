@@ -162,8 +162,9 @@ impl Trainer {
         self.sampler.num_batches(self.config.batch)
     }
 
+    /// Every epoch has run and been reported (a settled last step still waits for its `step`).
     pub fn finished(&self) -> bool {
-        self.state.epoch >= self.config.epochs
+        self.state.epoch >= self.config.epochs && self.ready.is_none()
     }
 
     pub fn lr(&self) -> f32 {

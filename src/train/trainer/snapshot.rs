@@ -135,8 +135,7 @@ impl Trainer {
             None => {
                 // Fine-tuning from given weights starts with fresh momentum.
                 for p in &self.model.store.params {
-                    p.velocity
-                        .write(&self.gpu, &vec![0f32; p.velocity.numel()]);
+                    p.velocity.write(&self.gpu, &vec![0f32; p.velocity.numel()]);
                 }
                 self.state.bn_batches_before = bn_batches.unwrap_or(0);
             }

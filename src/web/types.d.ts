@@ -38,7 +38,16 @@ export interface FamilyRow {
 export interface StepProfile {
   method: string; imagesPerStep: number; timing: "timestamps" | "isolated"; dispatches: number;
   gpuMs: number; wallMs: number; loss: number; families: FamilyRow[]; unknown: string[];
-  kernels: { kernel: string; family: string | null; flops: number; bytes: number; ms: number }[];
+  kernels: {
+    kernel: string; family: string | null; flops: number; bytes: number; ms: number;
+    groups: [number, number, number]; constants: [string, number][];
+  }[];
+  /** What a real trainer step asked of the GPU, summed over `countedSteps` warm steps. */
+  counters: {
+    submits: number; hostWaits: number; overlappedWaits: number; dispatches: number;
+    bindGroupsCreated: number; bytesWritten: number;
+  };
+  countedSteps: number;
 }
 /** A named configuration of the preset menu (src/train/presets.json), resolved: `config` holds every
  *  field; `runs` are the one or two compared runs (`methods` spelt as `cskd experiment --methods`). */

@@ -197,7 +197,7 @@ async fn bad_input_is_a_js_error() {
     assert!(
         String::from(js_sys::Error::from(JsValue::from(err)).message()).contains("configuration")
     );
-    let t = Trainer::create(config(), tiny_archive(), "tiny.tar.gz".into(), None)
+    let mut t = Trainer::create(config(), tiny_archive(), "tiny.tar.gz".into(), None)
         .await
         .map_err(JsValue::from)
         .unwrap();

@@ -33,12 +33,12 @@ fn a_warm_step_submits_once_never_idles_the_gpu_and_creates_no_bind_group() {
         let mut t = Trainer::new(gpu.clone(), config, common::cifar10()).unwrap();
         assert_eq!(t.steps_per_epoch(), 8);
         for _ in 0..2 {
-            pollster::block_on(t.step()).unwrap();
+            pollster::block_on(t.step_ahead()).unwrap();
         }
         let before = gpu.counters();
         let mut reported = Vec::new();
         for _ in 0..4 {
-            reported.push(pollster::block_on(t.step()).unwrap().step);
+            reported.push(pollster::block_on(t.step_ahead()).unwrap().step);
         }
         let c = gpu.counters().since(&before);
         assert_eq!(
@@ -63,11 +63,11 @@ fn a_warm_step_submits_once_never_idles_the_gpu_and_creates_no_bind_group() {
         );
         // The epoch's last step is not overlapped with an evaluation: it waits with nothing behind.
         let before = gpu.counters();
-        let last = pollster::block_on(t.step()).unwrap();
+        let last = pollster::block_on(t.step_ahead()).unwrap();
         let last = if last.epoch_done {
             last
         } else {
-            pollster::block_on(t.step()).unwrap()
+            pollster::block_on(t.step_ahead()).unwrap()
         };
         assert!(last.epoch_done && last.step == 8);
         assert!(gpu.counters().since(&before).host_waits >= 1);

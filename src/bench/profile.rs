@@ -85,11 +85,11 @@ pub async fn trainer_counters(gpu: &Gpu, cskd: bool, anchors: usize) -> Result<C
     };
     let mut trainer = Trainer::new(Arc::new(gpu.with_family(gpu.family())), config, data)?;
     for _ in 0..2 {
-        trainer.step().await?;
+        trainer.step_ahead().await?;
     }
     let before = gpu.counters();
     for _ in 0..COUNTED_STEPS {
-        trainer.step().await?;
+        trainer.step_ahead().await?;
     }
     Ok(gpu.counters().since(&before))
 }

@@ -213,7 +213,7 @@ impl Trainer {
         mut on_step: impl FnMut(&StepReport),
     ) -> Result<EpochRecord> {
         loop {
-            let r = self.step().await?;
+            let r = self.step_ahead().await?;
             on_step(&r);
             if r.epoch_done {
                 break;

@@ -1,8 +1,8 @@
 //! One training step: the batch's images on the GPU, the recorded step (plain or soft-target),
 //! the one readback of its loss, and the roll-back when that loss is not finite.
 //!
-//! Steps are pipelined: `step` records and submits the next step of the epoch before it reads the
-//! loss of the step it reports, so the GPU runs step i+1 while the host waits for, checks and
+//! Steps can be pipelined: `step_ahead` records and submits the next step of the epoch before it
+//! reads the loss of the step it reports, so the GPU runs step i+1 while the host waits for, checks and
 //! reports step i. Reports stay exact and in order, one step late on the GPU. A non-finite loss
 //! sets the SGD kernel's halt flag, so the step already queued behind it changes no weight; its
 //! batch-norm statistics are undone from the diverged step's own snapshot slot (the slots
@@ -40,6 +40,18 @@ impl Trainer {
     /// One training step's report. A non-finite loss is an error; the weights keep their last
     /// good values (the SGD kernel skips a step whose loss is not finite, and every step after it).
     pub async fn step(&mut self) -> Result<StepReport> {
+        self.step_with(false).await
+    }
+
+    /// `step`, leaving the epoch's next step submitted behind it, so that the GPU runs it while
+    /// the host reads, checks and reports this one: for loops that only step (`train_epoch`, the
+    /// benchmarks). Another method called between two of them settles the step in flight, which
+    /// then counts as done (a checkpoint holds it; the next `step` returns its report).
+    pub async fn step_ahead(&mut self) -> Result<StepReport> {
+        self.step_with(true).await
+    }
+
+    async fn step_with(&mut self, ahead: bool) -> Result<StepReport> {
         if let Some(report) = self.ready.take() {
             return report;
         }
@@ -55,7 +67,7 @@ impl Trainer {
         }
         // Keep the GPU busy while the host reads: the epoch's next step goes in first.
         let last = self.in_flight.back().expect("a step in flight");
-        if self.in_flight.len() == 1 && last.after.step_in_epoch < self.batches.len() {
+        if ahead && self.in_flight.len() == 1 && last.after.step_in_epoch < self.batches.len() {
             let from = last.after.clone();
             let s = self.record(&from)?;
             self.in_flight.push_back(s);

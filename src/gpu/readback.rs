@@ -10,16 +10,7 @@ const STAGING: wgpu::BufferUsages =
 /// Copies each tensor into a staging buffer, submits, and waits for all of them at once.
 pub async fn read_many(rec: &mut Recorder<'_>, tensors: &[&Tensor]) -> Result<Vec<Vec<f32>>> {
     let gpu: &Gpu = rec.gpu;
-    let stagings: Vec<wgpu::Buffer> = tensors
-        .iter()
-        .map(|t| {
-            let staging = rec
-                .pool
-                .take(&gpu.device, t.bytes().div_ceil(16).max(1) * 16, STAGING);
-            rec.copy_to_staging(t, &staging);
-            staging
-        })
-        .collect();
+    let stagings: Vec<wgpu::Buffer> = tensors.iter().map(|t| stage(rec, t)).collect();
     rec.submit();
     let receivers: Vec<_> = stagings.iter().map(start_map).collect();
     gpu.wait()?;
@@ -35,6 +26,15 @@ pub async fn read_many(rec: &mut Recorder<'_>, tensors: &[&Tensor]) -> Result<Ve
     Ok(out)
 }
 
+/// A pooled staging buffer with `t` copied into it at the next submit.
+fn stage(rec: &mut Recorder<'_>, t: &Tensor) -> wgpu::Buffer {
+    let staging = rec
+        .pool
+        .take(&rec.gpu.device, t.bytes().div_ceil(16).max(1) * 16, STAGING);
+    rec.copy_to_staging(t, &staging);
+    staging
+}
+
 /// A read started with the submit of its recording and taken later (`finish`): the host goes on
 /// recording while the GPU works, and waits for this submission only, not for the ones after it.
 pub(crate) struct PendingRead {
@@ -46,10 +46,7 @@ pub(crate) struct PendingRead {
 
 /// Copies `t` into a staging buffer, submits everything recorded so far and starts the map.
 pub(crate) fn start_read(rec: &mut Recorder<'_>, t: &Tensor) -> PendingRead {
-    let staging = rec
-        .pool
-        .take(&rec.gpu.device, t.bytes().div_ceil(16).max(1) * 16, STAGING);
-    rec.copy_to_staging(t, &staging);
+    let staging = stage(rec, t);
     let submission = rec.submit();
     let done = start_map(&staging);
     PendingRead {

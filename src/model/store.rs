@@ -222,12 +222,11 @@ impl Store {
     }
 
     /// Records putting weights and momentum back to what the SGD kernel kept: their values
-    /// before the last step whose loss was finite (two whole-arena copies), and clears the halt.
+    /// before the last step whose loss was finite (two whole-arena copies).
     pub fn roll_back_params(&self, rec: &mut Recorder<'_>) {
         let a = self.arena();
         rec.copy(&a.kept_values, &a.values);
         rec.copy(&a.kept_velocity, &a.velocity);
-        rec.clear(&a.halted);
     }
 
     /// Records clearing the SGD halt flag (after a divergence was handled).

@@ -204,14 +204,21 @@ impl Trainer {
         };
         self.last_report = Some(now);
         let seconds = now.duration_since(since).as_secs_f64();
-        let s_ = &mut self.sums;
-        (s_.loss, s_.ce, s_.kl, s_.steps, s_.images, s_.seconds) = (
-            s_.loss + l[0] as f64,
-            s_.ce + l[1] as f64,
-            s_.kl + l[2] as f64,
-            s_.steps + 1,
-            s_.images + s.images,
-            s_.seconds + seconds,
+        let sums = &mut self.sums;
+        (
+            sums.loss,
+            sums.ce,
+            sums.kl,
+            sums.steps,
+            sums.images,
+            sums.seconds,
+        ) = (
+            sums.loss + l[0] as f64,
+            sums.ce + l[1] as f64,
+            sums.kl + l[2] as f64,
+            sums.steps + 1,
+            sums.images + s.images,
+            sums.seconds + seconds,
         );
         let report = StepReport {
             epoch: self.state.epoch,

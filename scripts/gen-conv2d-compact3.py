@@ -25,6 +25,7 @@ HEADER = """\
 // each loaded value as often as they can. Out-of-range inputs are read at a clamped index and
 // multiplied by a 0/1 mask, so there is no divergent control flow either.
 // Shapes and Params as shaders/conv2d_generic.wgsl (whose backward_weight_reduce sums the partials).
+// src, dst, dy, x are typed by their tensors (f32, or f16 activations under mixed precision).
 
 struct Params {
     n: u32, c: u32, h: u32, w: u32,
@@ -34,12 +35,12 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> src: array<f32>;
+@group(0) @binding(1) var<storage, read> src: array<T1>;
 @group(0) @binding(2) var<storage, read> wt: array<f32>;
-@group(0) @binding(3) var<storage, read_write> dst: array<f32>;
+@group(0) @binding(3) var<storage, read_write> dst: array<T3>;
 
-@group(0) @binding(1) var<storage, read> dy: array<f32>;
-@group(0) @binding(2) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read> dy: array<T1>;
+@group(0) @binding(2) var<storage, read> x: array<T2>;
 @group(0) @binding(3) var<storage, read_write> dw_partial: array<f32>;
 
 // The input gradient of a stride-1 convolution is itself one: dx = conv(dy, w'), pad 2 − pad, with
@@ -53,7 +54,7 @@ fn flip_weights(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
     if (i >= p.k * p.c * 9u) { return; }
     let c = i / (p.k * 9u);
     let k = (i / 9u) % p.k;
-    flipped[i] = src[(k * p.c + c) * 9u + 8u - i % 9u];
+    flipped[i] = f32(src[(k * p.c + c) * 9u + 8u - i % 9u]);
 }
 """
 
@@ -103,7 +104,7 @@ fn forward{cols}(@builtin(global_invocation_id) gid: vec3<u32>) {{
         a(f"        {{ // kernel row {r}")
         a(f"            let row = plane + y{r};")
         for t in range(span):
-            a(f"            let v{t} = vec4<f32>(src[row + i{t}] * m{t});")
+            a(f"            let v{t} = vec4<f32>(f32(src[row + i{t}]) * m{t});")
         # The row mask goes on the weights: 3 multiplies instead of one per input.
         a(f"            let wb = wc + {3 * r}u;")
         for s in range(3):
@@ -117,7 +118,7 @@ fn forward{cols}(@builtin(global_invocation_id) gid: vec3<u32>) {{
         if (o >= cout) { break; }
         let out = ((n * cout + o) * oh + oy) * ow + ox0;""")
     for j in range(cols):
-        a(f"        if (ox0 + {j}u < ow) {{ dst[out + {j}u] = a{j}[i]; }}")
+        a(f"        if (ox0 + {j}u < ow) {{ dst[out + {j}u] = T3(a{j}[i]); }}")
     a("""    }
 }""")
     return out
@@ -163,7 +164,7 @@ fn backward_weight_partial(@builtin(global_invocation_id) gid: vec3<u32>) {
             a(f"        var x{r}{t} = x_at(q{r}, xl + {t}, wm) * e{r};")
     a("""        for (var ox = 0u; ox < p.ow; ox++) {
             let d = drow + ox;
-            let g = vec4<f32>(dy[d], dy[d + d1], dy[d + d2], dy[d + d3]);
+            let g = vec4<f32>(f32(dy[d]), f32(dy[d + d1]), f32(dy[d + d2]), f32(dy[d + d3]));
             let col = i32(ox) + xl + 2;""")
     for r in range(3):
         a(f"            let x{r}2 = x_at(q{r}, col, wm) * e{r};")
@@ -184,7 +185,7 @@ fn backward_weight_partial(@builtin(global_invocation_id) gid: vec3<u32>) {
 
 // x[row + col], 0 outside 0..=wm.
 fn x_at(row: u32, col: i32, wm: i32) -> f32 {
-    return select(0.0, x[row + u32(clamp(col, 0, wm))], col >= 0 && col <= wm);
+    return select(0.0, f32(x[row + u32(clamp(col, 0, wm))]), col >= 0 && col <= wm);
 }""")
     return out
 

@@ -3,6 +3,8 @@
 // so fusing saves a dispatch and a full read and write of the activation, forward and backward.
 // Shapes: x, y, dy, dx (N, C, H, W); gamma, beta, running_mean, running_var (C); stats (2C):
 // the batch mean of each channel, then its 1/sqrt(var + eps).
+// The activations x, y, g_y, eval_y (and dy, dx) are typed by their tensors (T1, T5, T2, T6, T3,
+// T8: f32, or f16 under mixed precision); statistics, parameters and arithmetic are f32.
 // Training runs in three passes, so that a GPU gets enough workgroups (one per channel is 32–128):
 //   1. *_partial, grid (chunks, C): each channel's M = N·H·W elements in p.chunks chunks of
 //      p.chunk_len (the last one shorter), one workgroup per chunk and channel writing the chunk's
@@ -29,7 +31,7 @@ struct Params { n: u32, c: u32, hw: u32, momentum: f32, eps: f32, relu: u32, chu
 // grad_finish:   part_in, dgamma, dbeta
 // grad_input:    x, g_y, dy, g_stats, g_gamma, sum_gamma, sum_beta, dx
 // check_health:  flags, step_loss
-@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read> x: array<T1>;
 @group(0) @binding(1) var<storage, read> part_in: array<f32>;
 @group(0) @binding(2) var<storage, read_write> part_out: array<f32>;
 @group(0) @binding(5) var<storage, read_write> g_part_out: array<f32>;
@@ -43,26 +45,28 @@ struct Params { n: u32, c: u32, hw: u32, momentum: f32, eps: f32, relu: u32, chu
 @group(0) @binding(2) var<storage, read> gamma: array<f32>;
 @group(0) @binding(3) var<storage, read> beta: array<f32>;
 @group(0) @binding(4) var<storage, read> stats: array<f32>;
-@group(0) @binding(5) var<storage, read_write> y: array<f32>;
+@group(0) @binding(5) var<storage, read_write> y: array<T5>;
 
 @group(0) @binding(4) var<storage, read> eval_mean: array<f32>;
 @group(0) @binding(5) var<storage, read> eval_var: array<f32>;
-@group(0) @binding(6) var<storage, read_write> eval_y: array<f32>;
+@group(0) @binding(6) var<storage, read_write> eval_y: array<T6>;
 
 // The forward's output: with ReLU fused, dy only flows where it is positive (x again otherwise).
-@group(0) @binding(2) var<storage, read> g_y: array<f32>;
-@group(0) @binding(3) var<storage, read> dy: array<f32>;
+@group(0) @binding(2) var<storage, read> g_y: array<T2>;
+@group(0) @binding(3) var<storage, read> dy: array<T3>;
 @group(0) @binding(4) var<storage, read> g_stats: array<f32>;
 @group(0) @binding(5) var<storage, read> g_gamma: array<f32>;
 @group(0) @binding(6) var<storage, read> sum_gamma: array<f32>;
 @group(0) @binding(7) var<storage, read> sum_beta: array<f32>;
-@group(0) @binding(8) var<storage, read_write> dx: array<f32>;
+@group(0) @binding(8) var<storage, read_write> dx: array<T8>;
 
 @group(0) @binding(2) var<storage, read_write> dgamma: array<f32>;
 @group(0) @binding(3) var<storage, read_write> dbeta: array<f32>;
 
 // The two per-chunk sums of a partial pass, across its BN_WG threads (wg_sum of the prelude).
 fn reduce2(lid: u32, v: vec2<f32>) -> vec2<f32> { return wg_sum(lid, BN_WG, vec4<f32>(v, 0.0, 0.0)).xy; }
+
+fn xv(i: u32) -> f32 { return f32(x[i]); }
 
 // Element j (of N·H·W) of channel ch.
 fn at_j(ch: u32, j: u32) -> u32 { return ((j / p.hw) * p.c + ch) * p.hw + j % p.hw; }
@@ -83,10 +87,10 @@ fn stats_partial(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocatio
     let start = chunk_start(k);
     let end = chunk_end(k);
     var s = 0.0;
-    for (var j = start + lid; j < end; j += BN_WG) { s += x[at_j(ch, j)]; }
+    for (var j = start + lid; j < end; j += BN_WG) { s += xv(at_j(ch, j)); }
     let mean = reduce2(lid, vec2<f32>(s, 0.0)).x / f32(end - start);
     var q = 0.0;
-    for (var j = start + lid; j < end; j += BN_WG) { let d = x[at_j(ch, j)] - mean; q += d * d; }
+    for (var j = start + lid; j < end; j += BN_WG) { let d = xv(at_j(ch, j)) - mean; q += d * d; }
     let m2 = reduce2(lid, vec2<f32>(q, 0.0)).x;
     if (lid == 0u) {
         let o = 2u * (ch * p.chunks + k);
@@ -134,7 +138,7 @@ fn apply_train(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workg
     if (i >= p.n * p.c * p.hw) { return; }
     let ch = (i / p.hw) % p.c;
     let g = gamma[ch] * stats[p.c + ch];
-    y[i] = act(x[i] * g + (beta[ch] - stats[ch] * g));
+    y[i] = T5(act(xv(i) * g + (beta[ch] - stats[ch] * g)));
 }
 
 // After a training step's loss: when any batch norm flagged non-finite running statistics, the
@@ -160,11 +164,11 @@ fn forward_eval(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
     if (i >= p.n * p.c * p.hw) { return; }
     let ch = (i / p.hw) % p.c;
     let g = gamma[ch] * inverseSqrt(eval_var[ch] + p.eps);
-    eval_y[i] = act((x[i] - eval_mean[ch]) * g + beta[ch]);
+    eval_y[i] = T6(act((xv(i) - eval_mean[ch]) * g + beta[ch]));
 }
 
 // dy, masked by ReLU's y > 0 when fused.
-fn grad_in(i: u32) -> f32 { return select(dy[i], 0.0, p.relu != 0u && g_y[i] <= 0.0); }
+fn grad_in(i: u32) -> f32 { return select(f32(dy[i]), 0.0, p.relu != 0u && f32(g_y[i]) <= 0.0); }
 
 // Training-mode backward (overwrites dx, dgamma, dbeta), with x̂ = (x − mean)·rstd, M = N·H·W and
 // g = dy masked by y > 0 when ReLU is fused (ReLU's own backward), else dy:
@@ -181,7 +185,7 @@ fn grad_partial(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation
     for (var j = chunk_start(k) + lid; j < chunk_end(k); j += BN_WG) {
         let i = at_j(ch, j);
         let gi = grad_in(i);
-        acc += vec2<f32>(gi, gi * (x[i] - mean) * rstd);
+        acc += vec2<f32>(gi, gi * (xv(i) - mean) * rstd);
     }
     let sums = reduce2(lid, acc);
     if (lid == 0u) {
@@ -213,6 +217,6 @@ fn grad_input(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgr
     let ch = (i / p.hw) % p.c;
     let m = f32(p.n * p.hw);
     let rstd = g_stats[p.c + ch];
-    let xhat = (x[i] - g_stats[ch]) * rstd;
-    dx[i] = g_gamma[ch] * rstd / m * (m * grad_in(i) - sum_beta[ch] - xhat * sum_gamma[ch]);
+    let xhat = (xv(i) - g_stats[ch]) * rstd;
+    dx[i] = T8(g_gamma[ch] * rstd / m * (m * grad_in(i) - sum_beta[ch] - xhat * sum_gamma[ch]));
 }

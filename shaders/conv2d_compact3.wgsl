@@ -7,6 +7,7 @@
 // each loaded value as often as they can. Out-of-range inputs are read at a clamped index and
 // multiplied by a 0/1 mask, so there is no divergent control flow either.
 // Shapes and Params as shaders/conv2d_generic.wgsl (whose backward_weight_reduce sums the partials).
+// src, dst, dy, x are typed by their tensors (f32, or f16 activations under mixed precision).
 
 struct Params {
     n: u32, c: u32, h: u32, w: u32,
@@ -16,12 +17,12 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> src: array<f32>;
+@group(0) @binding(1) var<storage, read> src: array<T1>;
 @group(0) @binding(2) var<storage, read> wt: array<f32>;
-@group(0) @binding(3) var<storage, read_write> dst: array<f32>;
+@group(0) @binding(3) var<storage, read_write> dst: array<T3>;
 
-@group(0) @binding(1) var<storage, read> dy: array<f32>;
-@group(0) @binding(2) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read> dy: array<T1>;
+@group(0) @binding(2) var<storage, read> x: array<T2>;
 @group(0) @binding(3) var<storage, read_write> dw_partial: array<f32>;
 
 // The input gradient of a stride-1 convolution is itself one: dx = conv(dy, w'), pad 2 − pad, with
@@ -35,7 +36,7 @@ fn flip_weights(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
     if (i >= p.k * p.c * 9u) { return; }
     let c = i / (p.k * 9u);
     let k = (i / 9u) % p.k;
-    flipped[i] = src[(k * p.c + c) * 9u + 8u - i % 9u];
+    flipped[i] = f32(src[(k * p.c + c) * 9u + 8u - i % 9u]);
 }
 
 // y = conv(x, w), 8 output columns × 4 output channels per thread.
@@ -91,16 +92,16 @@ fn forward8(@builtin(global_invocation_id) gid: vec3<u32>) {
         let wc = ci * 9u;
         { // kernel row 0
             let row = plane + y0;
-            let v0 = vec4<f32>(src[row + i0] * m0);
-            let v1 = vec4<f32>(src[row + i1] * m1);
-            let v2 = vec4<f32>(src[row + i2] * m2);
-            let v3 = vec4<f32>(src[row + i3] * m3);
-            let v4 = vec4<f32>(src[row + i4] * m4);
-            let v5 = vec4<f32>(src[row + i5] * m5);
-            let v6 = vec4<f32>(src[row + i6] * m6);
-            let v7 = vec4<f32>(src[row + i7] * m7);
-            let v8 = vec4<f32>(src[row + i8] * m8);
-            let v9 = vec4<f32>(src[row + i9] * m9);
+            let v0 = vec4<f32>(f32(src[row + i0]) * m0);
+            let v1 = vec4<f32>(f32(src[row + i1]) * m1);
+            let v2 = vec4<f32>(f32(src[row + i2]) * m2);
+            let v3 = vec4<f32>(f32(src[row + i3]) * m3);
+            let v4 = vec4<f32>(f32(src[row + i4]) * m4);
+            let v5 = vec4<f32>(f32(src[row + i5]) * m5);
+            let v6 = vec4<f32>(f32(src[row + i6]) * m6);
+            let v7 = vec4<f32>(f32(src[row + i7]) * m7);
+            let v8 = vec4<f32>(f32(src[row + i8]) * m8);
+            let v9 = vec4<f32>(f32(src[row + i9]) * m9);
             let wb = wc + 0u;
             let k0 = vec4<f32>(wt[w0 + wb + 0u], wt[w1 + wb + 0u], wt[w2 + wb + 0u], wt[w3 + wb + 0u]) * e0;
             let k1 = vec4<f32>(wt[w0 + wb + 1u], wt[w1 + wb + 1u], wt[w2 + wb + 1u], wt[w3 + wb + 1u]) * e0;
@@ -116,16 +117,16 @@ fn forward8(@builtin(global_invocation_id) gid: vec3<u32>) {
         }
         { // kernel row 1
             let row = plane + y1;
-            let v0 = vec4<f32>(src[row + i0] * m0);
-            let v1 = vec4<f32>(src[row + i1] * m1);
-            let v2 = vec4<f32>(src[row + i2] * m2);
-            let v3 = vec4<f32>(src[row + i3] * m3);
-            let v4 = vec4<f32>(src[row + i4] * m4);
-            let v5 = vec4<f32>(src[row + i5] * m5);
-            let v6 = vec4<f32>(src[row + i6] * m6);
-            let v7 = vec4<f32>(src[row + i7] * m7);
-            let v8 = vec4<f32>(src[row + i8] * m8);
-            let v9 = vec4<f32>(src[row + i9] * m9);
+            let v0 = vec4<f32>(f32(src[row + i0]) * m0);
+            let v1 = vec4<f32>(f32(src[row + i1]) * m1);
+            let v2 = vec4<f32>(f32(src[row + i2]) * m2);
+            let v3 = vec4<f32>(f32(src[row + i3]) * m3);
+            let v4 = vec4<f32>(f32(src[row + i4]) * m4);
+            let v5 = vec4<f32>(f32(src[row + i5]) * m5);
+            let v6 = vec4<f32>(f32(src[row + i6]) * m6);
+            let v7 = vec4<f32>(f32(src[row + i7]) * m7);
+            let v8 = vec4<f32>(f32(src[row + i8]) * m8);
+            let v9 = vec4<f32>(f32(src[row + i9]) * m9);
             let wb = wc + 3u;
             let k0 = vec4<f32>(wt[w0 + wb + 0u], wt[w1 + wb + 0u], wt[w2 + wb + 0u], wt[w3 + wb + 0u]) * e1;
             let k1 = vec4<f32>(wt[w0 + wb + 1u], wt[w1 + wb + 1u], wt[w2 + wb + 1u], wt[w3 + wb + 1u]) * e1;
@@ -141,16 +142,16 @@ fn forward8(@builtin(global_invocation_id) gid: vec3<u32>) {
         }
         { // kernel row 2
             let row = plane + y2;
-            let v0 = vec4<f32>(src[row + i0] * m0);
-            let v1 = vec4<f32>(src[row + i1] * m1);
-            let v2 = vec4<f32>(src[row + i2] * m2);
-            let v3 = vec4<f32>(src[row + i3] * m3);
-            let v4 = vec4<f32>(src[row + i4] * m4);
-            let v5 = vec4<f32>(src[row + i5] * m5);
-            let v6 = vec4<f32>(src[row + i6] * m6);
-            let v7 = vec4<f32>(src[row + i7] * m7);
-            let v8 = vec4<f32>(src[row + i8] * m8);
-            let v9 = vec4<f32>(src[row + i9] * m9);
+            let v0 = vec4<f32>(f32(src[row + i0]) * m0);
+            let v1 = vec4<f32>(f32(src[row + i1]) * m1);
+            let v2 = vec4<f32>(f32(src[row + i2]) * m2);
+            let v3 = vec4<f32>(f32(src[row + i3]) * m3);
+            let v4 = vec4<f32>(f32(src[row + i4]) * m4);
+            let v5 = vec4<f32>(f32(src[row + i5]) * m5);
+            let v6 = vec4<f32>(f32(src[row + i6]) * m6);
+            let v7 = vec4<f32>(f32(src[row + i7]) * m7);
+            let v8 = vec4<f32>(f32(src[row + i8]) * m8);
+            let v9 = vec4<f32>(f32(src[row + i9]) * m9);
             let wb = wc + 6u;
             let k0 = vec4<f32>(wt[w0 + wb + 0u], wt[w1 + wb + 0u], wt[w2 + wb + 0u], wt[w3 + wb + 0u]) * e2;
             let k1 = vec4<f32>(wt[w0 + wb + 1u], wt[w1 + wb + 1u], wt[w2 + wb + 1u], wt[w3 + wb + 1u]) * e2;
@@ -169,14 +170,14 @@ fn forward8(@builtin(global_invocation_id) gid: vec3<u32>) {
         let o = o0 + i;
         if (o >= cout) { break; }
         let out = ((n * cout + o) * oh + oy) * ow + ox0;
-        if (ox0 + 0u < ow) { dst[out + 0u] = a0[i]; }
-        if (ox0 + 1u < ow) { dst[out + 1u] = a1[i]; }
-        if (ox0 + 2u < ow) { dst[out + 2u] = a2[i]; }
-        if (ox0 + 3u < ow) { dst[out + 3u] = a3[i]; }
-        if (ox0 + 4u < ow) { dst[out + 4u] = a4[i]; }
-        if (ox0 + 5u < ow) { dst[out + 5u] = a5[i]; }
-        if (ox0 + 6u < ow) { dst[out + 6u] = a6[i]; }
-        if (ox0 + 7u < ow) { dst[out + 7u] = a7[i]; }
+        if (ox0 + 0u < ow) { dst[out + 0u] = T3(a0[i]); }
+        if (ox0 + 1u < ow) { dst[out + 1u] = T3(a1[i]); }
+        if (ox0 + 2u < ow) { dst[out + 2u] = T3(a2[i]); }
+        if (ox0 + 3u < ow) { dst[out + 3u] = T3(a3[i]); }
+        if (ox0 + 4u < ow) { dst[out + 4u] = T3(a4[i]); }
+        if (ox0 + 5u < ow) { dst[out + 5u] = T3(a5[i]); }
+        if (ox0 + 6u < ow) { dst[out + 6u] = T3(a6[i]); }
+        if (ox0 + 7u < ow) { dst[out + 7u] = T3(a7[i]); }
     }
 }
 
@@ -249,24 +250,24 @@ fn forward16(@builtin(global_invocation_id) gid: vec3<u32>) {
         let wc = ci * 9u;
         { // kernel row 0
             let row = plane + y0;
-            let v0 = vec4<f32>(src[row + i0] * m0);
-            let v1 = vec4<f32>(src[row + i1] * m1);
-            let v2 = vec4<f32>(src[row + i2] * m2);
-            let v3 = vec4<f32>(src[row + i3] * m3);
-            let v4 = vec4<f32>(src[row + i4] * m4);
-            let v5 = vec4<f32>(src[row + i5] * m5);
-            let v6 = vec4<f32>(src[row + i6] * m6);
-            let v7 = vec4<f32>(src[row + i7] * m7);
-            let v8 = vec4<f32>(src[row + i8] * m8);
-            let v9 = vec4<f32>(src[row + i9] * m9);
-            let v10 = vec4<f32>(src[row + i10] * m10);
-            let v11 = vec4<f32>(src[row + i11] * m11);
-            let v12 = vec4<f32>(src[row + i12] * m12);
-            let v13 = vec4<f32>(src[row + i13] * m13);
-            let v14 = vec4<f32>(src[row + i14] * m14);
-            let v15 = vec4<f32>(src[row + i15] * m15);
-            let v16 = vec4<f32>(src[row + i16] * m16);
-            let v17 = vec4<f32>(src[row + i17] * m17);
+            let v0 = vec4<f32>(f32(src[row + i0]) * m0);
+            let v1 = vec4<f32>(f32(src[row + i1]) * m1);
+            let v2 = vec4<f32>(f32(src[row + i2]) * m2);
+            let v3 = vec4<f32>(f32(src[row + i3]) * m3);
+            let v4 = vec4<f32>(f32(src[row + i4]) * m4);
+            let v5 = vec4<f32>(f32(src[row + i5]) * m5);
+            let v6 = vec4<f32>(f32(src[row + i6]) * m6);
+            let v7 = vec4<f32>(f32(src[row + i7]) * m7);
+            let v8 = vec4<f32>(f32(src[row + i8]) * m8);
+            let v9 = vec4<f32>(f32(src[row + i9]) * m9);
+            let v10 = vec4<f32>(f32(src[row + i10]) * m10);
+            let v11 = vec4<f32>(f32(src[row + i11]) * m11);
+            let v12 = vec4<f32>(f32(src[row + i12]) * m12);
+            let v13 = vec4<f32>(f32(src[row + i13]) * m13);
+            let v14 = vec4<f32>(f32(src[row + i14]) * m14);
+            let v15 = vec4<f32>(f32(src[row + i15]) * m15);
+            let v16 = vec4<f32>(f32(src[row + i16]) * m16);
+            let v17 = vec4<f32>(f32(src[row + i17]) * m17);
             let wb = wc + 0u;
             let k0 = vec4<f32>(wt[w0 + wb + 0u], wt[w1 + wb + 0u], wt[w2 + wb + 0u], wt[w3 + wb + 0u]) * e0;
             let k1 = vec4<f32>(wt[w0 + wb + 1u], wt[w1 + wb + 1u], wt[w2 + wb + 1u], wt[w3 + wb + 1u]) * e0;
@@ -290,24 +291,24 @@ fn forward16(@builtin(global_invocation_id) gid: vec3<u32>) {
         }
         { // kernel row 1
             let row = plane + y1;
-            let v0 = vec4<f32>(src[row + i0] * m0);
-            let v1 = vec4<f32>(src[row + i1] * m1);
-            let v2 = vec4<f32>(src[row + i2] * m2);
-            let v3 = vec4<f32>(src[row + i3] * m3);
-            let v4 = vec4<f32>(src[row + i4] * m4);
-            let v5 = vec4<f32>(src[row + i5] * m5);
-            let v6 = vec4<f32>(src[row + i6] * m6);
-            let v7 = vec4<f32>(src[row + i7] * m7);
-            let v8 = vec4<f32>(src[row + i8] * m8);
-            let v9 = vec4<f32>(src[row + i9] * m9);
-            let v10 = vec4<f32>(src[row + i10] * m10);
-            let v11 = vec4<f32>(src[row + i11] * m11);
-            let v12 = vec4<f32>(src[row + i12] * m12);
-            let v13 = vec4<f32>(src[row + i13] * m13);
-            let v14 = vec4<f32>(src[row + i14] * m14);
-            let v15 = vec4<f32>(src[row + i15] * m15);
-            let v16 = vec4<f32>(src[row + i16] * m16);
-            let v17 = vec4<f32>(src[row + i17] * m17);
+            let v0 = vec4<f32>(f32(src[row + i0]) * m0);
+            let v1 = vec4<f32>(f32(src[row + i1]) * m1);
+            let v2 = vec4<f32>(f32(src[row + i2]) * m2);
+            let v3 = vec4<f32>(f32(src[row + i3]) * m3);
+            let v4 = vec4<f32>(f32(src[row + i4]) * m4);
+            let v5 = vec4<f32>(f32(src[row + i5]) * m5);
+            let v6 = vec4<f32>(f32(src[row + i6]) * m6);
+            let v7 = vec4<f32>(f32(src[row + i7]) * m7);
+            let v8 = vec4<f32>(f32(src[row + i8]) * m8);
+            let v9 = vec4<f32>(f32(src[row + i9]) * m9);
+            let v10 = vec4<f32>(f32(src[row + i10]) * m10);
+            let v11 = vec4<f32>(f32(src[row + i11]) * m11);
+            let v12 = vec4<f32>(f32(src[row + i12]) * m12);
+            let v13 = vec4<f32>(f32(src[row + i13]) * m13);
+            let v14 = vec4<f32>(f32(src[row + i14]) * m14);
+            let v15 = vec4<f32>(f32(src[row + i15]) * m15);
+            let v16 = vec4<f32>(f32(src[row + i16]) * m16);
+            let v17 = vec4<f32>(f32(src[row + i17]) * m17);
             let wb = wc + 3u;
             let k0 = vec4<f32>(wt[w0 + wb + 0u], wt[w1 + wb + 0u], wt[w2 + wb + 0u], wt[w3 + wb + 0u]) * e1;
             let k1 = vec4<f32>(wt[w0 + wb + 1u], wt[w1 + wb + 1u], wt[w2 + wb + 1u], wt[w3 + wb + 1u]) * e1;
@@ -331,24 +332,24 @@ fn forward16(@builtin(global_invocation_id) gid: vec3<u32>) {
         }
         { // kernel row 2
             let row = plane + y2;
-            let v0 = vec4<f32>(src[row + i0] * m0);
-            let v1 = vec4<f32>(src[row + i1] * m1);
-            let v2 = vec4<f32>(src[row + i2] * m2);
-            let v3 = vec4<f32>(src[row + i3] * m3);
-            let v4 = vec4<f32>(src[row + i4] * m4);
-            let v5 = vec4<f32>(src[row + i5] * m5);
-            let v6 = vec4<f32>(src[row + i6] * m6);
-            let v7 = vec4<f32>(src[row + i7] * m7);
-            let v8 = vec4<f32>(src[row + i8] * m8);
-            let v9 = vec4<f32>(src[row + i9] * m9);
-            let v10 = vec4<f32>(src[row + i10] * m10);
-            let v11 = vec4<f32>(src[row + i11] * m11);
-            let v12 = vec4<f32>(src[row + i12] * m12);
-            let v13 = vec4<f32>(src[row + i13] * m13);
-            let v14 = vec4<f32>(src[row + i14] * m14);
-            let v15 = vec4<f32>(src[row + i15] * m15);
-            let v16 = vec4<f32>(src[row + i16] * m16);
-            let v17 = vec4<f32>(src[row + i17] * m17);
+            let v0 = vec4<f32>(f32(src[row + i0]) * m0);
+            let v1 = vec4<f32>(f32(src[row + i1]) * m1);
+            let v2 = vec4<f32>(f32(src[row + i2]) * m2);
+            let v3 = vec4<f32>(f32(src[row + i3]) * m3);
+            let v4 = vec4<f32>(f32(src[row + i4]) * m4);
+            let v5 = vec4<f32>(f32(src[row + i5]) * m5);
+            let v6 = vec4<f32>(f32(src[row + i6]) * m6);
+            let v7 = vec4<f32>(f32(src[row + i7]) * m7);
+            let v8 = vec4<f32>(f32(src[row + i8]) * m8);
+            let v9 = vec4<f32>(f32(src[row + i9]) * m9);
+            let v10 = vec4<f32>(f32(src[row + i10]) * m10);
+            let v11 = vec4<f32>(f32(src[row + i11]) * m11);
+            let v12 = vec4<f32>(f32(src[row + i12]) * m12);
+            let v13 = vec4<f32>(f32(src[row + i13]) * m13);
+            let v14 = vec4<f32>(f32(src[row + i14]) * m14);
+            let v15 = vec4<f32>(f32(src[row + i15]) * m15);
+            let v16 = vec4<f32>(f32(src[row + i16]) * m16);
+            let v17 = vec4<f32>(f32(src[row + i17]) * m17);
             let wb = wc + 6u;
             let k0 = vec4<f32>(wt[w0 + wb + 0u], wt[w1 + wb + 0u], wt[w2 + wb + 0u], wt[w3 + wb + 0u]) * e2;
             let k1 = vec4<f32>(wt[w0 + wb + 1u], wt[w1 + wb + 1u], wt[w2 + wb + 1u], wt[w3 + wb + 1u]) * e2;
@@ -375,22 +376,22 @@ fn forward16(@builtin(global_invocation_id) gid: vec3<u32>) {
         let o = o0 + i;
         if (o >= cout) { break; }
         let out = ((n * cout + o) * oh + oy) * ow + ox0;
-        if (ox0 + 0u < ow) { dst[out + 0u] = a0[i]; }
-        if (ox0 + 1u < ow) { dst[out + 1u] = a1[i]; }
-        if (ox0 + 2u < ow) { dst[out + 2u] = a2[i]; }
-        if (ox0 + 3u < ow) { dst[out + 3u] = a3[i]; }
-        if (ox0 + 4u < ow) { dst[out + 4u] = a4[i]; }
-        if (ox0 + 5u < ow) { dst[out + 5u] = a5[i]; }
-        if (ox0 + 6u < ow) { dst[out + 6u] = a6[i]; }
-        if (ox0 + 7u < ow) { dst[out + 7u] = a7[i]; }
-        if (ox0 + 8u < ow) { dst[out + 8u] = a8[i]; }
-        if (ox0 + 9u < ow) { dst[out + 9u] = a9[i]; }
-        if (ox0 + 10u < ow) { dst[out + 10u] = a10[i]; }
-        if (ox0 + 11u < ow) { dst[out + 11u] = a11[i]; }
-        if (ox0 + 12u < ow) { dst[out + 12u] = a12[i]; }
-        if (ox0 + 13u < ow) { dst[out + 13u] = a13[i]; }
-        if (ox0 + 14u < ow) { dst[out + 14u] = a14[i]; }
-        if (ox0 + 15u < ow) { dst[out + 15u] = a15[i]; }
+        if (ox0 + 0u < ow) { dst[out + 0u] = T3(a0[i]); }
+        if (ox0 + 1u < ow) { dst[out + 1u] = T3(a1[i]); }
+        if (ox0 + 2u < ow) { dst[out + 2u] = T3(a2[i]); }
+        if (ox0 + 3u < ow) { dst[out + 3u] = T3(a3[i]); }
+        if (ox0 + 4u < ow) { dst[out + 4u] = T3(a4[i]); }
+        if (ox0 + 5u < ow) { dst[out + 5u] = T3(a5[i]); }
+        if (ox0 + 6u < ow) { dst[out + 6u] = T3(a6[i]); }
+        if (ox0 + 7u < ow) { dst[out + 7u] = T3(a7[i]); }
+        if (ox0 + 8u < ow) { dst[out + 8u] = T3(a8[i]); }
+        if (ox0 + 9u < ow) { dst[out + 9u] = T3(a9[i]); }
+        if (ox0 + 10u < ow) { dst[out + 10u] = T3(a10[i]); }
+        if (ox0 + 11u < ow) { dst[out + 11u] = T3(a11[i]); }
+        if (ox0 + 12u < ow) { dst[out + 12u] = T3(a12[i]); }
+        if (ox0 + 13u < ow) { dst[out + 13u] = T3(a13[i]); }
+        if (ox0 + 14u < ow) { dst[out + 14u] = T3(a14[i]); }
+        if (ox0 + 15u < ow) { dst[out + 15u] = T3(a15[i]); }
     }
 }
 
@@ -440,7 +441,7 @@ fn backward_weight_partial(@builtin(global_invocation_id) gid: vec3<u32>) {
         var x21 = x_at(q2, xl + 1, wm) * e2;
         for (var ox = 0u; ox < p.ow; ox++) {
             let d = drow + ox;
-            let g = vec4<f32>(dy[d], dy[d + d1], dy[d + d2], dy[d + d3]);
+            let g = vec4<f32>(f32(dy[d]), f32(dy[d + d1]), f32(dy[d + d2]), f32(dy[d + d3]));
             let col = i32(ox) + xl + 2;
             let x02 = x_at(q0, col, wm) * e0;
             let x12 = x_at(q1, col, wm) * e1;
@@ -465,5 +466,5 @@ fn backward_weight_partial(@builtin(global_invocation_id) gid: vec3<u32>) {
 
 // x[row + col], 0 outside 0..=wm.
 fn x_at(row: u32, col: i32, wm: i32) -> f32 {
-    return select(0.0, x[row + u32(clamp(col, 0, wm))], col >= 0 && col <= wm);
+    return select(0.0, f32(x[row + u32(clamp(col, 0, wm))]), col >= 0 && col <= wm);
 }

@@ -3,6 +3,7 @@
 // The generic kernels: any KS (1 or 3) and STRIDE (1 or 2). They are the compact family's
 // convolutions and every family's path for 1×1 and strided convolutions. Register blocking, no
 // shared memory: each thread owns a 4 (channels) × 4 (adjacent columns) tile of its output.
+// x, y, dy, dx are typed by their tensors (f32, or f16 activations under mixed precision).
 
 override KS: u32 = 3u;
 override STRIDE: u32 = 1u;
@@ -16,14 +17,14 @@ struct Params {
 
 @group(0) @binding(0) var<uniform> p: Params;
 
-@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read> x: array<T1>;
 @group(0) @binding(2) var<storage, read> wt: array<f32>;
-@group(0) @binding(3) var<storage, read_write> y: array<f32>;
+@group(0) @binding(3) var<storage, read_write> y: array<T3>;
 
-@group(0) @binding(1) var<storage, read> dy: array<f32>;
-@group(0) @binding(3) var<storage, read_write> dx: array<f32>;
+@group(0) @binding(1) var<storage, read> dy: array<T1>;
+@group(0) @binding(3) var<storage, read_write> dx: array<T3>;
 
-@group(0) @binding(2) var<storage, read> x_for_dw: array<f32>;
+@group(0) @binding(2) var<storage, read> x_for_dw: array<T2>;
 @group(0) @binding(3) var<storage, read_write> dw_partial: array<f32>;
 
 @group(0) @binding(1) var<storage, read> partial: array<f32>;
@@ -54,7 +55,7 @@ fn forward(@builtin(global_invocation_id) gid: vec3<u32>) {
             var xs: array<f32, 9>;
             for (var t = 0u; t < span; t++) {
                 let ix = x0 + i32(t);
-                xs[t] = select(0.0, x[xrow + u32(max(ix, 0))], ix >= 0 && ix < i32(p.w));
+                xs[t] = select(0.0, f32(x[xrow + u32(max(ix, 0))]), ix >= 0 && ix < i32(p.w));
             }
             let wbase = c * kk + r * KS;
             for (var s = 0u; s < KS; s++) {
@@ -70,7 +71,7 @@ fn forward(@builtin(global_invocation_id) gid: vec3<u32>) {
         if (k >= p.k) { break; }
         let yrow = ((n * p.k + k) * p.oh + oy) * p.ow;
         for (var j = 0u; j < 4u; j++) {
-            if (ox0 + j < p.ow) { y[yrow + ox0 + j] = acc[j][i]; }
+            if (ox0 + j < p.ow) { y[yrow + ox0 + j] = T3(acc[j][i]); }
         }
     }
 }
@@ -105,7 +106,7 @@ fn backward_input(@builtin(global_invocation_id) gid: vec3<u32>) {
                     let tx = i32(ix0 + j + p.pad) - i32(s);
                     let ox = u32(max(tx, 0)) / STRIDE;
                     let ok = tx >= 0 && tx % i32(STRIDE) == 0 && ox < p.ow;
-                    let g = select(0.0, dy[dyrow + min(ox, p.ow - 1u)], ok);
+                    let g = select(0.0, f32(dy[dyrow + min(ox, p.ow - 1u)]), ok);
                     acc[j] = fma(vec4<f32>(g), wv, acc[j]);
                 }
             }
@@ -116,7 +117,7 @@ fn backward_input(@builtin(global_invocation_id) gid: vec3<u32>) {
         if (c >= p.c) { break; }
         let row = ((n * p.c + c) * p.h + iy) * p.w;
         for (var j = 0u; j < 4u; j++) {
-            if (ix0 + j < p.w) { dx[row + ix0 + j] = acc[j][i]; }
+            if (ix0 + j < p.w) { dx[row + ix0 + j] = T3(acc[j][i]); }
         }
     }
 }
@@ -142,13 +143,13 @@ fn backward_weight_partial(@builtin(global_invocation_id) gid: vec3<u32>) {
         let dyrow = n * p.k * plane + oy * p.ow;
         let xplane = (n * p.c + c) * p.h * p.w;
         for (var ox = 0u; ox < p.ow; ox++) {
-            let g = vec4<f32>(dy[dyrow + kofs[0] + ox], dy[dyrow + kofs[1] + ox], dy[dyrow + kofs[2] + ox], dy[dyrow + kofs[3] + ox]);
+            let g = vec4<f32>(f32(dy[dyrow + kofs[0] + ox]), f32(dy[dyrow + kofs[1] + ox]), f32(dy[dyrow + kofs[2] + ox]), f32(dy[dyrow + kofs[3] + ox]));
             for (var r = 0u; r < KS; r++) {
                 let iy = i32(oy * STRIDE + r) - i32(p.pad);
                 if (iy < 0 || iy >= i32(p.h)) { continue; }
                 for (var t = 0u; t < KS; t++) {
                     let ix = i32(ox * STRIDE + t) - i32(p.pad);
-                    let v = select(0.0, x_for_dw[xplane + u32(iy) * p.w + u32(max(ix, 0))], ix >= 0 && ix < i32(p.w));
+                    let v = select(0.0, f32(x_for_dw[xplane + u32(iy) * p.w + u32(max(ix, 0))]), ix >= 0 && ix < i32(p.w));
                     acc[r * KS + t] = fma(vec4<f32>(v), g, acc[r * KS + t]);
                 }
             }

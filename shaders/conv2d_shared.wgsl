@@ -37,9 +37,11 @@ struct Params {
 
 @group(0) @binding(0) var<uniform> p: Params;
 // MODE 0: x, w, y. MODE 1: dy, w, dx. MODE 2: dy, x, partial. `reduce`: partial, (unused), dw.
-@group(0) @binding(1) var<storage, read> src_a: array<f32>;
-@group(0) @binding(2) var<storage, read> src_b: array<f32>;
-@group(0) @binding(3) var<storage, read_write> dst: array<f32>;
+// Typed by their tensors (f32, or f16 activations under mixed precision: x and y); tiles,
+// accumulators and partial sums are f32.
+@group(0) @binding(1) var<storage, read> src_a: array<T1>;
+@group(0) @binding(2) var<storage, read> src_b: array<T2>;
+@group(0) @binding(3) var<storage, read_write> dst: array<T3>;
 
 const BK: u32 = 8u;
 // Two stages of BK·(BM + BN) floats: 12 KiB at 128×64 (the most; KernelFamily::shared_fits).
@@ -119,7 +121,7 @@ fn fetch(k0: u32) {
             // A[k, (b, pos)] = dy[b, k, pos]
             let m = m0 + t / BK + cs * j;
             let i = (cb.x * p.k + m) * ohw + pos;
-            ra[j] = select(0.0, src_a[min(i, arrayLength(&src_a) - 1u)], ok && m < d.x);
+            ra[j] = select(0.0, f32(src_a[min(i, arrayLength(&src_a) - 1u)]), ok && m < d.x);
         }
         // B[(b, oy, ox), (c, r, s)] = x[b, c, oy·S + r − pad, ox·S + s − pad]
         let xb = cb.x * p.c * p.h * p.w;
@@ -131,7 +133,7 @@ fn fetch(k0: u32) {
             let ix = ix0 + bcol[j].z;
             let inb = iy >= 0 && iy < i32(p.h) && ix >= 0 && ix < i32(p.w);
             let i = xb + u32(bcol[j].x) + u32(max(iy, 0)) * p.w + u32(max(ix, 0));
-            rb[j] = select(0.0, src_b[min(i, arrayLength(&src_b) - 1u)], ok && n < d.y && inb);
+            rb[j] = select(0.0, f32(src_b[min(i, arrayLength(&src_b) - 1u)]), ok && n < d.y && inb);
         }
         cb = bump(cb, step_b, vec2<u32>(p.oh, p.ow));
         return;
@@ -159,7 +161,7 @@ fn fetch(k0: u32) {
                 && oy < p.oh && ox < p.ow;
             i = select(0xffffffffu, abase + (ca.x * p.oh + oy) * p.ow + ox, ok && hit);
         }
-        ra[j] = select(0.0, src_a[min(i, arrayLength(&src_a) - 1u)], i != 0xffffffffu);
+        ra[j] = select(0.0, f32(src_a[min(i, arrayLength(&src_a) - 1u)]), i != 0xffffffffu);
         ca = bump(ca, digits(WG / BM, kr), kr);
     }
     let red = k0 + t % BK;
@@ -175,7 +177,7 @@ fn fetch(k0: u32) {
             // B[(k, r, s), c] = w[k, c, r, s]
             i = (cb.x * p.c + n) * kk + cb.y * KS + cb.z;
         }
-        rb[j] = select(0.0, src_b[min(i, arrayLength(&src_b) - 1u)], ok);
+        rb[j] = select(0.0, f32(src_b[min(i, arrayLength(&src_b) - 1u)]), ok);
     }
     if (MODE == 1u) { cb = bump(cb, digits(BK, kr), kr); }
 }
@@ -289,7 +291,7 @@ fn gemm(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wg: ve
                 let v = acc[(gi * 4u + l) * (TN / 4u) + g];
                 for (var e = 0u; e < 4u; e++) {
                     let n = n0 + g * (4u * BN / TN) + 4u * tn + e;
-                    if (n < d.y) { dst[base + n * nstride] = v[e]; }
+                    if (n < d.y) { dst[base + n * nstride] = T3(v[e]); }
                 }
             }
         }
@@ -307,7 +309,7 @@ fn reduce(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wg: 
     let lane = lid / 32u;
     var s = 0.0;
     if (o < total) {
-        for (var z = lane; z < p.splits; z += 8u) { s += src_a[z * total + o]; }
+        for (var z = lane; z < p.splits; z += 8u) { s += f32(src_a[z * total + o]); }
     }
     wg_red[lid].x = s;
     workgroupBarrier();
@@ -315,5 +317,5 @@ fn reduce(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wg: 
         if (lane < h) { wg_red[lid].x += wg_red[lid + 32u * h].x; }
         workgroupBarrier();
     }
-    if (lane == 0u && o < total) { dst[o] = wg_red[lid].x; }
+    if (lane == 0u && o < total) { dst[o] = T3(wg_red[lid].x); }
 }

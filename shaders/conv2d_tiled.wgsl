@@ -2,6 +2,8 @@
 // input gradient as a "transposed" convolution (flipped, transposed weights, padding 2 − pad), and
 // the weight gradient's partial sums (reduced by conv2d_generic.wgsl's backward_weight_reduce).
 // No shared memory: lavapipe pays dearly for barriers.
+// Activations (xin, yout, gy, gx) are typed by their tensors (f32, or f16 under mixed precision);
+// weights, accumulators and partial sums are f32.
 
 struct Params {
     n: u32, c: u32, h: u32, w: u32,
@@ -52,16 +54,16 @@ fn repack_weight(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wor
     w_packed[i] = v;
 }
 
-@group(0) @binding(1) var<storage, read> xin: array<f32>;
+@group(0) @binding(1) var<storage, read> xin: array<T1>;
 @group(0) @binding(2) var<storage, read> wpk: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read_write> yout: array<f32>;
+@group(0) @binding(3) var<storage, read_write> yout: array<T3>;
 
 struct Row6 { v0: f32, v1: f32, v2: f32, v3: f32, v4: f32, v5: f32 }
 struct Acc4 { a0: vec4<f32>, a1: vec4<f32>, a2: vec4<f32>, a3: vec4<f32> }
 
 fn ld(rb: u32, ix: i32, ok: bool) -> f32 {
     let inb = ok && ix >= 0 && ix < i32(p.w);
-    return select(0.0, xin[rb + u32(clamp(ix, 0, i32(p.w) - 1))], inb);
+    return select(0.0, f32(xin[rb + u32(clamp(ix, 0, i32(p.w) - 1))]), inb);
 }
 
 // Six inputs of row iy starting at column x0 (zero outside the image).
@@ -87,10 +89,10 @@ fn store4(k0: u32, n: u32, oy: u32, ox0: u32, a: Acc4) {
         let k = k0 + i;
         if (k >= p.k) { return; }
         let row = ((n * p.k + k) * p.oh + oy) * p.ow + ox0;
-        if (ox0 < p.ow) { yout[row] = a.a0[i]; }
-        if (ox0 + 1u < p.ow) { yout[row + 1u] = a.a1[i]; }
-        if (ox0 + 2u < p.ow) { yout[row + 2u] = a.a2[i]; }
-        if (ox0 + 3u < p.ow) { yout[row + 3u] = a.a3[i]; }
+        if (ox0 < p.ow) { yout[row] = T3(a.a0[i]); }
+        if (ox0 + 1u < p.ow) { yout[row + 1u] = T3(a.a1[i]); }
+        if (ox0 + 2u < p.ow) { yout[row + 2u] = T3(a.a2[i]); }
+        if (ox0 + 3u < p.ow) { yout[row + 3u] = T3(a.a3[i]); }
     }
 }
 
@@ -147,8 +149,8 @@ fn forward3(@builtin(global_invocation_id) gid: vec3<u32>) {
 // per step 16 dy + 36 x loads feed 288 FMAs. Writes dw_partial[s, k, c, tap] like
 // backward_weight_partial (reduced by backward_weight_reduce).
 // Grid: x = (K/4 blocks) × (C/2 blocks), y = splits.
-@group(0) @binding(1) var<storage, read> gy: array<f32>;
-@group(0) @binding(2) var<storage, read> gx: array<f32>;
+@group(0) @binding(1) var<storage, read> gy: array<T1>;
+@group(0) @binding(2) var<storage, read> gx: array<T2>;
 @group(0) @binding(3) var<storage, read_write> gpart: array<f32>;
 
 struct Taps9 {
@@ -159,7 +161,7 @@ struct Taps9 {
 
 fn ldx(rb: u32, ix: i32, ok: bool) -> f32 {
     let inb = ok && ix >= 0 && ix < i32(p.w);
-    return select(0.0, gx[rb + u32(clamp(ix, 0, i32(p.w) - 1))], inb);
+    return select(0.0, f32(gx[rb + u32(clamp(ix, 0, i32(p.w) - 1))]), inb);
 }
 
 fn gxrow6(plane: u32, iy: i32, x0: i32) -> Row6 {
@@ -185,7 +187,7 @@ fn wtaps(acc: Taps9, plane: u32, y0: i32, x0: i32, g0: vec4<f32>, g1: vec4<f32>,
 }
 
 fn gyv(rb: u32, ox: u32) -> f32 {
-    return select(0.0, gy[rb + min(ox, p.ow - 1u)], ox < p.ow);
+    return select(0.0, f32(gy[rb + min(ox, p.ow - 1u)]), ox < p.ow);
 }
 
 fn wstore(split: u32, k0: u32, c: u32, a: Taps9) {

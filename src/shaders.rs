@@ -63,9 +63,18 @@ pub fn variant(name: &'static str, subgroups: bool) -> &'static str {
     }
 }
 
+/// Bindings whose element type a kernel file may leave to the tensor bound there: binding `i`
+/// declared `array<Ti>` takes f32 or f16 (mixed precision) as the dispatch binds (`F16Slots`).
+pub const TYPED_BINDINGS: u32 = 8;
+
+/// Which bindings (bit `i` = binding `i`) hold f16 tensors in a dispatch; 0 for an all-f32 one.
+pub type F16Slots = u16;
+
 /// The full source of a kernel file (or of a subgroup variant) as it is compiled: the 1-D
-/// workgroup size from the one Rust constant, the prelude and its reductions, then the file.
-pub fn source(name: &str) -> Option<String> {
+/// workgroup size from the one Rust constant, each typed binding's element type (`T1` … `T8`,
+/// f16 where `f16_slots` says), the prelude and its reductions, then the file. An f16 tensor
+/// bound where the file declares a plain f32 array is an error naming the binding.
+pub fn source(name: &str, f16_slots: F16Slots) -> Result<String, String> {
     let (file, reduce, enable) = match SUBGROUP_VARIANTS.iter().find(|(_, v)| *v == name) {
         // Browsers require the enable directive; naga (native) rejects it as not yet supported
         // and accepts subgroup operations under the device's SUBGROUP capability instead.
@@ -80,9 +89,24 @@ pub fn source(name: &str) -> Option<String> {
         ),
         None => (name, REDUCE, ""),
     };
-    let file = ALL.iter().find(|(n, _)| *n == file).map(|(_, s)| *s)?;
-    Some(format!(
-        "{enable}const WG_1D: u32 = {}u;\n{PRELUDE}\n{reduce}\n{file}",
+    let file = ALL
+        .iter()
+        .find(|(n, _)| *n == file)
+        .map(|(_, s)| *s)
+        .ok_or_else(|| format!("unknown shader {name}"))?;
+    let mut types = String::new();
+    for i in 1..=TYPED_BINDINGS {
+        let f16 = f16_slots & (1 << i) != 0;
+        if f16 && !file.contains(&format!("array<T{i}>")) {
+            return Err(format!(
+                "shader {name} declares binding {i} as f32, but the dispatch binds an f16 tensor there"
+            ));
+        }
+        types += &format!("alias T{i} = {};\n", if f16 { "f16" } else { "f32" });
+    }
+    let f16 = if f16_slots != 0 { "enable f16;\n" } else { "" };
+    Ok(format!(
+        "{f16}{enable}const WG_1D: u32 = {}u;\n{types}{PRELUDE}\n{reduce}\n{file}",
         crate::gpu::WG_1D
     ))
 }

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 /// (name, offset) of every member of the shader's `Params` struct, and its size.
 fn wgsl_params(shader: &str) -> (Vec<(String, u32)>, u32) {
-    let src = cskd::shaders::source(shader).unwrap_or_else(|| panic!("no shader {shader}"));
+    let src = cskd::shaders::source(shader, 0).unwrap_or_else(|e| panic!("{e}"));
     let module: Module = naga::front::wgsl::parse_str(&src)
         .unwrap_or_else(|e| panic!("{shader}: {}", e.emit_to_string(&src)));
     let (_, ty) = module

@@ -50,7 +50,7 @@ impl PipelineShape {
     }
 }
 
-type Key = (String, String, Vec<(String, u64)>);
+type Key = (String, String, Vec<(String, u64)>, u16);
 
 static CACHE: Mutex<Option<HashMap<Key, PipelineShape>>> = Mutex::new(None);
 
@@ -59,6 +59,7 @@ pub fn reflect(
     shader: &str,
     entry: &str,
     constants: &[(String, f64)],
+    f16_slots: u16,
 ) -> Result<PipelineShape, String> {
     let key: Key = (
         shader.into(),
@@ -67,11 +68,12 @@ pub fn reflect(
             .iter()
             .map(|(n, v)| (n.clone(), v.to_bits()))
             .collect(),
+        f16_slots,
     );
     if let Some(s) = CACHE.lock().unwrap().get_or_insert_default().get(&key) {
         return Ok(s.clone());
     }
-    let source = shaders::source(shader).ok_or_else(|| format!("unknown shader {shader}"))?;
+    let source = shaders::source(shader, f16_slots)?;
     let shape = reflect_source(&source, entry, constants)
         .map_err(|e| format!("reflecting {shader}::{entry}: {e}"))?;
     CACHE

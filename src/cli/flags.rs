@@ -5,7 +5,7 @@
 use crate::data::CifarKind;
 use crate::error::Result;
 use crate::model::ModelName;
-use crate::train::{preset, Schedule, TrainConfig};
+use crate::train::{preset, Precision, Schedule, TrainConfig};
 use std::path::PathBuf;
 
 /// Where the data set is, and which one it must be.
@@ -93,6 +93,10 @@ pub struct ConfigFlags {
     /// Turn random crop + flip off.
     #[arg(long)]
     pub no_augment: bool,
+    /// f32, or mixed: f16 activations with f32 arithmetic, gradients and weights (needs an
+    /// adapter with SHADER_F16; `cskd info` lists it) [default f32].
+    #[arg(long, value_enum)]
+    pub precision: Option<Precision>,
 }
 
 impl ConfigFlags {
@@ -127,7 +131,8 @@ impl ConfigFlags {
             momentum,
             weight_decay,
             schedule,
-            calibration_fraction
+            calibration_fraction,
+            precision
         );
         if self.no_augment {
             c.augment = false;

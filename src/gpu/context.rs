@@ -5,6 +5,7 @@ use crate::error::{Error, Result};
 use crate::gpu::counters::{CounterSnapshot, Counters};
 use crate::gpu::family::KernelFamily;
 use crate::gpu::pipelines::PipelineCache;
+use crate::gpu::tensor::Dtype;
 use serde::Serialize;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -42,6 +43,9 @@ pub struct Gpu {
     pub(crate) counters: Arc<Counters>,
     /// Which kernel family the ops dispatch: chosen once, when the `Gpu` is made.
     family: KernelFamily,
+    /// How the input images, and the activations computed from them, are stored: f32, or f16
+    /// under mixed precision (`with_activations`).
+    activations: Dtype,
     /// The first validation/out-of-memory error or device loss, reported at the next readback
     /// (instead of wgpu's default of panicking, or the browser's of logging and carrying on).
     error: Arc<Mutex<Option<String>>>,
@@ -161,6 +165,7 @@ impl Gpu {
             features,
             subgroups,
             family,
+            activations: Dtype::F32,
             error,
             lost,
         })
@@ -211,9 +216,30 @@ impl Gpu {
             pipelines: self.pipelines.clone(),
             counters: self.counters.clone(),
             family,
+            activations: self.activations,
             error: self.error.clone(),
             lost: self.lost.clone(),
         }
+    }
+
+    /// How activations are stored on this `Gpu` (the augmentation's output dtype, which every
+    /// forward op after it keeps).
+    pub fn activations(&self) -> Dtype {
+        self.activations
+    }
+
+    /// The same device storing activations as `dtype`: mixed precision is `Dtype::F16`, which
+    /// needs the adapter's `SHADER_F16` (f16 arithmetic and 16-bit storage).
+    pub fn with_activations(&self, dtype: Dtype) -> Result<Gpu> {
+        if dtype == Dtype::F16 && !self.features.contains(wgpu::Features::SHADER_F16) {
+            return Err(Error::Config(format!(
+                "mixed precision needs f16 shaders (SHADER_F16), which {} does not offer; use --precision f32",
+                self.summary().name
+            )));
+        }
+        let mut gpu = self.with_family(self.family);
+        gpu.activations = dtype;
+        Ok(gpu)
     }
 
     pub fn summary(&self) -> AdapterSummary {

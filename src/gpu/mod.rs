@@ -15,7 +15,7 @@ pub use counters::CounterSnapshot;
 pub use family::KernelFamily;
 pub use pipelines::Kernel;
 pub use recorder::Recorder;
-pub use tensor::{BufferPool, Tensor};
+pub use tensor::{BufferPool, Dtype, Tensor};
 
 /// Threads per workgroup of every 1-D kernel (WGSL sees it as `WG_1D`, see `shaders::source`).
 pub const WG_1D: usize = 256;

@@ -1,9 +1,10 @@
 //! One pipeline cache for every dispatch: a compute pipeline is built once per
-//! (shader, entry point, override constants) and reused; its auto-derived bind group layout with it.
+//! (shader, entry point, override constants, bindings holding f16) and reused; its auto-derived
+//! bind group layout with it.
 //! Each build runs inside an error scope, so a shader that fails to compile or validate is reported
 //! by name (`shader::entry`) rather than as an anonymous error at the next readback.
 
-use crate::shaders;
+use crate::shaders::{self, F16Slots};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -50,6 +51,7 @@ type Key = (
     &'static str,
     &'static str,
     [(&'static str, u64); MAX_CONSTANTS],
+    F16Slots,
 );
 
 pub(crate) struct Compiled {
@@ -61,7 +63,7 @@ pub(crate) struct PipelineCache {
     device: wgpu::Device,
     /// The device's first-error slot (see `Gpu::check`).
     errors: ErrorSink,
-    modules: Mutex<HashMap<&'static str, wgpu::ShaderModule>>,
+    modules: Mutex<HashMap<(&'static str, F16Slots), wgpu::ShaderModule>>,
     pipelines: Mutex<HashMap<Key, Arc<Compiled>>>,
 }
 
@@ -75,7 +77,8 @@ impl PipelineCache {
         }
     }
 
-    pub fn get(&self, k: &Kernel) -> Arc<Compiled> {
+    /// The pipeline of `k` with the bindings in `f16_slots` typed f16 (see `shaders::source`).
+    pub fn get(&self, k: &Kernel, f16_slots: F16Slots) -> Arc<Compiled> {
         assert!(
             k.constants.len() <= MAX_CONSTANTS,
             "{}: more than {MAX_CONSTANTS} override constants",
@@ -85,12 +88,12 @@ impl PipelineCache {
         for (slot, (n, v)) in constants.iter_mut().zip(k.constants) {
             *slot = (n, v.to_bits());
         }
-        let key: Key = (k.shader, k.entry, constants);
+        let key: Key = (k.shader, k.entry, constants, f16_slots);
         if let Some(c) = self.pipelines.lock().unwrap().get(&key) {
             return c.clone();
         }
         let scope = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
-        let module = self.module(k.shader);
+        let module = self.module(k.shader, f16_slots);
         let pipeline = self
             .device
             .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
@@ -112,13 +115,12 @@ impl PipelineCache {
         compiled
     }
 
-    fn module(&self, name: &'static str) -> wgpu::ShaderModule {
+    fn module(&self, name: &'static str, f16_slots: F16Slots) -> wgpu::ShaderModule {
         let mut modules = self.modules.lock().unwrap();
         modules
-            .entry(name)
+            .entry((name, f16_slots))
             .or_insert_with(|| {
-                let source =
-                    shaders::source(name).unwrap_or_else(|| panic!("unknown shader {name}"));
+                let source = shaders::source(name, f16_slots).unwrap_or_else(|e| panic!("{e}"));
                 self.device
                     .create_shader_module(wgpu::ShaderModuleDescriptor {
                         label: Some(name),

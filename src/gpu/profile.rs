@@ -131,6 +131,8 @@ pub struct DispatchTime {
     /// The pipeline's override constants (name, value), so the kernel's workgroup size and
     /// workgroup memory can be reflected from its shader as it was built (`bench::reflect`).
     pub constants: Vec<(String, f64)>,
+    /// The bindings that held f16 tensors (bit i = binding i; `shaders::source`).
+    pub f16_slots: u16,
 }
 
 impl DispatchTime {
@@ -192,6 +194,7 @@ impl Profiler {
         kernel: &Kernel,
         groups: [u32; 3],
         bytes: u64,
+        f16_slots: u16,
     ) -> Option<wgpu::ComputePassTimestampWrites<'_>> {
         let (shader, entry) = (kernel.shader, kernel.entry);
         let mut family = OpFamily::of(shader, entry);
@@ -218,6 +221,7 @@ impl Profiler {
                 .iter()
                 .map(|&(n, v)| (n.to_string(), v))
                 .collect(),
+            f16_slots,
         });
         if self.method != TimingMethod::Timestamps {
             return None;

@@ -2,7 +2,7 @@
 //! map completes when the browser gets to it (await); natively we poll the device until it has.
 
 use crate::error::{Error, Result};
-use crate::gpu::{BufferPool, Gpu, Recorder, Tensor};
+use crate::gpu::{BufferPool, Dtype, Gpu, Recorder, Tensor};
 
 const STAGING: wgpu::BufferUsages =
     wgpu::BufferUsages::MAP_READ.union(wgpu::BufferUsages::COPY_DST);
@@ -17,7 +17,7 @@ pub async fn read_many(rec: &mut Recorder<'_>, tensors: &[&Tensor]) -> Result<Ve
     let mut out = Vec::with_capacity(stagings.len());
     for ((staging, rx), t) in stagings.iter().zip(receivers).zip(tensors) {
         let bytes = take_mapped(staging, rx, t.bytes() as usize).await?;
-        out.push(bytemuck::pod_collect_to_vec(&bytes));
+        out.push(t.dtype().decode(&bytes, t.numel()));
     }
     for staging in stagings {
         rec.pool.give(staging);
@@ -42,6 +42,8 @@ pub(crate) struct PendingRead {
     done: MapDone,
     submission: Option<wgpu::SubmissionIndex>,
     bytes: usize,
+    dtype: Dtype,
+    numel: usize,
 }
 
 /// Copies `t` into a staging buffer, submits everything recorded so far and starts the map.
@@ -54,6 +56,8 @@ pub(crate) fn start_read(rec: &mut Recorder<'_>, t: &Tensor) -> PendingRead {
         done,
         submission,
         bytes: t.bytes() as usize,
+        dtype: t.dtype(),
+        numel: t.numel(),
     }
 }
 
@@ -74,11 +78,11 @@ impl PendingRead {
         pool.give(self.staging);
         let bytes = bytes?;
         gpu.check()?;
-        Ok(bytemuck::pod_collect_to_vec(&bytes))
+        Ok(self.dtype.decode(&bytes, self.numel))
     }
 }
 
-/// Reads one tensor as f32.
+/// Reads one tensor as f32 (f16 tensors widened).
 pub async fn read(rec: &mut Recorder<'_>, t: &Tensor) -> Result<Vec<f32>> {
     Ok(read_many(rec, &[t]).await?.pop().unwrap())
 }

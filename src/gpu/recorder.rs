@@ -8,7 +8,7 @@ use crate::error::Result;
 use crate::gpu::bind_groups;
 use crate::gpu::pipelines::Kernel;
 use crate::gpu::profile::{OpFamily, Profiler, TimingMethod};
-use crate::gpu::tensor::{BufferPool, Tensor};
+use crate::gpu::tensor::{BufferPool, Dtype, Tensor};
 use crate::gpu::Gpu;
 
 /// Uniform slots per arena; a recording that needs more is submitted in parts.
@@ -94,9 +94,15 @@ impl<'g> Recorder<'g> {
         Some(out)
     }
 
-    /// A pooled tensor of this shape (contents undefined until a kernel writes it).
+    /// A pooled f32 tensor of this shape (contents undefined until a kernel writes it).
     pub fn alloc(&self, shape: &[usize]) -> Tensor {
         Tensor::pooled(&self.gpu.device, self.pool, shape)
+    }
+
+    /// A pooled tensor of this shape and dtype: a forward op's activation output takes its
+    /// input's dtype (f16 under mixed precision, from the images on: `Gpu::activations`).
+    pub fn alloc_as(&self, shape: &[usize], dtype: Dtype) -> Tensor {
+        Tensor::pooled_as(&self.gpu.device, self.pool, shape, dtype)
     }
 
     /// `target` if given (an op asked to write its result there), else a pooled tensor.
@@ -155,7 +161,12 @@ impl<'g> Recorder<'g> {
             shader: crate::shaders::variant(kernel.shader, self.gpu.subgroups()),
             ..kernel
         };
-        let compiled = self.gpu.pipelines.get(&kernel);
+        let f16_slots = tensors
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| t.dtype() == Dtype::F16)
+            .fold(0, |slots, (i, _)| slots | 1 << (i + 1));
+        let compiled = self.gpu.pipelines.get(&kernel, f16_slots);
         let params_size = bytes.len().max(16).div_ceil(16) as u64 * 16;
         let key = bind_groups::Key::new(
             std::sync::Arc::as_ptr(&compiled) as usize,
@@ -201,7 +212,7 @@ impl<'g> Recorder<'g> {
         }
         if self.profile.is_some() {
             let bytes = tensors.iter().map(|t| t.bytes()).sum();
-            return self.dispatch_profiled(kernel, &compiled, &bind_group, groups, bytes);
+            return self.dispatch_profiled(kernel, &compiled, &bind_group, groups, (bytes, f16_slots));
         }
         let pass = self.pass();
         pass.set_pipeline(&compiled.pipeline);
@@ -218,7 +229,7 @@ impl<'g> Recorder<'g> {
         compiled: &crate::gpu::pipelines::Compiled,
         bind_group: &wgpu::BindGroup,
         groups: [u32; 3],
-        bytes: u64,
+        (bytes, f16_slots): (u64, u16),
     ) {
         self.pass = None;
         let isolated = self.profile.as_ref().unwrap().method == TimingMethod::Isolated;
@@ -230,7 +241,7 @@ impl<'g> Recorder<'g> {
             })
         });
         let profile = self.profile.as_mut().unwrap();
-        let timestamp_writes = profile.begin(self.gpu, &kernel, groups, bytes);
+        let timestamp_writes = profile.begin(self.gpu, &kernel, groups, bytes, f16_slots);
         let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
             label: Some(kernel.entry),
             timestamp_writes,

@@ -2,6 +2,8 @@
 //! allocates nothing once the first step has warmed the pool up. A tensor can also be a *view*:
 //! a range of a larger buffer (a parameter's slot in the model's flat parameter arena), bound,
 //! copied, written and read at its offset.
+//! Elements are f32, except activations under mixed precision (`Dtype::F16`, `Gpu::activations`):
+//! kernels see each binding's element type as the alias `T<binding>` (`shaders::source`).
 
 use crate::gpu::bind_groups::BindGroupCache;
 use std::collections::HashMap;
@@ -84,6 +86,63 @@ impl BufferPool {
     }
 }
 
+/// How a tensor's elements are stored. Arithmetic is f32 either way: kernels widen on load.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Dtype {
+    /// 4-byte elements: f32 (or u32/i32 where a kernel says so).
+    #[default]
+    F32,
+    /// IEEE half precision (WGSL `f16`): activations under mixed precision, where `SHADER_F16` exists.
+    F16,
+}
+
+impl Dtype {
+    pub fn size(self) -> u64 {
+        match self {
+            Dtype::F32 => 4,
+            Dtype::F16 => 2,
+        }
+    }
+
+    /// The WGSL element type.
+    pub fn wgsl(self) -> &'static str {
+        match self {
+            Dtype::F32 => "f32",
+            Dtype::F16 => "f16",
+        }
+    }
+
+    /// The value this dtype stores for `v` (what a kernel writing `v` leaves in memory).
+    pub fn round(self, v: f32) -> f32 {
+        match self {
+            Dtype::F32 => v,
+            Dtype::F16 => half::f16::from_f32(v).to_f32(),
+        }
+    }
+
+    /// Host values in this dtype's bytes (for uploads).
+    pub fn encode(self, values: &[f32]) -> Vec<u8> {
+        match self {
+            Dtype::F32 => bytemuck::cast_slice(values).to_vec(),
+            Dtype::F16 => values
+                .iter()
+                .flat_map(|&v| half::f16::from_f32(v).to_le_bytes())
+                .collect(),
+        }
+    }
+
+    /// `n` values from this dtype's bytes (for readbacks).
+    pub fn decode(self, bytes: &[u8], n: usize) -> Vec<f32> {
+        match self {
+            Dtype::F32 => bytemuck::pod_collect_to_vec(&bytes[..4 * n]),
+            Dtype::F16 => bytes[..2 * n]
+                .chunks_exact(2)
+                .map(|b| half::f16::from_le_bytes([b[0], b[1]]).to_f32())
+                .collect(),
+        }
+    }
+}
+
 struct Storage {
     buffer: wgpu::Buffer,
     pool: Option<BufferPool>,
@@ -98,11 +157,12 @@ impl Drop for Storage {
 }
 
 /// A GPU tensor: cheap to clone (shared storage), row-major, 4-byte elements (f32, or u32 where a
-/// kernel says so).
+/// kernel says so) or, for activations under mixed precision, f16.
 #[derive(Clone)]
 pub struct Tensor {
     storage: Arc<Storage>,
     shape: Vec<usize>,
+    dtype: Dtype,
     /// Byte offset of element 0 in the buffer (0 unless a view).
     offset: u64,
     /// A view binds exactly its range; other tensors bind their whole buffer.
@@ -110,15 +170,26 @@ pub struct Tensor {
 }
 
 impl Tensor {
-    /// A tensor from the pool (contents undefined until a kernel writes it).
+    /// An f32 tensor from the pool (contents undefined until a kernel writes it).
     pub fn pooled(device: &wgpu::Device, pool: &BufferPool, shape: &[usize]) -> Tensor {
-        let bytes = byte_size(shape);
+        Self::pooled_as(device, pool, shape, Dtype::F32)
+    }
+
+    /// A tensor of `dtype` from the pool.
+    pub fn pooled_as(
+        device: &wgpu::Device,
+        pool: &BufferPool,
+        shape: &[usize],
+        dtype: Dtype,
+    ) -> Tensor {
+        let bytes = byte_size(shape, dtype);
         Tensor {
             storage: Arc::new(Storage {
                 buffer: pool.take(device, bytes, STORAGE),
                 pool: Some(pool.clone()),
             }),
             shape: shape.to_vec(),
+            dtype,
             offset: 0,
             view: false,
         }
@@ -141,17 +212,40 @@ impl Tensor {
         t
     }
 
-    /// A tensor with its own zero-filled buffer.
+    /// A tensor of `dtype` with its own buffer, holding `data` as that dtype stores it
+    /// (`Dtype::round`).
+    pub fn from_f32s(
+        device: &wgpu::Device,
+        queue: &wgpu::Queue,
+        shape: &[usize],
+        data: &[f32],
+        dtype: Dtype,
+    ) -> Tensor {
+        let t = Self::zeros_as(device, shape, dtype);
+        assert_eq!(data.len(), t.numel(), "data does not fill shape {shape:?}");
+        let mut bytes = dtype.encode(data);
+        bytes.resize(bytes.len().next_multiple_of(4), 0);
+        t.write_queue(queue, &bytes);
+        t
+    }
+
+    /// An f32 tensor with its own zero-filled buffer.
     pub fn zeros(device: &wgpu::Device, shape: &[usize]) -> Tensor {
+        Self::zeros_as(device, shape, Dtype::F32)
+    }
+
+    /// A tensor of `dtype` with its own zero-filled buffer.
+    pub fn zeros_as(device: &wgpu::Device, shape: &[usize], dtype: Dtype) -> Tensor {
         let buffer = device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("owned"),
-            size: byte_size(shape),
+            size: byte_size(shape, dtype),
             usage: STORAGE,
             mapped_at_creation: false,
         });
         Tensor {
             storage: Arc::new(Storage { buffer, pool: None }),
             shape: shape.to_vec(),
+            dtype,
             offset: 0,
             view: false,
         }
@@ -161,6 +255,7 @@ impl Tensor {
     /// an arena). The caller keeps `offset` aligned to the adapter's
     /// `min_storage_buffer_offset_alignment` so that the view can be bound.
     pub fn view(&self, offset: u64, shape: &[usize]) -> Tensor {
+        assert_eq!(self.dtype, Dtype::F32, "views are of f32 arenas");
         let bytes = shape.iter().product::<usize>() as u64 * 4;
         assert!(
             offset % 4 == 0,
@@ -173,6 +268,7 @@ impl Tensor {
         Tensor {
             storage: self.storage.clone(),
             shape: shape.to_vec(),
+            dtype: Dtype::F32,
             offset: self.offset + offset,
             view: true,
         }
@@ -216,8 +312,14 @@ impl Tensor {
         self.shape.iter().product()
     }
 
+    /// The element type.
+    pub fn dtype(&self) -> Dtype {
+        self.dtype
+    }
+
+    /// The tensor's bytes (f16: rounded up to whole 4-byte words, which copies and bindings need).
     pub fn bytes(&self) -> u64 {
-        self.numel() as u64 * 4
+        (self.numel() as u64 * self.dtype.size()).next_multiple_of(4)
     }
 
     pub fn buffer(&self) -> &wgpu::Buffer {
@@ -286,7 +388,7 @@ impl Tensor {
 }
 
 /// Bytes for a shape; at least 16 so that empty tensors still bind.
-fn byte_size(shape: &[usize]) -> u64 {
-    let n = shape.iter().product::<usize>() as u64 * 4;
+fn byte_size(shape: &[usize], dtype: Dtype) -> u64 {
+    let n = shape.iter().product::<usize>() as u64 * dtype.size();
     n.max(16).div_ceil(16) * 16
 }

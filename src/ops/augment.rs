@@ -57,7 +57,8 @@ pub fn augment(rec: &mut Recorder<'_>, src: &Tensor, crops: &Tensor, n: usize) -
         src.numel() * 4 >= n * 3072 && crops.numel() >= n * 3,
         "augment: buffers smaller than {n} images"
     );
-    let out = rec.alloc(&[n, 3, 32, 32]);
+    // The images are the first activations: stored as the device's activations are.
+    let out = rec.alloc_as(&[n, 3, 32, 32], rec.gpu.activations());
     let p = Params {
         n: n as u32,
         _p: [0; 3],

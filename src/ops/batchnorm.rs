@@ -121,7 +121,7 @@ pub fn forward_train(
     let ch = Chunking::of(rec, x);
     let p = params(x, relu, ch);
     let part = rec.alloc(&[2 * c * ch.chunks as usize]);
-    let (y, stats) = (rec.alloc(x.shape()), rec.alloc(&[2 * c]));
+    let (y, stats) = (rec.alloc_as(x.shape(), x.dtype()), rec.alloc(&[2 * c]));
     rec.dispatch(
         ch.kernel("stats_partial"),
         &p,
@@ -153,7 +153,7 @@ pub fn forward_eval(
     running: (&Tensor, &Tensor),
     relu: bool,
 ) -> Tensor {
-    let y = rec.alloc(x.shape());
+    let y = rec.alloc_as(x.shape(), x.dtype());
     rec.dispatch(
         FORWARD_EVAL,
         &params(x, relu, Chunking::of(rec, x)),

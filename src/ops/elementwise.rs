@@ -17,7 +17,7 @@ fn count(t: &Tensor) -> Count {
 }
 
 pub fn relu_forward(rec: &mut Recorder<'_>, x: &Tensor) -> Tensor {
-    let y = rec.alloc(x.shape());
+    let y = rec.alloc_as(x.shape(), x.dtype());
     dispatch_1d(rec, RELU_FORWARD, &count(x), &[x, &y], x.numel());
     y
 }
@@ -31,7 +31,7 @@ pub fn relu_backward(rec: &mut Recorder<'_>, x: &Tensor, dy: &Tensor) -> Tensor 
 
 pub fn add(rec: &mut Recorder<'_>, a: &Tensor, b: &Tensor) -> Tensor {
     assert_eq!(a.shape(), b.shape(), "add: shapes differ");
-    let sum = rec.alloc(a.shape());
+    let sum = rec.alloc_as(a.shape(), a.dtype());
     dispatch_1d(rec, ADD, &count(a), &[a, b, &sum], a.numel());
     sum
 }

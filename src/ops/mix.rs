@@ -103,7 +103,7 @@ pub fn mix(rec: &mut Recorder<'_>, x: &Tensor, perm: &Tensor, draw: &MixDraw) ->
         perm.numel() >= n && draw.perm.len() == n,
         "mix: one partner per row"
     );
-    let out = rec.alloc(x.shape());
+    let out = rec.alloc_as(x.shape(), x.dtype());
     let p = Params {
         n: n as u32,
         mode: if draw.cutmix { 2 } else { 1 },

@@ -1,6 +1,9 @@
 //! Ops: each file pairs with `shaders/<op>.wgsl` and holds the forward and backward dispatches side
 //! by side, plus the tape-aware wrapper that models call. Dispatches overwrite their outputs
 //! (gradients are accumulated by the tape, never by kernels).
+//! Mixed precision: a forward op's activation output takes its input's dtype (`Tensor::dtype`;
+//! f16 from the augmented images on, `Gpu::activations`, until global average pooling, which
+//! writes f32 features); gradients, parameters, statistics and logits are always f32.
 
 pub mod augment;
 pub mod batchnorm;

@@ -44,7 +44,7 @@ fn out_shape(x: &[usize], win: usize) -> [usize; 4] {
 }
 
 pub fn max_forward(rec: &mut Recorder<'_>, x: &Tensor) -> Tensor {
-    let y = rec.alloc(&out_shape(x.shape(), 2));
+    let y = rec.alloc_as(&out_shape(x.shape(), 2), x.dtype());
     dispatch_1d(
         rec,
         Kernel::new("pool", "max_forward"),
@@ -68,6 +68,7 @@ pub fn max_backward(rec: &mut Recorder<'_>, x: &Tensor, dy: &Tensor) -> Tensor {
     dx
 }
 
+/// Always f32: global average pooling ends mixed precision (the features feed the f32 linear layer).
 pub fn avg_forward(rec: &mut Recorder<'_>, x: &Tensor, win: usize) -> Tensor {
     let y = rec.alloc(&out_shape(x.shape(), win));
     dispatch_1d(

@@ -2,6 +2,7 @@
 //! and validated before anything runs: a NaN learning rate is an error, not a NaN model.
 
 use crate::error::{Error, Result};
+use crate::gpu::Dtype;
 use crate::model::{ModelConfig, ModelName};
 use crate::ops::loss::LossConfig;
 use serde::{Deserialize, Serialize};
@@ -51,6 +52,32 @@ pub enum Schedule {
     Cosine,
 }
 
+/// How activations are stored. Arithmetic, gradients, weights and momentum are f32 either way.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    all(feature = "cli", not(target_arch = "wasm32")),
+    derive(clap::ValueEnum)
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Precision {
+    /// Everything f32: the step is PyTorch's, bit for bit.
+    #[default]
+    F32,
+    /// Images and activations stored as f16 up to global average pooling (half the activation
+    /// memory and traffic); needs f16 shaders (`SHADER_F16`).
+    Mixed,
+}
+
+impl Precision {
+    /// The dtype activations are stored in.
+    pub fn activations(self) -> Dtype {
+        match self {
+            Precision::F32 => Dtype::F32,
+            Precision::Mixed => Dtype::F16,
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct TrainConfig {
@@ -86,6 +113,8 @@ pub struct TrainConfig {
     /// Nesterov momentum (torch.optim.SGD(nesterov=True)): PS-KD's official recipe; off for CE
     /// and CS-KD, as the CS-KD paper trains.
     pub nesterov: bool,
+    /// f32, or mixed precision (f16 activations).
+    pub precision: Precision,
 }
 
 impl Default for TrainConfig {
@@ -114,6 +143,7 @@ impl Default for TrainConfig {
             kd_temperature: 4.0,
             pskd_alpha: 0.8,
             nesterov: false,
+            precision: Precision::F32,
         }
     }
 }

@@ -17,7 +17,7 @@ pub mod teacher;
 mod trainer;
 mod twin;
 
-pub use config::{Method, Mix, Schedule, TrainConfig};
+pub use config::{Method, Mix, Precision, Schedule, TrainConfig};
 pub use step::record_step;
 pub use trainer::{
     select_splits, EpochRecord, EpochSums, Evaluation, StepReport, TrainState, Trainer,

@@ -13,7 +13,7 @@ const COLS: [usize; 2] = [8, 16];
 
 /// y = conv(x, w) with the widest tile that fits the row (few columns go to waste).
 pub(super) fn forward(rec: &mut Recorder<'_>, s: &ConvShape, x: &Tensor, w: &Tensor) -> Tensor {
-    let y = rec.alloc(&s.out_shape());
+    let y = rec.alloc_as(&s.out_shape(), x.dtype());
     let (entry, cols) = if s.ow() >= COLS[1] {
         ("forward16", COLS[1])
     } else {

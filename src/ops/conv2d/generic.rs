@@ -6,7 +6,7 @@ use super::ConvShape;
 use crate::gpu::{grid_1d, groups, Kernel, Recorder, Tensor, WG_1D};
 
 pub(super) fn forward(rec: &mut Recorder<'_>, s: &ConvShape, x: &Tensor, w: &Tensor) -> Tensor {
-    let y = rec.alloc(&s.out_shape());
+    let y = rec.alloc_as(&s.out_shape(), x.dtype());
     let grid = [
         groups(s.ow().div_ceil(4) * s.oh(), 16),
         groups(s.k, 16),

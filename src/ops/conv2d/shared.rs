@@ -56,7 +56,7 @@ fn gemm(
 }
 
 pub(super) fn forward(rec: &mut Recorder<'_>, s: &ConvShape, x: &Tensor, w: &Tensor) -> Tensor {
-    let y = rec.alloc(&s.out_shape());
+    let y = rec.alloc_as(&s.out_shape(), x.dtype());
     let m = s.n * s.oh() * s.ow();
     gemm(rec, s, 0, (m, s.k, 1), &s.params(0, 0), &[x, w, &y]);
     y

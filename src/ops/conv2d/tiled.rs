@@ -65,7 +65,7 @@ fn repack(rec: &mut Recorder<'_>, s: &ConvShape, w: &Tensor, flip: bool) -> Tens
 /// A 3×3 stride-1 convolution of `x` (N, C, H, W) with packed weights into (N, K, OH, OW).
 fn forward3(rec: &mut Recorder<'_>, s: &ConvShape, x: &Tensor, packed: &Tensor) -> Tensor {
     let (oh, ow) = (s.oh(), s.ow());
-    let y = rec.alloc(&s.out_shape());
+    let y = rec.alloc_as(&s.out_shape(), x.dtype());
     let grid = [
         groups(ow.div_ceil(4) * oh.div_ceil(4), 64),
         s.k.div_ceil(4) as u32,

@@ -86,6 +86,11 @@ impl Trainer {
     /// Takes class-balanced subsets as configured and builds the model from the seed.
     pub fn new(gpu: Arc<Gpu>, config: TrainConfig, mut data: Cifar) -> Result<Trainer> {
         config.validate()?;
+        let activations = config.precision.activations();
+        let gpu = match gpu.activations() == activations {
+            true => gpu,
+            false => Arc::new(gpu.with_activations(activations)?),
+        };
         let k = data.num_classes();
         let calibration;
         (data, calibration) = select_splits(&config, data);

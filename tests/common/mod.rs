@@ -60,60 +60,79 @@ pub fn family_gpu_no_subgroups(family: KernelFamily) -> &'static Gpu {
     GPUS[i].get_or_init(|| family_gpu(family).with_subgroups(false))
 }
 
+/// `family_gpu` storing activations as f16 (mixed precision; the test device, lavapipe, has
+/// `SHADER_F16`: a device without it fails these tests rather than skipping them).
+pub fn family_gpu_f16(family: KernelFamily) -> &'static Gpu {
+    static GPUS: [OnceLock<Gpu>; 3] = [const { OnceLock::new() }; 3];
+    let i = KernelFamily::ALL.iter().position(|&f| f == family).unwrap();
+    GPUS[i].get_or_init(|| {
+        family_gpu(family)
+            .with_activations(cskd::gpu::Dtype::F16)
+            .expect("the test device has SHADER_F16 (lavapipe does)")
+    })
+}
+
 /// One named test per kernel family, like candle's `test_device!`: `family_tests!(foo, bar)` turns
 /// each `fn foo(gpu: &Gpu)` into `foo::tiled`, `foo::compact` and `foo::shared` (run one family
-/// with e.g. `cargo test --test kernels ::shared`). `family_tests!(subgroups: foo)` also stamps
-/// `foo::tiled_no_subgroups` etc., for kernels with a subgroup variant: the test device has
-/// subgroups (lavapipe does), so the plain stamps run the variant and these the fallback.
+/// with e.g. `cargo test --test kernels ::shared`). Flags before the names stamp more paths:
+/// `family_tests!(subgroups: foo)` also stamps `foo::tiled_no_subgroups` etc., for kernels with a
+/// subgroup variant (the test device has subgroups, so the plain stamps run the variant and these
+/// the fallback); `family_tests!(f16: foo)` also stamps `foo::tiled_f16` etc., with f16
+/// activations (mixed precision). Flags combine: `family_tests!(subgroups: f16: foo)`.
 #[macro_export]
 macro_rules! family_tests {
-    (subgroups: $($name:ident),+ $(,)?) => {$(
-        mod $name {
-            use cskd::gpu::KernelFamily;
-            use $crate::common::{family_gpu, family_gpu_no_subgroups};
-            #[test]
-            fn tiled() {
-                super::$name(family_gpu(KernelFamily::Tiled))
-            }
-            #[test]
-            fn compact() {
-                super::$name(family_gpu(KernelFamily::Compact))
-            }
-            #[test]
-            fn shared() {
-                super::$name(family_gpu(KernelFamily::Shared))
-            }
-            #[test]
-            fn tiled_no_subgroups() {
-                super::$name(family_gpu_no_subgroups(KernelFamily::Tiled))
-            }
-            #[test]
-            fn compact_no_subgroups() {
-                super::$name(family_gpu_no_subgroups(KernelFamily::Compact))
-            }
-            #[test]
-            fn shared_no_subgroups() {
-                super::$name(family_gpu_no_subgroups(KernelFamily::Shared))
-            }
+    (@stamp $name:ident) => {
+        #[test]
+        fn tiled() {
+            super::$name($crate::common::family_gpu(cskd::gpu::KernelFamily::Tiled))
         }
-    )+};
-    ($($name:ident),+ $(,)?) => {$(
-        mod $name {
-            use cskd::gpu::KernelFamily;
-            #[test]
-            fn tiled() {
-                super::$name($crate::common::family_gpu(KernelFamily::Tiled))
-            }
-            #[test]
-            fn compact() {
-                super::$name($crate::common::family_gpu(KernelFamily::Compact))
-            }
-            #[test]
-            fn shared() {
-                super::$name($crate::common::family_gpu(KernelFamily::Shared))
-            }
+        #[test]
+        fn compact() {
+            super::$name($crate::common::family_gpu(cskd::gpu::KernelFamily::Compact))
         }
-    )+};
+        #[test]
+        fn shared() {
+            super::$name($crate::common::family_gpu(cskd::gpu::KernelFamily::Shared))
+        }
+    };
+    (@stamp subgroups $name:ident) => {
+        #[test]
+        fn tiled_no_subgroups() {
+            super::$name($crate::common::family_gpu_no_subgroups(cskd::gpu::KernelFamily::Tiled))
+        }
+        #[test]
+        fn compact_no_subgroups() {
+            super::$name($crate::common::family_gpu_no_subgroups(cskd::gpu::KernelFamily::Compact))
+        }
+        #[test]
+        fn shared_no_subgroups() {
+            super::$name($crate::common::family_gpu_no_subgroups(cskd::gpu::KernelFamily::Shared))
+        }
+    };
+    (@stamp f16 $name:ident) => {
+        #[test]
+        fn tiled_f16() {
+            super::$name($crate::common::family_gpu_f16(cskd::gpu::KernelFamily::Tiled))
+        }
+        #[test]
+        fn compact_f16() {
+            super::$name($crate::common::family_gpu_f16(cskd::gpu::KernelFamily::Compact))
+        }
+        #[test]
+        fn shared_f16() {
+            super::$name($crate::common::family_gpu_f16(cskd::gpu::KernelFamily::Shared))
+        }
+    };
+    (@mod $name:ident $($flag:ident)*) => {
+        mod $name {
+            $crate::family_tests!(@stamp $name);
+            $($crate::family_tests!(@stamp $flag $name);)*
+        }
+    };
+    (subgroups: f16: $($name:ident),+ $(,)?) => {$($crate::family_tests!(@mod $name subgroups f16);)+};
+    (subgroups: $($name:ident),+ $(,)?) => {$($crate::family_tests!(@mod $name subgroups);)+};
+    (f16: $($name:ident),+ $(,)?) => {$($crate::family_tests!(@mod $name f16);)+};
+    ($($name:ident),+ $(,)?) => {$($crate::family_tests!(@mod $name);)+};
 }
 
 pub fn upload(shape: &[usize], data: &[f32]) -> Tensor {

@@ -6,7 +6,7 @@ use super::cases::{Case, Expect, KernelCase, Shape};
 use crate::bench::worst_rel_err;
 use crate::error::{Error, Result};
 use crate::gpu::profile::DispatchTime;
-use crate::gpu::{readback, BufferPool, Gpu, Recorder};
+use crate::gpu::{readback, BufferPool, Dtype, Gpu, Recorder};
 
 /// What the checks of one kernel found.
 pub(super) struct Checked {
@@ -71,8 +71,8 @@ pub(super) fn covered(
     }
 }
 
-/// An output as read back: its shape and values.
-pub(super) type Output = (Vec<usize>, Vec<f32>);
+/// An output as read back: its shape, values and dtype.
+pub(super) type Output = (Vec<usize>, Vec<f32>, Dtype);
 
 /// Runs a case once; returns its outputs (when `read`) and its dispatches as the profiling
 /// recorder saw them (kernel, family, FLOPs, bytes bound, grid; none where the adapter cannot
@@ -96,8 +96,8 @@ pub(super) async fn launch(
         let values = readback::read_many(&mut rec, &outputs.iter().collect::<Vec<_>>()).await?;
         outputs
             .iter()
-            .map(|t| t.shape().to_vec())
             .zip(values)
+            .map(|(t, v)| (t.shape().to_vec(), v, t.dtype()))
             .collect()
     } else {
         gpu.wait()?;
@@ -130,8 +130,10 @@ pub(super) fn compare(what: &str, got: &[Output], want: &[Expect], tolerance: f6
         ));
     }
     let mut max_err = 0.0f64;
-    for ((shape, g), w) in got.iter().zip(want) {
-        let tolerance = w.tolerance.unwrap_or(tolerance);
+    for ((shape, g, dtype), w) in got.iter().zip(want) {
+        // An f16 output also carries its own rounding: half an ulp, 2^-11 relative.
+        let rounding = if *dtype == Dtype::F16 { 0.5f64.powi(11) } else { 0.0 };
+        let tolerance = w.tolerance.unwrap_or(tolerance) + rounding;
         let (i, err) = worst_rel_err(g, &w.values);
         if err.is_nan() || err > tolerance {
             let at = match (g.get(i), w.values.get(i), g.len() == w.values.len()) {
@@ -165,6 +167,7 @@ pub(super) fn compare(what: &str, got: &[Output], want: &[Expect], tolerance: f6
 #[cfg(test)]
 mod tests {
     use super::{compare, covered, Checked, Expect, Output};
+    use crate::gpu::Dtype;
 
     #[test]
     fn a_timed_shape_may_dispatch_only_checked_kernels() {
@@ -192,7 +195,7 @@ mod tests {
     }
 
     fn out(v: Vec<f32>) -> Vec<Output> {
-        vec![(vec![v.len()], v)]
+        vec![(vec![v.len()], v, Dtype::F32)]
     }
 
     #[test]
@@ -230,9 +233,19 @@ mod tests {
     }
 
     #[test]
+    fn an_f16_output_is_allowed_its_rounding_and_no_more() {
+        let want = || vec![Expect::new("y", vec![1.0, 1000.0])];
+        let f16 = |v: Vec<f32>| vec![(vec![2], v, Dtype::F16)];
+        // 1000.25 is within half an f16 ulp of 1000 (2^-11 relative), but not within 1e-6.
+        assert!(compare("k", &f16(vec![1.0, 1000.25]), &want(), 1e-6).is_ok());
+        assert!(compare("k", &out(vec![1.0, 1000.25]), &want(), 1e-6).is_err());
+        assert!(compare("k", &f16(vec![1.0, 1000.6]), &want(), 1e-6).is_err());
+    }
+
+    #[test]
     fn shapes_and_relu_masks_are_checked() {
         let want = vec![Expect::new("y", vec![0.0, 1.0]).shaped(&[1, 2])];
-        let got: Vec<Output> = vec![(vec![2, 1], vec![0.0, 1.0])];
+        let got: Vec<Output> = vec![(vec![2, 1], vec![0.0, 1.0], Dtype::F32)];
         let msg = compare("k", &got, &want, 0.0).unwrap_err().to_string();
         assert!(msg.contains("shape"), "{msg}");
         let all_kept = vec![Expect::new("y", vec![1.0, 2.0]).masks(true)];

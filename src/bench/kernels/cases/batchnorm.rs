@@ -27,6 +27,7 @@ pub(super) fn bn(c: &mut Ctx, dir: Dir, relu: bool) -> Option<Case> {
     let x: Vec<f32> = (c.randn(numel, 2.0).iter().enumerate())
         .map(|(i, v)| v + 30.0 + (i / per_image) as f32)
         .collect();
+    let x = c.act(x);
     let (g, b, dy) = (c.randn(ch, 1.0), c.randn(ch, 0.1), c.randn(numel, 1.0));
     // Running means near each channel's mean, so that eval-mode ReLU masks some elements too (β
     // is small for the same reason).
@@ -39,7 +40,7 @@ pub(super) fn bn(c: &mut Ctx, dir: Dir, relu: bool) -> Option<Case> {
         .collect();
     let rv: Vec<f32> = c.randn(ch, 0.1).iter().map(|v| 1.0 + v.abs()).collect();
     let (xg, gg, bg, dyg) = (
-        c.up(&xs, &x),
+        c.up_act(&xs, &x),
         c.up(&[ch], &g),
         c.up(&[ch], &b),
         c.up(&xs, &dy),

@@ -63,10 +63,11 @@ pub(super) fn conv(c: &mut Ctx, ks: usize, stride: usize, dir: Dir) -> Option<Ca
     let ConvShape {
         n, c: ci, h, w, k, ..
     } = s;
-    let (x, wt) = (c.randn(n * ci * h * w, 1.0), c.randn(k * ci * ks * ks, 0.3));
+    let x = c.randn(n * ci * h * w, 1.0);
+    let (x, wt) = (c.act(x), c.randn(k * ci * ks * ks, 0.3));
     let dy = c.randn(s.out_shape().iter().product(), 1.0);
     let (xg, wg, dyg) = (
-        c.up(&[n, ci, h, w], &x),
+        c.up_act(&[n, ci, h, w], &x),
         c.up(&[k, ci, ks, ks], &wt),
         c.up(&s.out_shape(), &dy),
     );

@@ -25,8 +25,9 @@ fn shape(c: &Ctx) -> Option<([usize; 4], String)> {
 pub(super) fn relu(c: &mut Ctx, dir: Dir) -> Option<Case> {
     let (xs, shape) = shape(c)?;
     let numel = xs.iter().product();
-    let (x, dy) = (c.randn(numel, 1.0), c.randn(numel, 1.0));
-    let (xg, dyg) = (c.up(&xs, &x), c.up(&xs, &dy));
+    let x = c.randn(numel, 1.0);
+    let (x, dy) = (c.act(x), c.randn(numel, 1.0));
+    let (xg, dyg) = (c.up_act(&xs, &x), c.up(&xs, &dy));
     let backward = dir == Dir::Input;
     let want = c.want(|| {
         let x = f64s(&x);
@@ -55,8 +56,10 @@ pub(super) fn relu(c: &mut Ctx, dir: Dir) -> Option<Case> {
 pub(super) fn add(c: &mut Ctx) -> Option<Case> {
     let (xs, shape) = shape(c)?;
     let numel = xs.iter().product();
-    let (a, b) = (c.randn(numel, 1.0), c.randn(numel, 1.0));
-    let (ag, bg) = (c.up(&xs, &a), c.up(&xs, &b));
+    let a = c.randn(numel, 1.0);
+    let (a, b) = (c.act(a), c.randn(numel, 1.0));
+    let b = c.act(b);
+    let (ag, bg) = (c.up_act(&xs, &a), c.up_act(&xs, &b));
     let want = c.want(|| vec![Expect::new("sum", r::add(&f64s(&a), &f64s(&b)))]);
     Some(Case {
         shape,

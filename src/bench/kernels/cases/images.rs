@@ -17,8 +17,9 @@ pub(super) fn mix(c: &mut Ctx) -> Option<Case> {
     ];
     let (n, cutmix, alpha) = c.pick((3, true, 1.0), (4, true, 1.0), EDGES, (c.batch, true, 1.0))?;
     let x = c.randn(n * 3072, 1.0);
+    let x = c.act(x);
     let draw = MixDraw::draw(&mut c.rng, n, alpha, cutmix);
-    let (xg, pg) = (c.up(&[n, 3, 32, 32], &x), c.up(&[n], &draw.perm));
+    let (xg, pg) = (c.up_act(&[n, 3, 32, 32], &x), c.up(&[n], &draw.perm));
     let want = c.want(|| vec![Expect::new("mixed", f64s(&r::mix(&x, &draw)))]);
     let mut shape = format!("N{n} 3x32x32");
     if c.is_edge() {

@@ -251,6 +251,17 @@ impl Ctx<'_> {
     fn up<T: bytemuck::Pod>(&self, shape: &[usize], data: &[T]) -> Tensor {
         Tensor::from_slice(&self.gpu.device, &self.gpu.queue, shape, data)
     }
+    /// Activation values as the device stores them (f16-rounded under mixed precision): what the
+    /// kernel reads, and so what the reference must see.
+    fn act(&self, values: Vec<f32>) -> Vec<f32> {
+        let dtype = self.gpu.activations();
+        values.into_iter().map(|v| dtype.round(v)).collect()
+    }
+    /// An activation input, uploaded in the device's activation dtype (`act` its values first).
+    fn up_act(&self, shape: &[usize], data: &[f32]) -> Tensor {
+        let (gpu, dtype) = (self.gpu, self.gpu.activations());
+        Tensor::from_f32s(&gpu.device, &gpu.queue, shape, data, dtype)
+    }
     /// The reference, only when checking.
     fn want(&self, f: impl FnOnce() -> Vec<Expect>) -> Vec<Expect> {
         if self.shape != Shape::W1 {

@@ -22,9 +22,10 @@ pub(super) fn pool(c: &mut Ctx, avg: bool, dir: Dir) -> Option<Case> {
     };
     let backward = dir == Dir::Input;
     let x = c.randn(xs.iter().product(), 1.0);
+    let x = c.act(x);
     let ys = [xs[0], xs[1], xs[2] / win, xs[3] / win];
     let dy = c.randn(ys.iter().product(), 1.0);
-    let (xg, dyg) = (c.up(&xs, &x), c.up(&ys, &dy));
+    let (xg, dyg) = (c.up_act(&xs, &x), c.up(&ys, &dy));
     let want = c.want(|| {
         let (x, dy) = (f64s(&x), f64s(&dy));
         vec![match (avg, backward) {

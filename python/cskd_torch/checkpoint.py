@@ -24,6 +24,8 @@ CONFIG_DEFAULTS = {
     "mix": "none", "mixAlpha": 1.0, "kdLambda": 0.0, "kdTemperature": 4.0, "pskdAlpha": 0.8,
     # The twin holds nothing out for temperature scaling (see train.validate).
     "calibrationFraction": 0.0,
+    # How cskd stores activations (f32, or "mixed": f16); the twin computes in f32 and keeps it.
+    "precision": "f32",
 }
 
 

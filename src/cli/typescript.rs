@@ -6,7 +6,7 @@
 
 use super::train::TrainArgs;
 use crate::model::ModelName;
-use crate::train::{Method, Mix, Schedule, TrainConfig};
+use crate::train::{Method, Mix, Precision, Schedule, TrainConfig};
 use clap::{Args, ValueEnum};
 
 /// serde's names of an enum's values, as a TypeScript union.
@@ -51,6 +51,7 @@ pub fn train_config_interface() -> String {
             "method" => union::<Method>(),
             "mix" => union::<Mix>(),
             "schedule" => union::<Schedule>(),
+            "precision" => union::<Precision>(),
             _ => match default {
                 serde_json::Value::Bool(_) => "boolean".into(),
                 serde_json::Value::Number(_) => "number".into(),

@@ -32,6 +32,8 @@ export interface TrainConfig {
   nesterov?: boolean;
   /** Training images per class (0 = all) [0] */
   perClass?: number;
+  /** f32, or mixed: f16 activations with f32 arithmetic, gradients and weights (needs an adapter with SHADER_F16; `cskd info` lists it) ["f32"] */
+  precision?: "f32" | "mixed";
   /** PS-KD's final weight α_T of last epoch's prediction (method pskd) [0.8] */
   pskdAlpha?: number;
   /** Learning-rate schedule: step (÷10 after 50 % and 75 % of the epochs) or cosine ["step"] */

@@ -106,6 +106,8 @@ export function readRuns() {
   }
   for (const f of SELECT_FIELDS) base[f] = $(`#${f}`).value;
   base.augment = $('#augment').checked;
+  // Sent only when not the default, so f32 runs keep exactly the configs they had.
+  if ($('#precision').value !== 'f32') base.precision = $('#precision').value;
   const picks = [[$('#methodA').value, $('#mixA').value], [$('#methodB').value, $('#mixB').value]].filter(([m]) => m !== 'off');
   const out = [];
   for (const [method, mix] of picks) {
@@ -127,6 +129,7 @@ export function showConfig(configs) {
   for (const f of [...NUM_FIELDS, ...SELECT_FIELDS]) if (a[f] !== undefined) setField(f, a[f]);
   for (const [f, v] of Object.entries(OPTIONAL_DEFAULTS)) if (a[f] === undefined) setField(f, v);
   if (a.augment !== undefined) $('#augment').checked = a.augment;
+  setField('precision', a.precision ?? 'f32');
   setField('methodA', a.method ?? 'cskd'); setField('mixA', a.mix ?? 'none');
   setField('methodB', b ? b.method ?? 'cskd' : 'off'); setField('mixB', b?.mix ?? 'none');
   markCustom();
@@ -184,6 +187,10 @@ export function adapterDefaults(adapter, query) {
       + 'where cross-entropy over-fits 100 images per class and CS-KD\'s effect shows.';
   }
   note.classList.toggle('warn', software);
+  // Mixed precision needs f16 shaders.
+  const f16 = (adapter.features ?? []).includes('SHADER_F16');
+  $('#precision option[value="mixed"]').disabled = !f16;
+  if (!f16) setField('precision', 'f32');
   if (!query.has('preset')) applyPreset(software ? 'software' : 'paper');
   applyQuery(query);
 }

@@ -1,10 +1,11 @@
 //! A tiny CNN trained with the CS-KD loss and SGD on a synthetic, learnable image task must halve
-//! its loss and clearly beat chance; a warmed-up step allocates no new buffers.
+//! its loss and clearly beat chance, in f32 and with f16 activations (mixed precision); a
+//! warmed-up step allocates no new buffers.
 
 mod common;
 
 use common::*;
-use cskd::gpu::{readback, Recorder, Tensor};
+use cskd::gpu::{readback, Dtype, Gpu, Recorder, Tensor};
 use cskd::model::{Model, ModelConfig, ModelName};
 use cskd::ops::loss::LossConfig;
 use cskd::ops::sgd::SgdConfig;
@@ -41,7 +42,37 @@ fn batch(rng: &mut Rng, labels: &[u32]) -> Vec<f32> {
 
 #[test]
 fn tiny_cnn_learns_with_cskd_loss() {
-    let (gpu, pool) = (gpu(), pool());
+    learns(gpu());
+}
+
+#[test]
+fn tiny_cnn_learns_with_f16_activations() {
+    let gpu = gpu().with_activations(Dtype::F16).unwrap();
+    let model = learns(&gpu);
+    // The activations really were f16: every forward kernel (convolutions, batch norms, pools;
+    // not the weights' repacking, not the f32 classifier) bound f16 tensors.
+    let pool = pool();
+    let mut rec = Recorder::profiled(&gpu, &pool).unwrap();
+    let x = images(&gpu, &mut Rng::new(2), &[0, 1, 2, 3]);
+    model.forward(&mut rec, &mut Tape::off(), &Var::constant(x), false);
+    let (_, records) = pollster::block_on(cskd::gpu::profile::finish(&mut rec)).unwrap();
+    let forward: Vec<_> = records.iter().filter(|r| r.kernel.contains("forward")).collect();
+    assert!(
+        forward.len() >= 12 && forward.iter().all(|r| r.f16_slots != 0),
+        "{records:?}"
+    );
+}
+
+/// Images of `labels` uploaded as `gpu` stores activations.
+fn images(gpu: &Gpu, rng: &mut Rng, labels: &[u32]) -> Tensor {
+    let shape = [labels.len(), 3, 32, 32];
+    let data = batch(rng, labels);
+    Tensor::from_f32s(&gpu.device, &gpu.queue, &shape, &data, gpu.activations())
+}
+
+/// Trains the tiny CNN on `gpu` and checks it learnt; returns it.
+fn learns(gpu: &Gpu) -> Model {
+    let pool = pool();
     let model = Model::new(
         gpu,
         &ModelConfig {
@@ -65,8 +96,8 @@ fn tiny_cnn_learns_with_cskd_loss() {
     let mut created_after_warmup = 0;
     for step in 0..60 {
         let labels: Vec<u32> = (0..b).map(|_| rng.below(K) as u32).collect();
-        let (xa, xp) = (batch(&mut rng, &labels), batch(&mut rng, &labels)); // partners: same class
-        let (xa, xp) = (upload(&[b, 3, 32, 32], &xa), upload(&[b, 3, 32, 32], &xp));
+        // partners: same class
+        let (xa, xp) = (images(gpu, &mut rng, &labels), images(gpu, &mut rng, &labels));
         let mut rec = Recorder::new(gpu, &pool);
         let loss = record_step(
             &mut rec,
@@ -96,12 +127,7 @@ fn tiny_cnn_learns_with_cskd_loss() {
 
     // Evaluation mode on fresh data beats chance (25%) clearly.
     let labels: Vec<u32> = (0..64).map(|i| (i % K) as u32).collect();
-    let x = Tensor::from_slice(
-        &gpu.device,
-        &gpu.queue,
-        &[64, 3, 32, 32],
-        &batch(&mut rng, &labels),
-    );
+    let x = images(gpu, &mut rng, &labels);
     let mut rec = Recorder::new(gpu, &pool);
     let logits = model
         .forward(&mut rec, &mut Tape::off(), &Var::constant(x), false)
@@ -117,4 +143,5 @@ fn tiny_cnn_learns_with_cskd_loss() {
         correct >= 48,
         "eval accuracy {correct}/64 not clearly above chance"
     );
+    model
 }

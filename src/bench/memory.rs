@@ -58,8 +58,10 @@ pub async fn w1_memory(gpu: &Gpu, cskd: bool, anchors: usize) -> Result<MemoryRe
     let total_bytes = pool_bytes + model_bytes + batch_bytes;
     let floor_state_bytes = 3 * 4 * store.num_parameters() as u64;
     let config = &setup.model().config;
-    let floor_activation_bytes =
-        4 * setup.anchors() as u64 * saved_floats(config.width, config.classes);
+    // At the device's activation size: under mixed precision the floor's activations are f16 too.
+    let floor_activation_bytes = gpu.activations().size()
+        * setup.anchors() as u64
+        * saved_floats(config.width, config.classes);
     let floor_bytes = floor_state_bytes + floor_activation_bytes;
     Ok(MemoryReport {
         method: setup.method().into(),

@@ -117,11 +117,12 @@ impl Trainer {
     pub async fn predict_normalised(&mut self, images: &[f32]) -> Result<Vec<f32>> {
         self.settle().await;
         let n = images.len() / 3072;
-        let x = crate::gpu::Tensor::from_slice(
+        let x = crate::gpu::Tensor::from_f32s(
             &self.gpu.device,
             &self.gpu.queue,
             &[n, 3, 32, 32],
             images,
+            self.gpu.activations(),
         );
         let mut rec = Recorder::new(&self.gpu, &self.pool);
         let out = self

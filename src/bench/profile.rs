@@ -8,7 +8,7 @@ use crate::data::{Cifar, CifarKind, Split};
 use crate::error::Result;
 use crate::gpu::profile::{self, DispatchTime, OpFamily, TimingMethod};
 use crate::gpu::{BufferPool, CounterSnapshot, Gpu, Recorder};
-use crate::train::{Method, TrainConfig, Trainer};
+use crate::train::{Method, Precision, TrainConfig, Trainer};
 use serde::Serialize;
 use std::sync::Arc;
 use web_time::Instant;
@@ -81,6 +81,7 @@ pub async fn trainer_counters(gpu: &Gpu, cskd: bool, anchors: usize) -> Result<C
         test_per_class: 0,
         calibration_fraction: 0.0,
         epochs: 1,
+        precision: Precision::of(gpu.activations()),
         ..TrainConfig::default()
     };
     let mut trainer = Trainer::new(Arc::new(gpu.with_family(gpu.family())), config, data)?;

@@ -5,6 +5,7 @@
 use crate::bench::{self, KernelSize};
 use crate::error::{Error, Result};
 use crate::gpu::{Gpu, KernelFamily};
+use crate::train::Precision;
 
 #[derive(clap::Args)]
 pub struct BenchArgs {
@@ -40,6 +41,9 @@ pub struct BenchArgs {
     /// Print JSON.
     #[arg(long)]
     json: bool,
+    /// f32, or mixed: f16 activations (every benchmark, `bench kernels` too).
+    #[arg(long, value_enum, global = true, default_value = "f32")]
+    precision: Precision,
 }
 
 #[derive(clap::Subcommand)]
@@ -71,7 +75,7 @@ struct KernelArgs {
 }
 
 pub fn run(a: BenchArgs) -> Result<()> {
-    let gpu = super::open_gpu()?;
+    let gpu = super::open_gpu()?.with_activations(a.precision.activations())?;
     let s = gpu.summary();
     eprintln!(
         "adapter: {} ({}, {}), kernels: {}",

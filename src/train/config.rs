@@ -76,6 +76,14 @@ impl Precision {
             Precision::Mixed => Dtype::F16,
         }
     }
+
+    /// The precision that stores activations as `dtype`.
+    pub fn of(dtype: Dtype) -> Precision {
+        match dtype {
+            Dtype::F32 => Precision::F32,
+            Dtype::F16 => Precision::Mixed,
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

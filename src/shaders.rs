@@ -94,6 +94,11 @@ pub fn source(name: &str, f16_slots: F16Slots) -> Result<String, String> {
         .find(|(n, _)| *n == file)
         .map(|(_, s)| *s)
         .ok_or_else(|| format!("unknown shader {name}"))?;
+    if f16_slots >> (TYPED_BINDINGS + 1) != 0 {
+        return Err(format!(
+            "shader {name}: an f16 tensor bound past binding {TYPED_BINDINGS}, the last typed one"
+        ));
+    }
     let mut types = String::new();
     for i in 1..=TYPED_BINDINGS {
         let f16 = f16_slots & (1 << i) != 0;

@@ -56,7 +56,10 @@ fn tiny_cnn_learns_with_f16_activations() {
     let x = images(&gpu, &mut Rng::new(2), &[0, 1, 2, 3]);
     model.forward(&mut rec, &mut Tape::off(), &Var::constant(x), false);
     let (_, records) = pollster::block_on(cskd::gpu::profile::finish(&mut rec)).unwrap();
-    let forward: Vec<_> = records.iter().filter(|r| r.kernel.contains("forward")).collect();
+    let forward: Vec<_> = records
+        .iter()
+        .filter(|r| r.kernel.contains("forward"))
+        .collect();
     assert!(
         forward.len() >= 12 && forward.iter().all(|r| r.f16_slots != 0),
         "{records:?}"
@@ -97,7 +100,10 @@ fn learns(gpu: &Gpu) -> Model {
     for step in 0..60 {
         let labels: Vec<u32> = (0..b).map(|_| rng.below(K) as u32).collect();
         // partners: same class
-        let (xa, xp) = (images(gpu, &mut rng, &labels), images(gpu, &mut rng, &labels));
+        let (xa, xp) = (
+            images(gpu, &mut rng, &labels),
+            images(gpu, &mut rng, &labels),
+        );
         let mut rec = Recorder::new(gpu, &pool);
         let loss = record_step(
             &mut rec,

@@ -16,7 +16,11 @@ fn validate(what: &str, src: &str) {
 
 /// The bindings a kernel file leaves to the tensor's dtype (`array<Ti>`), as an f16 mask.
 fn typed_bindings(name: &str) -> u16 {
-    let file = cskd::shaders::ALL.iter().find(|(n, _)| *n == name).unwrap().1;
+    let file = cskd::shaders::ALL
+        .iter()
+        .find(|(n, _)| *n == name)
+        .unwrap()
+        .1;
     (1..=cskd::shaders::TYPED_BINDINGS)
         .filter(|i| file.contains(&format!("array<T{i}>")))
         .fold(0, |m, i| m | 1 << i)

@@ -484,7 +484,8 @@ pub fn model_dispatches(
             )));
         }
         let (shader, entry) = d.shader_entry();
-        let shape = reflect::reflect(shader, entry, &d.constants, d.f16_slots).map_err(Error::Gpu)?;
+        let shape =
+            reflect::reflect(shader, entry, &d.constants, d.f16_slots).map_err(Error::Gpu)?;
         dispatches.push(estimate(d, &shape, gpu, LAUNCH_US_NATIVE));
     }
     let kernel_ms = dispatches.iter().map(|k| k.kernel_us).sum::<f64>() / 1e3;

@@ -50,7 +50,13 @@ impl W1Setup {
         let mut images = |n: usize| {
             let data: Vec<f32> = (0..n * 3072).map(|_| rng.normal()).collect();
             // Stored as the device stores activations (f16 under mixed precision).
-            Tensor::from_f32s(&gpu.device, &gpu.queue, &[n, 3, 32, 32], &data, gpu.activations())
+            Tensor::from_f32s(
+                &gpu.device,
+                &gpu.queue,
+                &[n, 3, 32, 32],
+                &data,
+                gpu.activations(),
+            )
         };
         let xa = images(n);
         let partners = cskd.then(|| images(n));

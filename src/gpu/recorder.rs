@@ -212,7 +212,13 @@ impl<'g> Recorder<'g> {
         }
         if self.profile.is_some() {
             let bytes = tensors.iter().map(|t| t.bytes()).sum();
-            return self.dispatch_profiled(kernel, &compiled, &bind_group, groups, (bytes, f16_slots));
+            return self.dispatch_profiled(
+                kernel,
+                &compiled,
+                &bind_group,
+                groups,
+                (bytes, f16_slots),
+            );
         }
         let pass = self.pass();
         pass.set_pipeline(&compiled.pipeline);

@@ -132,7 +132,11 @@ pub(super) fn compare(what: &str, got: &[Output], want: &[Expect], tolerance: f6
     let mut max_err = 0.0f64;
     for ((shape, g, dtype), w) in got.iter().zip(want) {
         // An f16 output also carries its own rounding: half an ulp, 2^-11 relative.
-        let rounding = if *dtype == Dtype::F16 { 0.5f64.powi(11) } else { 0.0 };
+        let rounding = if *dtype == Dtype::F16 {
+            0.5f64.powi(11)
+        } else {
+            0.0
+        };
         let tolerance = w.tolerance.unwrap_or(tolerance) + rounding;
         let (i, err) = worst_rel_err(g, &w.values);
         if err.is_nan() || err > tolerance {

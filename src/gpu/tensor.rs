@@ -398,6 +398,12 @@ impl Tensor {
         );
     }
 
+    /// Whether this is the only handle on its buffer (no clone, view or reshape of it anywhere):
+    /// a caller that owns it and is done with it may then let a kernel overwrite it in place.
+    pub fn unshared(&self) -> bool {
+        Arc::strong_count(&self.storage) == 1
+    }
+
     /// Whether two tensors are the same memory: same storage and, for views, same range.
     pub fn same_view(&self, other: &Tensor) -> bool {
         Arc::ptr_eq(&self.storage, &other.storage)

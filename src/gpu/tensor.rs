@@ -33,8 +33,8 @@ pub struct BufferPool {
 
 /// How much larger than a tensor a free buffer may be and still serve it. Unbounded, small
 /// tensors (batch-norm statistics, split-K partials) pin activation-sized buffers that a later
-/// activation then has to duplicate; W1's high-water mark is lowest from 8 on (CS-KD, B = 64:
-/// 88.6 MiB exact-size only, 75.9 at 2×, 72.9 at 4×, 71.8 at 8× and at 64×, 79.8 unbounded).
+/// activation then has to duplicate. Replaying a traced W1 CS-KD step (B = 64), the pool holds
+/// 88.6 MiB with exact sizes only, 75.9 at 2×, 72.9 at 4×, 71.8 at 8× and at 64×, 79.8 unbounded.
 pub const REUSE_LARGER: u64 = 8;
 
 impl BufferPool {

@@ -30,6 +30,7 @@ struct Params { n: u32, c: u32, hw: u32, momentum: f32, eps: f32, relu: u32, chu
 // grad_partial:  x, g_y, dy, g_stats, part_out
 // grad_finish:   part_in, dgamma, dbeta
 // grad_input:    x, g_y, dy, g_stats, g_gamma, sum_gamma, sum_beta, dx
+// grad_input_in_place: x, g_y, dy_dx, g_stats, g_gamma, sum_gamma, sum_beta
 // check_health:  flags, step_loss
 @group(0) @binding(1) var<storage, read> x: array<T1>;
 @group(0) @binding(1) var<storage, read> part_in: array<f32>;
@@ -59,6 +60,8 @@ struct Params { n: u32, c: u32, hw: u32, momentum: f32, eps: f32, relu: u32, chu
 @group(0) @binding(6) var<storage, read> sum_gamma: array<f32>;
 @group(0) @binding(7) var<storage, read> sum_beta: array<f32>;
 @group(0) @binding(8) var<storage, read_write> dx: array<T8>;
+// grad_input_in_place: dy, overwritten with dx (the backward's caller owns dy and is done with it).
+@group(0) @binding(3) var<storage, read_write> dy_dx: array<T3>;
 
 @group(0) @binding(2) var<storage, read_write> dgamma: array<f32>;
 @group(0) @binding(3) var<storage, read_write> dbeta: array<f32>;
@@ -167,8 +170,9 @@ fn forward_eval(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
     eval_y[i] = T6(act((xv(i) - eval_mean[ch]) * g + beta[ch]));
 }
 
-// dy, masked by ReLU's y > 0 when fused.
-fn grad_in(i: u32) -> f32 { return select(f32(dy[i]), 0.0, p.relu != 0u && f32(g_y[i]) <= 0.0); }
+// dy (its value d at element i), masked by ReLU's y > 0 when fused.
+fn masked(i: u32, d: f32) -> f32 { return select(d, 0.0, p.relu != 0u && f32(g_y[i]) <= 0.0); }
+fn grad_in(i: u32) -> f32 { return masked(i, f32(dy[i])); }
 
 // Training-mode backward (overwrites dx, dgamma, dbeta), with x̂ = (x − mean)·rstd, M = N·H·W and
 // g = dy masked by y > 0 when ReLU is fused (ReLU's own backward), else dy:
@@ -214,9 +218,23 @@ fn grad_finish(@builtin(global_invocation_id) gid: vec3<u32>) {
 fn grad_input(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = flat_index(gid, nwg);
     if (i >= p.n * p.c * p.hw) { return; }
+    dx[i] = T8(dx_of(i, grad_in(i)));
+}
+
+// Pass 3 over dy's own memory: the same dx, written where dy was (each element reads its dy
+// before it writes; no element reads another's), so the backward needs no activation-sized output.
+@compute @workgroup_size(WG_1D)
+fn grad_input_in_place(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = flat_index(gid, nwg);
+    if (i >= p.n * p.c * p.hw) { return; }
+    dy_dx[i] = T3(dx_of(i, masked(i, f32(dy_dx[i]))));
+}
+
+// dx at element i from its masked dy g (pass 3 of both entry points: one expression, same bits).
+fn dx_of(i: u32, g: f32) -> f32 {
     let ch = (i / p.hw) % p.c;
     let m = f32(p.n * p.hw);
     let rstd = g_stats[p.c + ch];
     let xhat = (xv(i) - g_stats[ch]) * rstd;
-    dx[i] = T8(g_gamma[ch] * rstd / m * (m * grad_in(i) - sum_beta[ch] - xhat * sum_gamma[ch]));
+    return g_gamma[ch] * rstd / m * (m * g - sum_beta[ch] - xhat * sum_gamma[ch]);
 }

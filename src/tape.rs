@@ -51,7 +51,9 @@ impl Want {
 }
 
 /// Given the output gradient and what each input wants, records the backward kernels and
-/// returns one gradient per input (`None` where not wanted).
+/// returns one gradient per input (`None` where not wanted). The output gradient is the tape's,
+/// dropped when the call returns: a backward may overwrite it when nothing else holds it
+/// (`Tensor::unshared`), as batch norm's does with its dx.
 pub type Backward = Box<dyn FnOnce(&mut Recorder<'_>, &Tensor, &[Want]) -> Vec<Option<Tensor>>>;
 
 struct Node {

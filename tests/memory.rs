@@ -32,3 +32,16 @@ fn w1_memory_report_is_consistent() {
     let ce = pollster::block_on(cskd::bench::w1_memory(gpu, false, 4)).unwrap();
     assert_eq!(ce.floor_activation_bytes, 2 * cs.floor_activation_bytes);
 }
+
+/// The goal (docs/BENCHMARKS.md, Memory floor): a W1 step (64 CS-KD anchors + 64 partners,
+/// or 128 CE anchors) holds at most 1.5× its floor. Buffer sizes are deterministic, so the ratio
+/// is too: a tape that keeps a tensor alive longer, or a pool that stops sharing memory between
+/// sizes, fails here.
+#[test]
+fn w1_step_holds_at_most_one_and_a_half_times_its_floor() {
+    let gpu = common::gpu();
+    for cskd in [true, false] {
+        let m = pollster::block_on(cskd::bench::w1_memory(gpu, cskd, 64)).expect("memory report");
+        assert!(m.ratio <= 1.5, "{}", m.line());
+    }
+}

@@ -4,7 +4,7 @@
 //! backward reads.
 
 use super::w1::W1Setup;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::gpu::{BufferPool, Gpu, Recorder};
 use serde::Serialize;
 
@@ -13,7 +13,7 @@ use serde::Serialize;
 pub struct MemoryReport {
     pub method: String,
     /// Every pooled buffer the steps created (activations, gradients, scratch, params uniforms,
-    /// staging). The pool reuses buffers, so after warm-up this is the step's high-water mark.
+    /// staging): the steady step's high-water mark (see `w1_memory`).
     pub pool_bytes: u64,
     /// The model's own buffers: parameter arenas (values, momentum, gradients, kept copies for the
     /// divergence guard) and batch-norm statistics with their snapshots.
@@ -30,13 +30,31 @@ pub struct MemoryReport {
     pub ratio: f64,
 }
 
-/// Runs warm-up steps of W1 and reports its memory against the floor.
+/// Most steps `w1_memory` runs to reach a step that creates no buffer.
+const MAX_STEPS: usize = 6;
+
+/// Runs W1 steps until one creates no buffer and reports its memory against the floor. From that
+/// step on every step starts from the same free buffers and draws the same ones, so the pool's
+/// size is the steady step's high-water mark, not a guess at one.
 pub async fn w1_memory(gpu: &Gpu, cskd: bool, anchors: usize) -> Result<MemoryReport> {
     let setup = W1Setup::new(gpu, cskd, anchors)?;
     let pool = BufferPool::new();
-    for _ in 0..3 {
+    let mut steady = false;
+    for _ in 0..MAX_STEPS {
+        let before = pool.created();
         let mut rec = Recorder::new(gpu, &pool);
         setup.step(&mut rec).await?;
+        // The first step always creates: only a later one can show the pool settled.
+        if before > 0 && pool.created() == before {
+            steady = true;
+            break;
+        }
+    }
+    if !steady {
+        return Err(Error::Gpu(format!(
+            "the buffer pool still grew in step {MAX_STEPS} of W1 ({} buffers): no steady high-water mark",
+            pool.created()
+        )));
     }
     let store = &setup.model().store;
     let a = store.arena();

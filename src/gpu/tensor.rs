@@ -6,24 +6,36 @@
 //! kernels see each binding's element type as the alias `T<binding>` (`shaders::source`).
 
 use crate::gpu::bind_groups::BindGroupCache;
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 pub const STORAGE: wgpu::BufferUsages = wgpu::BufferUsages::STORAGE
     .union(wgpu::BufferUsages::COPY_SRC)
     .union(wgpu::BufferUsages::COPY_DST);
 
-/// Free buffers by byte size. A pool belongs to one user (a trainer, a test): buffers released
-/// while a step is being recorded are reused later in the same recording, which is safe because
-/// GPU commands run in recording order; pool buffers are only ever written by GPU commands.
+/// Free buffers by usage and byte size. A pool belongs to one user (a trainer, a test): buffers
+/// released while a step is being recorded are reused later in the same recording, which is safe
+/// because GPU commands run in recording order; pool buffers are only ever written by GPU commands.
+///
+/// A tensor may get a larger free buffer than it asks for (up to `REUSE_LARGER` times): without
+/// it, every byte size keeps its own high-water mark, and sizes whose peaks fall at different
+/// moments of a step never share memory (CS-KD's partner forward frees its 32×32 buffers just
+/// before it needs 16×16 ones: docs/BENCHMARKS.md, Memory floor). Such a tensor binds the whole
+/// buffer, as a `prefix` does: kernels bound their loops by their params, never by the buffer.
 #[derive(Clone, Default)]
 pub struct BufferPool {
-    free: Arc<Mutex<HashMap<(u64, wgpu::BufferUsages), Vec<wgpu::Buffer>>>>,
+    free: Arc<Mutex<BTreeMap<(u32, u64), Vec<wgpu::Buffer>>>>,
     created: Arc<Mutex<usize>>,
     created_bytes: Arc<Mutex<u64>>,
     /// The bind groups of this pool's recordings (see `gpu::bind_groups`).
     pub(crate) bind_groups: Arc<Mutex<BindGroupCache>>,
 }
+
+/// How much larger than a tensor a free buffer may be and still serve it. Unbounded, small
+/// tensors (batch-norm statistics, split-K partials) pin activation-sized buffers that a later
+/// activation then has to duplicate. Replaying a traced W1 CS-KD step (B = 64), the pool holds
+/// 88.6 MiB with exact sizes only, 75.9 at 2×, 72.9 at 4×, 71.8 at 8× and at 64×, 79.8 unbounded.
+pub const REUSE_LARGER: u64 = 8;
 
 impl BufferPool {
     pub fn new() -> Self {
@@ -40,20 +52,28 @@ impl BufferPool {
         *self.created_bytes.lock().unwrap()
     }
 
-    /// A buffer of this size and usage: a free one, else a new one. Storage buffers come back
-    /// when their tensor drops; params arenas and readback staging buffers through `give`.
+    /// A buffer of this usage and at least this size: the smallest free one up to
+    /// `REUSE_LARGER` times the size for storage (tensors), of exactly this size otherwise
+    /// (params arenas and readback staging, read by their size), else a new one. Storage buffers
+    /// come back when their tensor drops; params arenas and staging buffers through `give`.
     pub(crate) fn take(
         &self,
         device: &wgpu::Device,
         bytes: u64,
         usage: wgpu::BufferUsages,
     ) -> wgpu::Buffer {
+        let largest = if usage == STORAGE {
+            bytes.saturating_mul(REUSE_LARGER)
+        } else {
+            bytes
+        };
+        let key = |size| (usage.bits(), size);
         if let Some(b) = self
             .free
             .lock()
             .unwrap()
-            .get_mut(&(bytes, usage))
-            .and_then(Vec::pop)
+            .range_mut(key(bytes)..=key(largest))
+            .find_map(|(_, list)| list.pop())
         {
             return b;
         }
@@ -80,7 +100,7 @@ impl BufferPool {
         self.free
             .lock()
             .unwrap()
-            .entry((buffer.size(), buffer.usage()))
+            .entry((buffer.usage().bits(), buffer.size()))
             .or_default()
             .push(buffer);
     }
@@ -376,6 +396,12 @@ impl Tensor {
             self.offset,
             bytemuck::cast_slice(data),
         );
+    }
+
+    /// Whether this is the only handle on its buffer (no clone, view or reshape of it anywhere):
+    /// a caller that owns it and is done with it may then let a kernel overwrite it in place.
+    pub fn unshared(&self) -> bool {
+        Arc::strong_count(&self.storage) == 1
     }
 
     /// Whether two tensors are the same memory: same storage and, for views, same range.

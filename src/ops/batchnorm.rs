@@ -4,7 +4,7 @@
 //! same kernels serve every family; only the partial passes' threads and the chunking differ
 //! (`Chunking::for_family`). Shapes: x, y (N, C, H, W); gamma, beta, running_mean, running_var (C).
 
-use crate::gpu::{grid_1d, groups, Kernel, KernelFamily, Recorder, Tensor, WG_1D};
+use crate::gpu::{grid_1d, groups, Dtype, Kernel, KernelFamily, Recorder, Tensor, WG_1D};
 use crate::tape::{Tape, Var};
 
 const FORWARD_EVAL: Kernel = Kernel::new("batchnorm", "forward_eval");
@@ -13,6 +13,7 @@ const STATS_FINISH: Kernel = Kernel::new("batchnorm", "stats_finish");
 const APPLY_TRAIN: Kernel = Kernel::new("batchnorm", "apply_train");
 const GRAD_FINISH: Kernel = Kernel::new("batchnorm", "grad_finish");
 const GRAD_INPUT: Kernel = Kernel::new("batchnorm", "grad_input");
+const GRAD_INPUT_IN_PLACE: Kernel = Kernel::new("batchnorm", "grad_input_in_place");
 
 /// How the partial passes split each channel's M = N·H·W elements: `chunks` chunks of `len`
 /// (the last one shorter, none empty), one workgroup of `threads` per chunk and channel.
@@ -173,12 +174,35 @@ pub fn backward(
     saved: &Saved,
     out: (Option<&Tensor>, Option<&Tensor>),
 ) -> (Tensor, Tensor, Tensor) {
+    backward_into(rec, x, dy, gamma, saved, out, false)
+}
+
+/// `backward` with dx written over dy, which the caller must own and no longer need (f32, not a
+/// view): the backward then allocates no activation-sized tensor. Same bits as `backward`.
+pub fn backward_in_place(
+    rec: &mut Recorder<'_>,
+    x: &Tensor,
+    dy: &Tensor,
+    gamma: &Tensor,
+    saved: &Saved,
+    out: (Option<&Tensor>, Option<&Tensor>),
+) -> (Tensor, Tensor, Tensor) {
+    assert_eq!(dy.dtype(), Dtype::F32, "dx is f32: dy must be too");
+    assert_eq!(dy.shape(), x.shape(), "dy must have x's shape");
+    backward_into(rec, x, dy, gamma, saved, out, true)
+}
+
+fn backward_into(
+    rec: &mut Recorder<'_>,
+    x: &Tensor,
+    dy: &Tensor,
+    gamma: &Tensor,
+    saved: &Saved,
+    out: (Option<&Tensor>, Option<&Tensor>),
+    in_place: bool,
+) -> (Tensor, Tensor, Tensor) {
     let c = x.shape()[1];
-    let (dx, dgamma, dbeta) = (
-        rec.alloc(x.shape()),
-        rec.alloc_or(out.0, &[c]),
-        rec.alloc_or(out.1, &[c]),
-    );
+    let (dgamma, dbeta) = (rec.alloc_or(out.0, &[c]), rec.alloc_or(out.1, &[c]));
     // Without ReLU the mask input is not read: x stands in so the bindings stay the same.
     let y = saved.relu_output.as_ref().unwrap_or(x);
     let ch = Chunking::of(rec, x);
@@ -197,12 +221,17 @@ pub fn backward(
         &[&part, &dgamma, &dbeta],
         [groups(c, WG_1D), 1, 1],
     );
-    rec.dispatch(
-        GRAD_INPUT,
-        &p,
-        &[x, y, dy, stats, gamma, &dgamma, &dbeta, &dx],
-        grid_1d(x.numel(), WG_1D),
-    );
+    let grid = grid_1d(x.numel(), WG_1D);
+    let dx = if in_place {
+        let bindings = [x, y, dy, stats, gamma, &dgamma, &dbeta];
+        rec.dispatch(GRAD_INPUT_IN_PLACE, &p, &bindings, grid);
+        dy.clone()
+    } else {
+        let dx = rec.alloc(x.shape());
+        let bindings = [x, y, dy, stats, gamma, &dgamma, &dbeta, &dx];
+        rec.dispatch(GRAD_INPUT, &p, &bindings, grid);
+        dx
+    };
     (dx, dgamma, dbeta)
 }
 
@@ -262,6 +291,9 @@ pub fn batch_norm(
         y,
         Box::new(move |rec, dy, wants| {
             let out = (wants[1].target(), wants[2].target());
+            // The tape owns dy and drops it after this call: unshared, it can become dx.
+            let own = dy.unshared() && dy.dtype() == Dtype::F32;
+            let backward = if own { backward_in_place } else { backward };
             let (dx, dg, db) = backward(rec, &xv, dy, &gv, &saved, out);
             vec![
                 wants[0].any().then_some(dx),

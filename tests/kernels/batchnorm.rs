@@ -7,7 +7,8 @@ use cskd::rng::Rng;
 // The same BN kernels serve every family, with the family's threads and chunks; with subgroup
 // reductions and without.
 crate::family_tests!(
-    subgroups: fused_batch_norm_relu_gradient_matches_finite_differences_of_the_kernel
+    subgroups: fused_batch_norm_relu_gradient_matches_finite_differences_of_the_kernel,
+    in_place_backward_gives_the_out_of_place_bits
 );
 
 /// The kernels named after a profiled training forward + backward of batch norm and a CS-KD loss.
@@ -196,6 +197,83 @@ fn chunking_gives_w1_at_least_256_workgroups_and_never_an_empty_chunk() {
                     "C{c} M{m}: {ch:?}"
                 );
             }
+        }
+    }
+}
+
+/// dx written over dy (`backward_in_place`) is the out-of-place dx bit for bit, with ReLU fused and
+/// without, and dgamma, dbeta too; dy's memory then holds dx.
+fn in_place_backward_gives_the_out_of_place_bits(gpu: &'static cskd::gpu::Gpu) {
+    let family = gpu.family().name();
+    let pool = pool();
+    let mut rng = Rng::new(9);
+    let xs = [3, 4, 5, 7];
+    let (x, dy) = (randn(&mut rng, 420, 1.0), randn(&mut rng, 420, 1.0));
+    let (g, b) = (randn(&mut rng, 4, 1.0), randn(&mut rng, 4, 0.5));
+    let up = |shape: &[usize], d: &[f32]| upload_to(gpu, shape, d);
+    let (xg, gg, bg) = (up(&xs, &x), up(&[4], &g), up(&[4], &b));
+    for relu in [false, true] {
+        let mut rec = Recorder::new(gpu, &pool);
+        let (rm, rv) = (up(&[4], &[0.0; 4]), up(&[4], &[1.0; 4]));
+        let health = Tensor::zeros(&gpu.device, &[1]);
+        let (_, saved) =
+            batchnorm::forward_train(&mut rec, &xg, &gg, &bg, (&rm, &rv), &health, relu);
+        let out = batchnorm::backward(&mut rec, &xg, &up(&xs, &dy), &gg, &saved, (None, None));
+        let dyg = up(&xs, &dy);
+        let own = batchnorm::backward_in_place(&mut rec, &xg, &dyg, &gg, &saved, (None, None));
+        assert!(own.0.same_view(&dyg), "{family}: dx is not dy's memory");
+        let mut bits =
+            |t: &Tensor| -> Vec<u32> { read(&mut rec, t).iter().map(|v| v.to_bits()).collect() };
+        let what = format!("{family} relu {relu}");
+        assert_eq!(bits(&out.0), bits(&own.0), "{what}: dx");
+        assert_eq!(bits(&out.1), bits(&own.1), "{what}: dgamma");
+        assert_eq!(bits(&out.2), bits(&own.2), "{what}: dbeta");
+        let dy_bits: Vec<u32> = dy.iter().map(|v| v.to_bits()).collect();
+        assert_ne!(bits(&dyg), dy_bits, "{what}: dy was not overwritten");
+    }
+}
+
+/// Through the tape, batch norm overwrites its output gradient only when nothing else holds it:
+/// a dy the caller keeps a handle on comes back untouched, a dy handed over becomes dx.
+#[test]
+fn the_tape_lets_batch_norm_overwrite_only_an_unshared_gradient() {
+    use cskd::tape::{Tape, Var};
+    let (gpu, pool) = (gpu(), pool());
+    let mut rng = Rng::new(10);
+    let xs = [2, 3, 4, 4];
+    let (x, dy) = (randn(&mut rng, 96, 1.0), randn(&mut rng, 96, 1.0));
+    let (xg, ones, zeros) = (
+        upload(&xs, &x),
+        upload(&[3], &[1.0; 3]),
+        upload(&[3], &[0.0; 3]),
+    );
+    for keep in [true, false] {
+        let mut rec = Recorder::new(gpu, &pool);
+        let (rm, rv) = (upload(&[3], &[0.0; 3]), upload(&[3], &[1.0; 3]));
+        let health = Tensor::zeros(&gpu.device, &[1]);
+        let mut tape = Tape::new();
+        let xv = tape.leaf(&xg);
+        let bn = batchnorm::Bn {
+            running_mean: &rm,
+            running_var: &rv,
+            health: &health,
+            train: true,
+            relu: true,
+        };
+        let (g, b) = (Var::constant(ones.clone()), Var::constant(zeros.clone()));
+        let y = batchnorm::batch_norm(&mut rec, &mut tape, &xv, &g, &b, bn);
+        let droot = upload(&xs, &dy);
+        let kept = keep.then(|| droot.clone());
+        let buffer = droot.buffer().clone();
+        let grads = tape.backward(&mut rec, &y, droot);
+        let dx = grads.of(&xg).expect("dx");
+        assert_eq!(
+            *dx.buffer() == buffer,
+            !keep,
+            "keep {keep}: dx in dy's buffer"
+        );
+        if let Some(kept) = kept {
+            assert_eq!(read(&mut rec, &kept), dy, "a kept dy was overwritten");
         }
     }
 }

@@ -6,10 +6,12 @@ mod api;
 mod config;
 mod device;
 mod image;
+mod kernels;
 mod trainer;
 
 pub use api::{adapter_info, bench_w1, presets, profile_step};
 pub use device::{destroy_device_for_testing, gpu_lost, reset_gpu, webgpu_available};
+pub use kernels::{bench_kernels, kernel_names};
 pub use trainer::Trainer;
 
 use js_sys::{Object, Reflect};

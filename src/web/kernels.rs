@@ -2,7 +2,7 @@
 //! checked against its CPU reference on this browser's WebGPU, then timed, on any kernel family.
 
 use super::device::gpu;
-use super::{js_err, to_js, JsResult};
+use super::{js_err, shown, to_js, JsResult};
 use crate::bench::{self, KernelSize};
 use crate::gpu::KernelFamily;
 use js_sys::{Array, Object};
@@ -80,7 +80,8 @@ fn parse(options: &JsValue) -> JsResult<Options> {
         let (key, value) = (pair.get(0).as_string().unwrap_or_default(), pair.get(1));
         let bad = || {
             js_err(format!(
-                "benchKernels options: {key} = {value:?} is not valid ({USAGE})"
+                "benchKernels options: {key} = {} is not valid ({USAGE})",
+                shown(&value)
             ))
         };
         match key.as_str() {
@@ -99,6 +100,13 @@ fn parse(options: &JsValue) -> JsResult<Options> {
                     .collect::<JsResult<_>>()?;
                 if o.kernels.is_empty() {
                     return Err(bad());
+                }
+                let all = kernel_names();
+                if let Some(n) = o.kernels.iter().find(|n| !all.contains(n)) {
+                    return Err(js_err(format!(
+                        "benchKernels options: no kernel {n:?} in the registry; kernels: {}",
+                        all.join(", ")
+                    )));
                 }
             }
             "reps" => o.reps = int(&value, 1000.0).ok_or_else(bad)?,

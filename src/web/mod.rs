@@ -41,6 +41,15 @@ fn start() {
     console_error_panic_hook::set_once();
 }
 
+/// A JS value as an error message shows it: `0`, `2.5`, `"3"`, `undefined`, `NaN`.
+fn shown(v: &JsValue) -> String {
+    let debug = format!("{v:?}");
+    let inner = debug
+        .strip_prefix("JsValue(")
+        .and_then(|d| d.strip_suffix(')'));
+    inner.map_or(debug.clone(), String::from)
+}
+
 fn set(obj: &Object, key: &str, value: &JsValue) -> JsResult<()> {
     Reflect::set(obj, &key.into(), value)
         .map(|_| ())

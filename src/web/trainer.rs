@@ -3,7 +3,7 @@
 use super::config::{parse_config, parse_data};
 use super::device::gpu;
 use super::image;
-use super::{js_err, set, to_js, JsResult};
+use super::{js_err, set, shown, to_js, JsResult};
 use crate::ops::augment::{augment_reference, Crop};
 use crate::train::{self, checkpoint};
 use js_sys::{Float32Array, Object, Uint32Array};
@@ -104,7 +104,8 @@ impl Trainer {
             .filter(|v| v.fract() == 0.0 && (1.0..=MAX_STEPS as f64).contains(v))
             .ok_or_else(|| {
                 js_err(format!(
-                    "steps(n): n must be an integer from 1 to {MAX_STEPS}, not {n:?}"
+                    "steps(n): n must be an integer from 1 to {MAX_STEPS}, not {}",
+                    shown(&n)
                 ))
             })? as usize;
         if self.inner.finished() {

@@ -94,19 +94,36 @@ async fn run(
     let pool = BufferPool::new();
     let mut out = Vec::new();
     for &kernel in chosen {
-        let mut checked = validate::check(gpu, &pool, kernel, false, batch).await?;
-        let timed = match size {
-            KernelSize::Small => checked.first.take().expect("the odd shape was checked"),
-            KernelSize::W1 => kernel
-                .case(gpu, &pool, Shape::W1, batch)
-                .expect("every kernel has W1's shape"),
-        };
-        let (_, records) = validate::launch(gpu, &pool, &timed, false).await?;
-        let dispatches = validate::kernels_of(&records);
-        validate::covered(&kernel.describe(gpu), &timed.shape, &dispatches, &checked)?;
-        out.push(time::time(gpu, &pool, kernel, &checked, &timed, &records, reps).await?);
+        let what = kernel.describe(gpu);
+        let row = one(gpu, &pool, kernel, batch, reps, size).await;
+        // A mismatch names the kernel already; a failed launch or read (a lost device) does not.
+        out.push(row.map_err(|e| match e.to_string().contains(&what) {
+            true => e,
+            false => e.context(what),
+        })?);
     }
     Ok(out)
+}
+
+async fn one(
+    gpu: &Gpu,
+    pool: &BufferPool,
+    kernel: &KernelCase,
+    batch: usize,
+    reps: usize,
+    size: KernelSize,
+) -> Result<KernelCheck> {
+    let mut checked = validate::check(gpu, pool, kernel, false, batch).await?;
+    let timed = match size {
+        KernelSize::Small => checked.first.take().expect("the odd shape was checked"),
+        KernelSize::W1 => kernel
+            .case(gpu, pool, Shape::W1, batch)
+            .expect("every kernel has W1's shape"),
+    };
+    let (_, records) = validate::launch(gpu, pool, &timed, false).await?;
+    let dispatches = validate::kernels_of(&records);
+    validate::covered(&kernel.describe(gpu), &timed.shape, &dispatches, &checked)?;
+    time::time(gpu, pool, kernel, &checked, &timed, &records, reps).await
 }
 
 /// Checks the kernel named `name` on `gpu`'s family at every shape of the registry but W1's (the

@@ -3,7 +3,8 @@
 //! (and the trainer keeps working), a resume is bit-exact, a lost device is replaced, pipelined
 //! `steps(n)` equals `n` single steps, and every kernel of the registry matches its CPU reference
 //! in every kernel family.
-//! Run: CHROMEDRIVER=/usr/bin/chromedriver cargo test --target wasm32-unknown-unknown --no-default-features --test web_api
+//! Run: WASM_BINDGEN_TEST_TIMEOUT=600 CHROMEDRIVER=/usr/bin/chromedriver cargo test --target wasm32-unknown-unknown --no-default-features --test web_api
+//! (the runner's default limit, 20 s for the whole run, is shorter than the kernels of every family take).
 #![cfg(target_arch = "wasm32")]
 
 use cskd::data::{write_archive, CifarKind, Split};
@@ -490,7 +491,7 @@ fn presets_are_the_crates_list_with_every_field_as_written() {
 async fn every_kernel_passes(family: &str) {
     let _serial = serial().await;
     let start = js_sys::Date::now();
-    let mut failed = Vec::new();
+    let (mut failed, mut skipped) = (Vec::new(), Vec::new());
     for name in cskd::web::kernel_names() {
         let t = js_sys::Date::now();
         let options = serde_json::json!({"family": family, "kernels": [name], "reps": 1});
@@ -505,6 +506,16 @@ async fn every_kernel_passes(family: &str) {
         console_log!("{family} {name}: {:.1} s", (js_sys::Date::now() - t) / 1e3);
         assert_eq!(get(&result, "family").as_string().unwrap(), family);
         let rows: js_sys::Array = get(&result, "kernels").unchecked_into();
+        let skips: js_sys::Array = get(&result, "skipped").unchecked_into();
+        if let Some(skip) = skips.iter().next() {
+            assert_eq!(rows.length(), 0);
+            assert!(get(&skip, "reason")
+                .as_string()
+                .unwrap()
+                .contains("SwiftShader"));
+            skipped.push(get(&skip, "kernel").as_string().unwrap());
+            continue;
+        }
         assert_eq!(rows.length(), 1);
         let r = rows.get(0);
         assert_eq!(get(&r, "kernel").as_string().unwrap(), name);
@@ -523,8 +534,18 @@ async fn every_kernel_passes(family: &str) {
         assert_eq!(field(&r, "intensity"), flops / bytes, "{what}");
     }
     let seconds = (js_sys::Date::now() - start) / 1e3;
-    console_log!("benchKernels {family}: every kernel checked and timed in {seconds:.1} s");
+    console_log!("benchKernels {family}: every kernel checked and timed in {seconds:.1} s, {skipped:?} skipped");
     assert!(failed.is_empty(), "{family} family:\n{}", failed.join("\n"));
+    // Only the tiled family's register-tiled 3×3 convolutions, which SwiftShader cannot compile.
+    let cannot: &[&str] = match family {
+        "tiled" => &[
+            "conv3x3s1.forward",
+            "conv3x3s1.input_grad",
+            "conv3x3s1.weight_grad",
+        ],
+        _ => &[],
+    };
+    assert_eq!(skipped, cannot, "{family}: skipped on SwiftShader");
 }
 
 #[wasm_bindgen_test]

@@ -100,7 +100,7 @@ export async function onMainThread(data: Uint8Array, image: Uint8Array): Promise
   setKernels(null);
   const kernelOptions: KernelBenchOptions = { family: 'shared', kernels: kernelNames().slice(0, 2), reps: 1, size: 'small', batch: 4 };
   const bench: KernelBench = await benchKernels(kernelOptions);
-  log.push(bench.family, ...bench.kernels.map(describeKernel));
+  log.push(bench.family, ...bench.kernels.map(describeKernel), ...bench.skipped.map((s) => `${s.kernel}: ${s.reason}`));
 
   const t: Trainer = await Trainer.create(config, data, 'cifar-10-binary.tar.gz');
   const resolved: TrainConfig = t.config();

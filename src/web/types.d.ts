@@ -83,5 +83,8 @@ export interface KernelCheck {
   flops: number; bytes: number; intensity: number;
   workgroups: number; grids: [number, number, number][];
 }
-/** `benchKernels`: the family run and one row per kernel. */
-export interface KernelBench { family: "tiled" | "compact" | "shared"; kernels: KernelCheck[] }
+/** `benchKernels`: the family run, one row per kernel run, and the kernels this adapter cannot run
+ *  (the tiled family's 3×3 stride-1 convolutions on SwiftShader) with the reason. */
+export interface KernelBench {
+  family: "tiled" | "compact" | "shared"; kernels: KernelCheck[]; skipped: { kernel: string; reason: string }[];
+}

@@ -707,7 +707,7 @@ async fn steps_rejects_a_bad_count_and_changes_nothing() {
         JsValue::NULL,
     ] {
         let what = format!("{n:?}");
-        let m = message(t.steps(n).await.err().expect(&what));
+        let m = message(t.steps(n).await.expect_err(&what));
         assert!(
             m.contains("steps(n): n must be an integer from 1 to"),
             "{what}: {m}"

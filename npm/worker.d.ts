@@ -25,6 +25,8 @@ export declare class WorkerTrainer {
   /** Whether terminate() was called or the worker failed; every later call rejects. */
   readonly terminated: boolean;
   step(): Promise<StepResult>;
+  /** Up to `n` pipelined steps in one round trip; stops after the step that ends an epoch. */
+  steps(n: number): Promise<StepResult[]>;
   evaluate(): Promise<Metrics>;
   /** Metrics, embeddings and predictions from one pass over the test subset. */
   evaluateAll(): Promise<Evaluation>;

@@ -37,6 +37,7 @@ export class WorkerTrainer {
   get terminated() { return this.#rpc.failed; }
 
   step() { return this.call('step'); }
+  steps(n) { return this.call('steps', n); }
   evaluate() { return this.call('evaluate'); }
   evaluateAll() { return this.call('evaluateAll'); }
   history() { return this.call('history'); }

@@ -1,7 +1,10 @@
 //! The JS API in a real browser (wasm-bindgen-test in headless Chromium, WebGPU on SwiftShader):
 //! a few steps of a tiny model lower the loss, a checkpoint round-trips, bad input is an Error
-//! (and the trainer keeps working), a resume is bit-exact, and a lost device is replaced.
-//! Run: CHROMEDRIVER=/usr/bin/chromedriver cargo test --target wasm32-unknown-unknown --no-default-features --test web_api
+//! (and the trainer keeps working), a resume is bit-exact, a lost device is replaced, pipelined
+//! `steps(n)` equals `n` single steps, and every kernel of the registry matches its CPU reference
+//! in every kernel family.
+//! Run: WASM_BINDGEN_TEST_TIMEOUT=600 CHROMEDRIVER=/usr/bin/chromedriver cargo test --target wasm32-unknown-unknown --no-default-features --test web_api
+//! (the runner's default limit, 20 s for the whole run, is shorter than the kernels of every family take).
 #![cfg(target_arch = "wasm32")]
 
 use cskd::data::{write_archive, CifarKind, Split};
@@ -480,4 +483,243 @@ fn presets_are_the_crates_list_with_every_field_as_written() {
         let runs: js_sys::Array = get(&p, "runs").unchecked_into();
         assert_eq!(runs.length() as usize, owned.methods.len());
     }
+}
+
+/// The JS `benchKernels` of one family, kernel by kernel (as the bench page runs it): every kernel
+/// of the registry checked against its CPU reference at the small odd and aligned shapes in this
+/// browser, then timed once at the odd one. Every failure is collected, then reported together.
+async fn every_kernel_passes(family: &str) {
+    let _serial = serial().await;
+    let start = js_sys::Date::now();
+    let (mut failed, mut skipped) = (Vec::new(), Vec::new());
+    for name in cskd::web::kernel_names() {
+        let t = js_sys::Date::now();
+        let options = serde_json::json!({"family": family, "kernels": [name], "reps": 1});
+        let result = match cskd::web::bench_kernels(js(options)).await {
+            Ok(r) => r,
+            Err(e) => {
+                failed.push(message(e));
+                cskd::web::reset_gpu(); // a lost device: the next kernel opens a new one
+                continue;
+            }
+        };
+        console_log!("{family} {name}: {:.1} s", (js_sys::Date::now() - t) / 1e3);
+        assert_eq!(get(&result, "family").as_string().unwrap(), family);
+        let rows: js_sys::Array = get(&result, "kernels").unchecked_into();
+        let skips: js_sys::Array = get(&result, "skipped").unchecked_into();
+        if let Some(skip) = skips.iter().next() {
+            assert_eq!(rows.length(), 0);
+            assert!(get(&skip, "reason")
+                .as_string()
+                .unwrap()
+                .contains("SwiftShader"));
+            skipped.push(get(&skip, "kernel").as_string().unwrap());
+            continue;
+        }
+        assert_eq!(rows.length(), 1);
+        let r = rows.get(0);
+        assert_eq!(get(&r, "kernel").as_string().unwrap(), name);
+        let what = format!("{family} {name}");
+        let (err, tol) = (field(&r, "maxErr"), field(&r, "tolerance"));
+        assert!(err <= tol, "{what}: error {err} > tolerance {tol}");
+        assert!(get(&r, "checkedShape").as_string().unwrap().contains("; "));
+        // SwiftShader has timestamps: the profiler saw the dispatches and counted their bytes.
+        let dispatches: js_sys::Array = get(&r, "dispatches").unchecked_into();
+        assert!(dispatches.length() > 0, "{what}: no dispatch recorded");
+        let (flops, bytes) = (field(&r, "flops"), field(&r, "bytes"));
+        assert!(
+            bytes > 0.0 && flops >= 0.0,
+            "{what}: {flops} FLOP, {bytes} B"
+        );
+        assert_eq!(field(&r, "intensity"), flops / bytes, "{what}");
+    }
+    let seconds = (js_sys::Date::now() - start) / 1e3;
+    console_log!("benchKernels {family}: every kernel checked and timed in {seconds:.1} s, {skipped:?} skipped");
+    assert!(failed.is_empty(), "{family} family:\n{}", failed.join("\n"));
+    // Only the tiled family's register-tiled 3×3 convolutions, which SwiftShader cannot compile
+    // (this browser's software adapter; a real GPU runs them).
+    let info = cskd::web::adapter_info().await.map_err(message).unwrap();
+    let software = get(&info, "deviceType").as_string().unwrap() == "Cpu";
+    let cannot: &[&str] = match (family, software) {
+        ("tiled", true) => &[
+            "conv3x3s1.forward",
+            "conv3x3s1.input_grad",
+            "conv3x3s1.weight_grad",
+        ],
+        _ => &[],
+    };
+    assert_eq!(skipped, cannot, "{family}: skipped on SwiftShader");
+}
+
+#[wasm_bindgen_test]
+async fn every_kernel_passes_its_cpu_reference_tiled() {
+    every_kernel_passes("tiled").await;
+}
+
+#[wasm_bindgen_test]
+async fn every_kernel_passes_its_cpu_reference_compact() {
+    every_kernel_passes("compact").await;
+}
+
+#[wasm_bindgen_test]
+async fn every_kernel_passes_its_cpu_reference_shared() {
+    every_kernel_passes("shared").await;
+}
+
+#[wasm_bindgen_test]
+async fn bench_kernels_names_each_bad_option() {
+    let _serial = serial().await;
+    for (options, needle) in [
+        (
+            serde_json::json!({"family": "gpu"}),
+            "unknown kernel family",
+        ),
+        (
+            serde_json::json!({"kernels": ["relu"]}),
+            "no kernel \"relu\"",
+        ),
+        (serde_json::json!({"kernels": []}), "kernels"),
+        (serde_json::json!({"kernels": "relu.forward"}), "kernels"),
+        (serde_json::json!({"reps": 0}), "reps"),
+        (serde_json::json!({"reps": 2.5}), "reps"),
+        (serde_json::json!({"batch": -4}), "batch"),
+        (serde_json::json!({"size": "huge"}), "size"),
+        (serde_json::json!({"famly": "tiled"}), "famly"),
+        (serde_json::json!(7), "must be an object"),
+    ] {
+        let m = message(
+            cskd::web::bench_kernels(js(options.clone()))
+                .await
+                .unwrap_err(),
+        );
+        assert!(
+            m.contains("benchKernels") && m.contains(needle),
+            "{options}: {m}"
+        );
+    }
+    // One kernel by its exact name (not every name containing it: sgd.nesterov stays out).
+    let one = cskd::web::bench_kernels(js(serde_json::json!({"kernels": ["sgd"], "reps": 1})))
+        .await
+        .map_err(message)
+        .unwrap();
+    let rows: js_sys::Array = get(&one, "kernels").unchecked_into();
+    assert_eq!(rows.length(), 1);
+    assert_eq!(get(&rows.get(0), "kernel").as_string().unwrap(), "sgd");
+}
+
+/// Batch 2 of the 8 training images: four steps per epoch, so steps can be pipelined.
+async fn trainer_b2() -> Trainer {
+    let config = serde_json::json!({"model": "smallcnn", "width": 4, "method": "cskd", "batch": 2,
+        "epochs": 2, "augment": true, "lr": 0.05, "seed": 3});
+    Trainer::create(js(config), tiny_archive(), "tiny.tar.gz".into(), None)
+        .await
+        .map_err(JsValue::from)
+        .unwrap()
+}
+
+/// Every field of each report, floats as bits (imagesPerSec is a wall-clock rate: left out).
+fn reports(list: &[JsValue]) -> Vec<[u64; 7]> {
+    list.iter()
+        .map(|s| {
+            let done = get(s, "epochDone").as_bool().unwrap() as u64;
+            let f = |k| field(s, k);
+            [
+                f("epoch") as u64,
+                f("step") as u64,
+                f("loss").to_bits(),
+                f("ce").to_bits(),
+                f("kl").to_bits(),
+                f("lr").to_bits(),
+                done,
+            ]
+        })
+        .collect()
+}
+
+async fn piped(t: &mut Trainer, n: f64) -> Vec<JsValue> {
+    let list = t.steps(n.into()).await.map_err(message).unwrap();
+    js_sys::Array::from(&list).iter().collect()
+}
+
+async fn singly(t: &mut Trainer, n: usize) -> Vec<JsValue> {
+    let mut out = Vec::new();
+    for _ in 0..n {
+        out.push(t.step().await.map_err(message).unwrap());
+    }
+    out
+}
+
+/// `steps(n)` is `n` calls of `step()`, pipelined: the same reports and weights bit for bit; it
+/// stops after the step that ends an epoch and leaves nothing in flight (a checkpoint right
+/// after it holds exactly the steps it reported).
+#[wasm_bindgen_test]
+async fn steps_are_single_steps_pipelined_bit_for_bit() {
+    let _serial = serial().await;
+    let (mut a, mut b) = (trainer_b2().await, trainer_b2().await);
+    assert_eq!(a.steps_per_epoch(), 4);
+    assert_eq!(
+        reports(&piped(&mut a, 3.0).await),
+        reports(&singly(&mut b, 3).await)
+    );
+    assert_eq!((a.epoch(), a.step_in_epoch()), (0, 3));
+    let same = |a: Vec<u8>, b: Vec<u8>| assert_eq!(tensors(&a), tensors(&b));
+    same(
+        a.save_checkpoint().await.map_err(message).unwrap(),
+        b.save_checkpoint().await.map_err(message).unwrap(),
+    );
+    // Five asked, one left in the epoch: one report, which ends it.
+    let end = piped(&mut a, 5.0).await;
+    assert_eq!(end.len(), 1);
+    assert_eq!(reports(&end), reports(&singly(&mut b, 1).await));
+    assert!(get(&end[0], "epochDone").as_bool().unwrap());
+    assert_eq!((a.epoch(), a.step_in_epoch()), (1, 0));
+    // Another epoch, across an evaluation and a checkpoint.
+    a.evaluate().await.map_err(message).unwrap();
+    b.evaluate().await.map_err(message).unwrap();
+    assert_eq!(
+        reports(&piped(&mut a, 2.0).await),
+        reports(&singly(&mut b, 2).await)
+    );
+    same(
+        a.save_checkpoint().await.map_err(message).unwrap(),
+        b.save_checkpoint().await.map_err(message).unwrap(),
+    );
+    assert_eq!(
+        reports(&piped(&mut a, 4.0).await),
+        reports(&singly(&mut b, 2).await)
+    );
+    let m = message(a.steps(1.into()).await.unwrap_err());
+    assert!(m.contains("training is finished"), "{m}");
+}
+
+#[wasm_bindgen_test]
+async fn steps_rejects_a_bad_count_and_changes_nothing() {
+    let _serial = serial().await;
+    let mut t = trainer_b2().await;
+    piped(&mut t, 1.0).await;
+    let before = t.save_checkpoint().await.map_err(message).unwrap();
+    for n in [
+        JsValue::from(0),
+        JsValue::from(-2),
+        JsValue::from(1e9),
+        JsValue::from(2.5),
+        JsValue::from_f64(f64::NAN),
+        JsValue::from_f64(f64::INFINITY),
+        JsValue::from("3"),
+        JsValue::UNDEFINED,
+        JsValue::NULL,
+    ] {
+        let what = format!("{n:?}");
+        let m = message(t.steps(n).await.expect_err(&what));
+        assert!(
+            m.contains("steps(n): n must be an integer from 1 to"),
+            "{what}: {m}"
+        );
+    }
+    assert_eq!((t.epoch(), t.step_in_epoch()), (0, 1));
+    assert_eq!(
+        tensors(&t.save_checkpoint().await.map_err(message).unwrap()),
+        tensors(&before)
+    );
+    assert_eq!(piped(&mut t, 2.0).await.len(), 2);
 }

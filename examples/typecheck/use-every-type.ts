@@ -2,9 +2,9 @@
 // `tsc --noEmit` checks the published .d.ts files against real use (tests/browser/npm-package.test.mjs
 // also fails when a new export is not used here). Compiled only, never run.
 import init, {
-  Trainer, adapterInfo, benchW1, destroyDeviceForTesting, gpuLost, initSync, presets, profileStep, resetGpu, setKernels,
-  start, webgpuAvailable,
-  type AdapterInfo, type FamilyRow, type ProfileOptions, type StepProfile, type Embeddings, type EpochRecord, type Evaluation, type InitInput, type InitOutput, type Metrics,
+  Trainer, adapterInfo, benchKernels, benchW1, destroyDeviceForTesting, gpuLost, initSync, kernelNames, presets, profileStep,
+  resetGpu, setKernels, start, webgpuAvailable,
+  type AdapterInfo, type FamilyRow, type KernelBench, type KernelBenchOptions, type KernelCheck, type ProfileOptions, type StepProfile, type Embeddings, type EpochRecord, type Evaluation, type InitInput, type InitOutput, type Metrics,
   type Predictions, type Preset, type Reliability, type StepResult, type SyncInitInput, type TrainConfig, type W1Result,
 } from 'cskd';
 import {
@@ -76,6 +76,12 @@ function describeProfile(p: StepProfile): string {
     `${p.families.map(describeRow).join(';')} ${p.unknown.length} ${kernels.length}`;
 }
 
+function describeKernel(k: KernelCheck): string {
+  const grids = k.grids.map(([x, y, z]) => `${x}x${y}x${z}`).join(' ');
+  return `${k.kernel} ${k.checkedShape} ${k.maxErr}/${k.tolerance} ${k.timedShape} ${k.medianMs} ` +
+    `${k.gflops ?? '-'} ${k.gbs ?? '-'} ${k.dispatches.join(',')} ${k.flops} ${k.bytes} ${k.intensity} ${k.workgroups} ${grids}`;
+}
+
 /** The main-thread API: init, adapter, Trainer and all its methods, checkpoints, the GPU helpers. */
 export async function onMainThread(data: Uint8Array, image: Uint8Array): Promise<string[]> {
   const input: InitInput = new URL('cskd_bg.wasm', import.meta.url);
@@ -92,6 +98,9 @@ export async function onMainThread(data: Uint8Array, image: Uint8Array): Promise
   const options: ProfileOptions = { cskd: true, anchors: 4 };
   log.push(describeProfile(await profileStep(options)));
   setKernels(null);
+  const kernelOptions: KernelBenchOptions = { family: 'shared', kernels: kernelNames().slice(0, 2), reps: 1, size: 'small', batch: 4 };
+  const bench: KernelBench = await benchKernels(kernelOptions);
+  log.push(bench.family, ...bench.kernels.map(describeKernel), ...bench.skipped.map((s) => `${s.kernel}: ${s.reason}`));
 
   const t: Trainer = await Trainer.create(config, data, 'cifar-10-binary.tar.gz');
   const resolved: TrainConfig = t.config();
@@ -101,6 +110,7 @@ export async function onMainThread(data: Uint8Array, image: Uint8Array): Promise
     const s = await t.step();
     log.push(describeStep(s), `${t.stepInEpoch()}`);
     if (s.epochDone) log.push(describeMetrics(await t.evaluate()));
+    else log.push(...(await t.steps(4)).map(describeStep)); // pipelined, up to the epoch's end
   }
   log.push(...t.history().map(describeEpoch));
   log.push(`${featureRows(await t.embeddings())} ${topClass(await t.testPredictions(), 0)}`);
@@ -143,7 +153,9 @@ export async function inAWorker(file: File, bytes: ArrayBuffer): Promise<string[
   log.push(`${resolved.batch} ${(await t.classes()).length} ${await t.stepsPerEpoch()} ${await t.totalSteps()}`);
   log.push(`${await t.numTest()} ${await t.numParameters()} ${t.terminated}`);
   while ((await t.epoch()) < (resolved.epochs ?? 1)) {
-    log.push(describeStep(await t.step()), `${await t.stepInEpoch()}`);
+    const s = await t.step();
+    log.push(describeStep(s), `${await t.stepInEpoch()}`);
+    if (!s.epochDone) log.push(...(await t.steps(3)).map(describeStep)); // pipelined, up to the epoch's end
   }
   log.push(describeMetrics(await t.evaluate()), ...(await t.history()).map(describeEpoch));
   log.push(`${featureRows(await t.embeddings())} ${topClass(await t.testPredictions(), 0)}`);

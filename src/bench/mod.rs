@@ -14,7 +14,9 @@ pub mod reflect;
 pub mod w1;
 pub mod w2;
 
-pub use kernels::{check_kernel, kernel_names, kernels, KernelCheck, KernelSize, CONV_EDGES};
+pub use kernels::{
+    check_kernel, kernel_names, kernels, kernels_named, KernelCheck, KernelSize, CONV_EDGES,
+};
 pub use memory::{w1_memory, MemoryReport};
 pub use profile::{profile_w1, FamilyRow, StepProfile};
 pub use w1::{w1, W1Result, W1Setup};

@@ -6,10 +6,12 @@ mod api;
 mod config;
 mod device;
 mod image;
+mod kernels;
 mod trainer;
 
 pub use api::{adapter_info, bench_w1, presets, profile_step};
 pub use device::{destroy_device_for_testing, gpu_lost, reset_gpu, webgpu_available};
+pub use kernels::{bench_kernels, kernel_names};
 pub use trainer::Trainer;
 
 use js_sys::{Object, Reflect};
@@ -37,6 +39,15 @@ const _: &str = include_str!("types.d.ts");
 #[wasm_bindgen(start)]
 fn start() {
     console_error_panic_hook::set_once();
+}
+
+/// A JS value as an error message shows it: `0`, `2.5`, `"3"`, `undefined`, `NaN`.
+fn shown(v: &JsValue) -> String {
+    let debug = format!("{v:?}");
+    let inner = debug
+        .strip_prefix("JsValue(")
+        .and_then(|d| d.strip_suffix(')'));
+    inner.map_or(debug.clone(), String::from)
 }
 
 fn set(obj: &Object, key: &str, value: &JsValue) -> JsResult<()> {

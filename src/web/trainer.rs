@@ -3,11 +3,14 @@
 use super::config::{parse_config, parse_data};
 use super::device::gpu;
 use super::image;
-use super::{js_err, set, to_js, JsResult};
+use super::{js_err, set, shown, to_js, JsResult};
 use crate::ops::augment::{augment_reference, Crop};
 use crate::train::{self, checkpoint};
 use js_sys::{Float32Array, Object, Uint32Array};
 use wasm_bindgen::prelude::*;
+
+/// Most steps one `steps(n)` call runs (its reports are held until it resolves).
+const MAX_STEPS: usize = 65536;
 
 /// A training run: model, data, sampler and optimiser state on the GPU.
 #[wasm_bindgen]
@@ -84,6 +87,52 @@ impl Trainer {
             return Err(js_err("training is finished: all epochs have run"));
         }
         to_js(&self.inner.step().await.map_err(js_err)?)
+    }
+
+    /// Up to `n` training steps, pipelined: each step's successor is submitted before its loss is
+    /// read, so the GPU never waits for the host. Resolves to their reports in order (bit-identical
+    /// to `n` calls of `step()`), fewer when one finishes an epoch (the last report then has
+    /// `epochDone`), with no step left in flight: every other call sees all of them done. Rejects
+    /// at the first failing step; the steps before it count, as separate `step()` calls would.
+    #[wasm_bindgen(unchecked_return_type = "StepResult[]")]
+    pub async fn steps(
+        &mut self,
+        #[wasm_bindgen(unchecked_param_type = "number")] n: JsValue,
+    ) -> JsResult<JsValue> {
+        let n = n
+            .as_f64()
+            .filter(|v| v.fract() == 0.0 && (1.0..=MAX_STEPS as f64).contains(v))
+            .ok_or_else(|| {
+                js_err(format!(
+                    "steps(n): n must be an integer from 1 to {MAX_STEPS}, not {}",
+                    shown(&n)
+                ))
+            })? as usize;
+        if self.inner.finished() {
+            return Err(js_err("training is finished: all epochs have run"));
+        }
+        let mut reports = Vec::new();
+        for i in 0..n {
+            // The last step reads its own loss: nothing stays in flight.
+            let r = if i + 1 < n {
+                self.inner.step_ahead().await
+            } else {
+                self.inner.step().await
+            };
+            let r = match r {
+                Ok(r) => r,
+                Err(e) => {
+                    self.inner.settle().await;
+                    return Err(js_err(e));
+                }
+            };
+            reports.push(r);
+            // No step is submitted past an epoch's end, so the trainer is settled here too.
+            if reports.last().is_some_and(|r| r.epoch_done) {
+                break;
+            }
+        }
+        to_js(&reports)
     }
 
     /// Metrics on the test subset.

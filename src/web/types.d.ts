@@ -56,3 +56,35 @@ export interface Preset {
   runs: { method: NonNullable<TrainConfig["method"]>; mix: NonNullable<TrainConfig["mix"]> }[];
   config: Required<TrainConfig>;
 }
+/** Options of `benchKernels`; every field optional. */
+export interface KernelBenchOptions {
+  /** The kernel family to run (default: the device's, as `setKernels` chose). */
+  family?: "tiled" | "compact" | "shared";
+  /** Exact names from `kernelNames()` (default: all), reported in this order. */
+  kernels?: string[];
+  /** Timed launches per kernel, 1..=1000 (the median is reported). */
+  reps?: number; // 3
+  /** Timed at the small odd shape checked, or at W1's shapes (slow on a software adapter). */
+  size?: "small" | "w1"; // "small"
+  /** W1's images per conv (its CS-KD anchors), 1..=1024; with size "w1". */
+  batch?: number; // 16
+}
+/** One kernel checked against its CPU reference at its small odd and aligned shapes, then timed. */
+export interface KernelCheck {
+  kernel: string; checkedShape: string;
+  /** Largest error relative to max(|reference|, 1) over every output element, ≤ `tolerance`. */
+  maxErr: number; tolerance: number;
+  timedShape: string; medianMs: number;
+  /** Conv and matmul kernels: GFLOP/s; the others: GB/s over the bytes moved. */
+  gflops: number | null; gbs: number | null;
+  /** The shader entry points (`shader::entry`) the timed launch dispatched, all of them checked. */
+  dispatches: string[];
+  /** FLOPs and bytes moved (read + written) by the timed launch, and FLOP per byte. */
+  flops: number; bytes: number; intensity: number;
+  workgroups: number; grids: [number, number, number][];
+}
+/** `benchKernels`: the family run, one row per kernel run, and the kernels this adapter cannot run
+ *  (the tiled family's 3×3 stride-1 convolutions on SwiftShader) with the reason. */
+export interface KernelBench {
+  family: "tiled" | "compact" | "shared"; kernels: KernelCheck[]; skipped: { kernel: string; reason: string }[];
+}

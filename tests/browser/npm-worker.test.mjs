@@ -59,6 +59,7 @@ test('createWorkerTrainer: errors reject with the Trainer\'s message, results co
       const t = await createWorkerTrainer(config, new Blob([data]), 'tiny.tar.gz', { wasm: 'assets/model.wasm' });
       out.isWorkerTrainer = t instanceof WorkerTrainer;
       out.totalSteps = await t.totalSteps();
+      out.badSteps = await rejection(t.steps(0));     // pipelined steps: a bad count, named
       out.step = await t.step();
       out.finished = await rejection(t.step());
       out.epochAfter = await t.epoch();                 // the worker still answers after an error
@@ -109,6 +110,7 @@ test('createWorkerTrainer: errors reject with the Trainer\'s message, results co
     assert.equal(r.totalSteps, 1);
     assert.equal(r.step.epochDone, true);
     assert.ok(Number.isFinite(r.step.loss) && r.step.loss > 0, `finite loss ${r.step.loss}`);
+    rejected(r.badSteps, 'steps(n): n must be an integer from 1 to 65536, not 0');
     rejected(r.finished, 'training is finished: all epochs have run');
     assert.equal(r.epochAfter, 1);
     assert.equal(r.metricsCount, 10);

@@ -42,6 +42,7 @@ export class Run {
     this.stepPoints = [];             // step losses not yet posted: [[epochs, loss]]
     this.viewsAt = -1;                // progress (in epochs) at which views were last computed
     this.last = null;                 // last step result
+    this.stepsPerCall = 1;            // Trainer.steps(n) per call: sized to the UI's cadence (scheduler.js)
     this.info = null;                 // describe() snapshot: epoch counters, steps per epoch, …
     this.slot = 0;                    // position in the comparison (run A = 0), kept in saves
   }

@@ -1,5 +1,6 @@
-// The training loop: one step of every unfinished run per round, one test-set pass per finished
-// epoch (Trainer.evaluateAll), auto-saves, pause/stop, and replacing a lost GPU device.
+// The training loop: a few pipelined steps (Trainer.steps) of every unfinished run per round, one
+// test-set pass per finished epoch (Trainer.evaluateAll), auto-saves, pause/stop, and replacing a
+// lost GPU device.
 import * as store from '../shared/store.js';
 import { pca2 } from '../shared/pca.js';
 import { FROM_WORKER } from '../shared/protocol.js';
@@ -9,6 +10,11 @@ import {
 } from './runs.js';
 
 const MAX_RECOVERIES = 3; // device losses in a row without a finished step before giving up
+// Steps per Trainer.steps(n) call: pipelined steps (the GPU runs one while the host reads the last)
+// as many as fit in about one progress tick, so pause, stop and the charts answer as promptly as
+// with single steps; slow (software) adapters stay at 1.
+const CALL_MS = 100;
+const MAX_STEPS_PER_CALL = 16;
 /** Most test images whose features go to the page for t-SNE (its cost grows with n²). */
 export const TSNE_MAX = 2000;
 
@@ -193,20 +199,25 @@ export async function trainLoop(gen) {
       }
       const pending = list.filter((r) => r.doneEpochs() < r.epochs);
       if (!pending.length) break;
-      // Interleave: one step of every unfinished run per round, so all runs progress together.
+      // Interleave: a call of steps of every unfinished run per round, so all runs progress together.
       for (const r of pending) {
         if (gen !== ctx.generation || ctx.paused || ctx.stopRequested) break;
-        const { s, rolled, epoch, stepInEpoch } = await r.lock(async (t) => {
-          const before = t.epoch();
-          const s = await t.step();
-          const epoch = t.epoch();
-          return { s, rolled: epoch > before, epoch, stepInEpoch: t.stepInEpoch() };
+        const started = performance.now();
+        // Ends at an epoch's end (the last report's epochDone), with no step left in flight.
+        const { reports, epoch, stepInEpoch } = await r.lock(async (t) => {
+          const reports = await t.steps(r.stepsPerCall);
+          return { reports, epoch: t.epoch(), stepInEpoch: t.stepInEpoch() };
         });
         if (gen !== ctx.generation) return;
+        const perStep = (performance.now() - started) / reports.length;
+        r.stepsPerCall = Math.max(1, Math.min(MAX_STEPS_PER_CALL, Math.floor(CALL_MS / perStep)));
         losses = 0;
-        done++;
+        done += reports.length;
+        // report.step counts from 1 within report.epoch; an epoch's last step lands on the next whole epoch.
+        for (const s of reports) r.stepPoints.push([s.epoch + s.step / r.info.stepsPerEpoch, s.loss]);
+        const s = reports.at(-1);
+        const rolled = s.epochDone;
         r.last = { ...s, epoch, stepInEpoch };
-        r.stepPoints.push([rolled ? epoch : epoch + stepInEpoch / r.info.stepsPerEpoch, s.loss]);
         r.info.epoch = epoch;
         r.info.stepInEpoch = stepInEpoch;
         progress(false);

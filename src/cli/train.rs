@@ -206,12 +206,21 @@ pub(super) fn run_with(a: TrainArgs, grid: Option<&ProgressBar>) -> Result<()> {
         .as_deref()
         .map(|p| checkpoint_file::read(p).map(|b| (p, b)))
         .transpose()?;
-    let data = resolve(a.data.data.as_deref(), a.data.kind())?;
+    // The device opens while the data is decoded (W3: each takes about as long as the other).
+    let (data, gpu) = std::thread::scope(|s| {
+        let gpu = s.spawn(super::open_gpu);
+        let data = resolve(a.data.data.as_deref(), a.data.kind());
+        (
+            data,
+            gpu.join().expect("the thread opening the device panicked"),
+        )
+    });
+    let data = data?;
     if grid.is_none() {
         warn_short_classes(&config, &data);
     }
     let out = OutDir::open(&a.out, a.resume.as_deref(), a.overwrite)?;
-    let gpu = Arc::new(super::open_gpu()?);
+    let gpu = Arc::new(gpu?);
     let mut trainer = Trainer::new(gpu.clone(), config, data)?;
     match (&a.teacher, trainer.config.kd_lambda > 0.0) {
         (Some(path), true) => {
@@ -253,6 +262,10 @@ pub(super) fn run_with(a: TrainArgs, grid: Option<&ProgressBar>) -> Result<()> {
             gpu.info.name,
             gpu.info.backend
         );
+    }
+    // The first step's pipelines, several at a time (W3), rather than one by one as it dispatches.
+    if !trainer.finished() {
+        trainer.prebuild_pipelines()?;
     }
     // The metrics of the checkpoint we start from, not whatever a killed run appended.
     out.write_metrics(&trainer.history)?;

@@ -303,6 +303,11 @@ impl Gpu {
     pub fn counters(&self) -> CounterSnapshot {
         self.counters.snapshot()
     }
+
+    /// Compute pipelines built on this device so far (each is built once: `gpu::pipelines`).
+    pub fn pipelines_built(&self) -> u64 {
+        self.pipelines.built()
+    }
 }
 
 /// wgpu ignores names it does not know in `WGPU_BACKEND` (and then finds no adapter): name them.

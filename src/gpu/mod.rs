@@ -5,6 +5,7 @@ mod context;
 mod counters;
 mod family;
 mod pipelines;
+mod prebuild;
 pub mod profile;
 pub mod readback;
 mod recorder;

@@ -3,9 +3,11 @@
 //! bind group layout with it.
 //! Each build runs inside an error scope, so a shader that fails to compile or validate is reported
 //! by name (`shader::entry`) rather than as an anonymous error at the next readback.
+//! `gpu::prebuild` fills the cache ahead of a step (several pipelines at once natively).
 
 use crate::shaders::{self, F16Slots};
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// Where the first GPU error goes (shared with `Gpu`).
@@ -65,6 +67,8 @@ pub(crate) struct PipelineCache {
     errors: ErrorSink,
     modules: Mutex<HashMap<(&'static str, F16Slots), wgpu::ShaderModule>>,
     pipelines: Mutex<HashMap<Key, Arc<Compiled>>>,
+    /// Pipelines built so far (`Gpu::pipelines_built`).
+    built: AtomicU64,
 }
 
 impl PipelineCache {
@@ -74,7 +78,13 @@ impl PipelineCache {
             errors,
             modules: Mutex::default(),
             pipelines: Mutex::default(),
+            built: AtomicU64::new(0),
         }
+    }
+
+    /// Pipelines built so far.
+    pub fn built(&self) -> u64 {
+        self.built.load(Ordering::Relaxed)
     }
 
     /// The pipeline of `k` with the bindings in `f16_slots` typed f16 (see `shaders::source`).
@@ -112,22 +122,26 @@ impl PipelineCache {
         let layout = pipeline.get_bind_group_layout(0);
         let compiled = Arc::new(Compiled { pipeline, layout });
         self.pipelines.lock().unwrap().insert(key, compiled.clone());
+        self.built.fetch_add(1, Ordering::Relaxed);
         compiled
     }
 
+    /// The shader module of `name` (bindings `f16_slots` typed f16), made on first use (outside
+    /// the lock, so that threads building pipelines of different shaders parse them at the same
+    /// time: `gpu::prebuild`).
     fn module(&self, name: &'static str, f16_slots: F16Slots) -> wgpu::ShaderModule {
+        if let Some(m) = self.modules.lock().unwrap().get(&(name, f16_slots)) {
+            return m.clone();
+        }
+        let source = shaders::source(name, f16_slots).unwrap_or_else(|e| panic!("{e}"));
+        let module = self
+            .device
+            .create_shader_module(wgpu::ShaderModuleDescriptor {
+                label: Some(name),
+                source: wgpu::ShaderSource::Wgsl(source.into()),
+            });
         let mut modules = self.modules.lock().unwrap();
-        modules
-            .entry((name, f16_slots))
-            .or_insert_with(|| {
-                let source = shaders::source(name, f16_slots).unwrap_or_else(|e| panic!("{e}"));
-                self.device
-                    .create_shader_module(wgpu::ShaderModuleDescriptor {
-                        label: Some(name),
-                        source: wgpu::ShaderSource::Wgsl(source.into()),
-                    })
-            })
-            .clone()
+        modules.entry((name, f16_slots)).or_insert(module).clone()
     }
 }
 

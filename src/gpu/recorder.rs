@@ -3,10 +3,12 @@
 //! dispatch — so no op writes bind-group boilerplate of its own. Bind groups come from the pool's
 //! cache (`gpu::bind_groups`): a warmed-up step creates none. A profiling recorder
 //! (`Recorder::profiled`) also times each dispatch (see `gpu::profile`); an ordinary one pays nothing.
+//! A planning recorder (`Recorder::planning`) only lists the kernels a recording dispatches.
 
 use crate::error::Result;
 use crate::gpu::bind_groups;
 use crate::gpu::pipelines::Kernel;
+use crate::gpu::prebuild::Planned;
 use crate::gpu::profile::{OpFamily, Profiler, TimingMethod};
 use crate::gpu::tensor::{BufferPool, Dtype, Tensor};
 use crate::gpu::Gpu;
@@ -26,6 +28,8 @@ pub struct Recorder<'g> {
     arena: wgpu::Buffer,
     dispatches: usize,
     profile: Option<Profiler>,
+    /// A planning recorder's kernels, in first-dispatch order (`Recorder::planning`).
+    plan: Option<Vec<Planned>>,
 }
 
 impl<'g> Recorder<'g> {
@@ -44,7 +48,24 @@ impl<'g> Recorder<'g> {
             arena,
             dispatches: 0,
             profile: None,
+            plan: None,
         }
+    }
+
+    /// A recorder that runs nothing: each dispatch only notes its kernel (after the subgroup
+    /// variant is chosen), copies and clears are dropped with the encoder, and nothing is
+    /// submitted. A step recorded through it lists the pipelines that step needs (`into_plan`),
+    /// for `gpu::prebuild`. Uploads that ops write through the queue themselves still happen.
+    pub(crate) fn planning(gpu: &'g Gpu, pool: &'g BufferPool) -> Self {
+        let mut rec = Self::new(gpu, pool);
+        rec.plan = Some(Vec::new());
+        rec
+    }
+
+    /// The kernels a planning recorder was asked to dispatch, each once.
+    pub(crate) fn into_plan(mut self) -> Vec<Planned> {
+        // `plan` stays `Some` (empty) for the drop, which then neither submits nor ends a recording.
+        std::mem::take(self.plan.as_mut().expect("a planning recorder"))
     }
 
     /// A recorder that times every dispatch (GPU timestamps, else each dispatch alone natively);
@@ -166,6 +187,13 @@ impl<'g> Recorder<'g> {
             .enumerate()
             .filter(|(_, t)| t.dtype() == Dtype::F16)
             .fold(0, |slots, (i, _)| slots | 1 << (i + 1));
+        if let Some(plan) = self.plan.as_mut() {
+            let planned = Planned::of(&kernel, f16_slots);
+            if !plan.contains(&planned) {
+                plan.push(planned);
+            }
+            return;
+        }
         let compiled = self.gpu.pipelines.get(&kernel, f16_slots);
         let params_size = bytes.len().max(16).div_ceil(16) as u64 * 16;
         let key = bind_groups::Key::new(
@@ -303,6 +331,12 @@ impl<'g> Recorder<'g> {
     /// index, when there was anything to submit.
     pub fn submit(&mut self) -> Option<wgpu::SubmissionIndex> {
         self.pass = None;
+        if self.plan.is_some() {
+            // A planning recorder's commands are never run.
+            self.encoder = None;
+            self.params.clear();
+            return None;
+        }
         let index = self.encoder.take().map(|encoder| {
             if !self.params.is_empty() {
                 self.gpu.queue.write_buffer(&self.arena, 0, &self.params);
@@ -342,7 +376,10 @@ impl Drop for Recorder<'_> {
     fn drop(&mut self) {
         // Work recorded but never submitted would be silently lost; submitting keeps buffers consistent.
         self.submit();
-        self.pool.bind_groups.lock().unwrap().end_recording();
+        // A plan bound nothing: the bind groups of the recordings around it stay cached.
+        if self.plan.is_none() {
+            self.pool.bind_groups.lock().unwrap().end_recording();
+        }
         // The next recording's params are written after this submit in queue order: safe to reuse.
         self.pool.give(self.arena.clone());
         self.pool.canonicalise();

@@ -1,6 +1,6 @@
 // W1 and W3 of two builds of the page, alternated (A B A B …) in one session so a noisy machine
 // weighs on both alike. Outside the test suite; each run gets a fresh Chromium (no warm caches):
-//   node tests/browser/bench-ab.mjs DIST_A DIST_B [--rounds 2] [--batch 16] [--steps 3] [--no-w3]
+//   node tests/browser/bench-ab.mjs DIST_A DIST_B [--rounds 2] [--batch 16] [--steps 3] [--no-w1] [--no-w3]
 // DIST_* are `trunk build --release` outputs (dist/ folders; W3 needs assets/cifar10-demo.tar.gz).
 // W1: bench.html's benchW1 (CS-KD, 3 warm-up steps, median of --steps). W3: index.html with the
 // e2e test's small demo query, page load → first finished step (window.__cskd.firstStepMs).
@@ -12,15 +12,17 @@ const args = process.argv.slice(2);
 const opt = (name, dflt) => {
   const i = args.indexOf(`--${name}`);
   if (i < 0) return dflt;
-  const v = name === 'no-w3' ? true : args[i + 1];
-  args.splice(i, name === 'no-w3' ? 1 : 2);
+  const flag = name.startsWith('no-');
+  const v = flag ? true : args[i + 1];
+  args.splice(i, flag ? 1 : 2);
   return v;
 };
 const rounds = Number(opt('rounds', 2));
 const batch = Number(opt('batch', 16));
 const steps = Number(opt('steps', 3));
+const noW1 = opt('no-w1', false);
 const noW3 = opt('no-w3', false);
-if (args.length < 1) throw new Error('usage: bench-ab.mjs DIST_A [DIST_B …] [--rounds N] [--batch B] [--steps S] [--no-w3]');
+if (args.length < 1) throw new Error('usage: bench-ab.mjs DIST_A [DIST_B …] [--rounds N] [--batch B] [--steps S] [--no-w1] [--no-w3]');
 const dists = args.map((d) => path.resolve(d));
 const W3_QUERY = '?perClass=10&testPerClass=5&epochs=1&method=both&batch=16&width=8&seed=1&autostart=1';
 
@@ -57,7 +59,7 @@ const w3 = (dist) => inBrowser(dist, async (page, url, errors) => {
 const results = dists.map(() => []);
 for (let r = 0; r < rounds; r++) {
   for (const [i, d] of dists.entries()) {
-    const row = { ...(await w1(d)), ...(noW3 ? {} : await w3(d)) };
+    const row = { ...(noW1 ? {} : await w1(d)), ...(noW3 ? {} : await w3(d)) };
     results[i].push(row);
     console.log(`round ${r} ${d}: ${JSON.stringify(row)}`);
   }

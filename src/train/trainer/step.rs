@@ -8,6 +8,9 @@
 //! batch-norm statistics are undone from the diverged step's own snapshot slot (the slots
 //! alternate). No step is recorded past the end of an epoch (the evaluation comes between), and
 //! every other use of the trainer first settles the step in flight (`settle`).
+//!
+//! `prebuild_pipelines` records a step with a planning recorder (nothing runs) and builds the
+//! pipelines it lists before the step itself, several at a time natively (`gpu::prebuild`).
 
 use super::records::{EpochSums, StepReport, TrainState};
 use super::Trainer;
@@ -27,13 +30,18 @@ use web_time::Instant;
 /// A step recorded and submitted whose loss the host has not read yet.
 pub(super) struct InFlight {
     loss: PendingRead,
+    step: Step,
+    recorded: Instant,
+}
+
+/// What a recorded step is, beside its loss.
+struct Step {
     /// The host state once this step is accepted.
     after: TrainState,
     lr: f32,
     images: usize,
     /// Its running-statistics snapshot slot (`Store::snapshot_buffers`).
     slot: usize,
-    recorded: Instant,
 }
 
 impl Trainer {
@@ -55,18 +63,14 @@ impl Trainer {
         if let Some(report) = self.ready.take() {
             return report;
         }
-        if self.config.kd_lambda > 0.0 && self.teacher.is_none() {
-            return Err(Error::Config(
-                "kdLambda > 0 needs a teacher checkpoint (CLI --teacher, JS teacherBytes)".into(),
-            ));
-        }
+        self.check_teacher()?;
         if self.in_flight.is_empty() {
             let from = self.state.clone();
             let s = self.record(&from)?;
             self.in_flight.push_back(s);
         }
         // Keep the GPU busy while the host reads: the epoch's next step goes in first.
-        let last = self.in_flight.back().expect("a step in flight");
+        let last = &self.in_flight.back().expect("a step in flight").step;
         if ahead && self.in_flight.len() == 1 && last.after.step_in_epoch < self.batches.len() {
             let from = last.after.clone();
             let s = self.record(&from)?;
@@ -98,12 +102,55 @@ impl Trainer {
     /// Records and submits the step that starts from `from` (the reported state, or the state
     /// after the step in flight).
     fn record(&mut self, from: &TrainState) -> Result<InFlight> {
+        let recorded = Instant::now();
+        let (gpu, pool) = (self.gpu.clone(), self.pool.clone());
+        let mut rec = Recorder::new(&gpu, &pool);
+        let (loss, step) = self.record_into(&mut rec, from)?;
+        let loss = readback::start_read(&mut rec, &loss);
+        Ok(InFlight {
+            loss,
+            step,
+            recorded,
+        })
+    }
+
+    /// Builds the pipelines that the next step needs and that are not built yet, several at a
+    /// time natively (`gpu::prebuild`), by recording that step with a planning recorder; returns
+    /// how many it built. That step then builds none (the epoch's last, smaller batch may need
+    /// more). Without it, each pipeline is built when a step first dispatches it, one at a time:
+    /// `cskd train` calls it before its first step (W3). On the web it builds them one at a time
+    /// too, so it gains nothing there.
+    pub fn prebuild_pipelines(&mut self) -> Result<usize> {
+        self.check_teacher()?;
+        let from = match self.in_flight.back() {
+            Some(s) if s.step.after.step_in_epoch < self.batches.len() => s.step.after.clone(),
+            Some(_) => return Ok(0),
+            None => self.state.clone(),
+        };
+        let (gpu, pool) = (self.gpu.clone(), self.pool.clone());
+        let mut rec = Recorder::planning(&gpu, &pool);
+        self.record_into(&mut rec, &from)?;
+        let plan = rec.into_plan();
+        Ok(gpu.pipelines.prebuild(&plan))
+    }
+
+    fn check_teacher(&self) -> Result<()> {
+        match self.config.kd_lambda > 0.0 && self.teacher.is_none() {
+            true => Err(Error::Config(
+                "kdLambda > 0 needs a teacher checkpoint (CLI --teacher, JS teacherBytes)".into(),
+            )),
+            false => Ok(()),
+        }
+    }
+
+    /// Records the step that starts from `from` into `rec`: its loss (not read yet) and what the
+    /// step is, less its readback.
+    fn record_into(&mut self, rec: &mut Recorder<'_>, from: &TrainState) -> Result<(Tensor, Step)> {
         if self.batches.is_empty() {
             let mut rng = Rng::new(from.epoch_rng);
             self.batches = self.sampler.epoch(&mut rng, self.config.batch)?;
             self.next_epoch_rng = rng.state();
         }
-        let recorded = Instant::now();
         let lr = self.config.lr_at(from.epoch);
         let batch = &self.batches[from.step_in_epoch];
         let cskd = self.config.method == Method::Cskd;
@@ -116,12 +163,11 @@ impl Trainer {
         let mut aug = Rng::new(from.aug_rng);
         let mut mix_rng = Rng::new(from.mix_rng);
         let slot = (from.steps_done % SNAPSHOT_SLOTS as u64) as usize;
-        let mut rec = Recorder::new(&self.gpu, &self.pool);
         // Both forwards update the running statistics before the loss is known: keep them.
-        self.model.store.snapshot_buffers(&mut rec, slot);
+        self.model.store.snapshot_buffers(rec, slot);
         let augment = self.config.augment;
         let (xa, labels) = self.anchors.load(
-            &mut rec,
+            rec,
             &self.data.train,
             &batch.anchors,
             augment.then_some(&mut aug),
@@ -129,7 +175,7 @@ impl Trainer {
         let xp = cskd.then(|| {
             self.partners
                 .load(
-                    &mut rec,
+                    rec,
                     &self.data.train,
                     &batch.partners,
                     augment.then_some(&mut aug),
@@ -139,10 +185,10 @@ impl Trainer {
         let images = batch.anchors.len() * if cskd { 2 } else { 1 };
         let anchors = batch.anchors.clone();
         let loss = if self.config.uses_soft_loss() {
-            self.record_soft(&mut rec, &anchors, xa, xp, &mut mix_rng, sgd, from)
+            self.record_soft(rec, &anchors, xa, xp, &mut mix_rng, sgd, from)
         } else {
             record_step(
-                &mut rec,
+                rec,
                 &self.model,
                 &xa,
                 xp.as_ref(),
@@ -151,27 +197,31 @@ impl Trainer {
                 sgd,
             )
         };
-        let loss = readback::start_read(&mut rec, &loss);
         let mut after = from.clone();
         after.aug_rng = aug.state();
         after.mix_rng = mix_rng.state();
         after.step_in_epoch += 1;
         after.steps_done += 1;
-        Ok(InFlight {
+        Ok((
             loss,
-            after,
-            lr,
-            images,
-            slot,
-            recorded,
-        })
+            Step {
+                after,
+                lr,
+                images,
+                slot,
+            },
+        ))
     }
 
     /// Reads the oldest step in flight and accepts it (or rolls back when its loss is not finite).
     async fn finish_oldest(&mut self) -> Result<StepReport> {
-        let s = self.in_flight.pop_front().expect("a step in flight");
+        let InFlight {
+            loss,
+            step: s,
+            recorded,
+        } = self.in_flight.pop_front().expect("a step in flight");
         let overlapped = !self.in_flight.is_empty();
-        let l = match s.loss.finish(&self.gpu, &self.pool, overlapped).await {
+        let l = match loss.finish(&self.gpu, &self.pool, overlapped).await {
             Ok(l) => l,
             Err(e) => {
                 self.abandon_in_flight().await;
@@ -199,8 +249,8 @@ impl Trainer {
         // Wall time since the previous report (or since this step was recorded, after a pause).
         let now = Instant::now();
         let since = match self.last_report {
-            Some(t) if t > s.recorded => t,
-            _ => s.recorded,
+            Some(t) if t > recorded => t,
+            _ => recorded,
         };
         self.last_report = Some(now);
         let seconds = now.duration_since(since).as_secs_f64();

@@ -24,12 +24,15 @@ pub const STORAGE: wgpu::BufferUsages = wgpu::BufferUsages::STORAGE
 /// buffer, as a `prefix` does: kernels bound their loops by their params, never by the buffer.
 #[derive(Clone, Default)]
 pub struct BufferPool {
-    free: Arc<Mutex<BTreeMap<(u32, u64), Vec<wgpu::Buffer>>>>,
+    free: Arc<Mutex<FreeLists>>,
     created: Arc<Mutex<usize>>,
     created_bytes: Arc<Mutex<u64>>,
     /// The bind groups of this pool's recordings (see `gpu::bind_groups`).
     pub(crate) bind_groups: Arc<Mutex<BindGroupCache>>,
 }
+
+/// Free buffers keyed by (usage bits, byte size): a range of one usage's sizes is one query.
+type FreeLists = BTreeMap<(u32, u64), Vec<wgpu::Buffer>>;
 
 /// How much larger than a tensor a free buffer may be and still serve it. Unbounded, small
 /// tensors (batch-norm statistics, split-K partials) pin activation-sized buffers that a later

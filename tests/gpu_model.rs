@@ -62,7 +62,7 @@ fn conv_flops_are_the_shapes_and_every_field_is_reflected() {
         assert_eq!(d.workgroups, r.workgroups());
         assert!(d.workgroups >= 1);
         let (shader, entry) = r.shader_entry();
-        let shape = reflect(shader, entry, &r.constants).expect("reflect");
+        let shape = reflect(shader, entry, &r.constants, r.f16_slots).expect("reflect");
         assert_eq!(d.workgroup_size, shape.workgroup_size);
         assert_eq!(d.workgroup_bytes, shape.workgroup_bytes);
         assert!(d.registers >= cskd::bench::reflect::BASE_REGISTERS);
@@ -94,7 +94,7 @@ fn gemm_template() -> (DispatchTime, PipelineShape) {
         .expect("a conv dispatch")
         .clone();
     let (shader, entry) = r.shader_entry();
-    let shape = reflect(shader, entry, &r.constants).unwrap();
+    let shape = reflect(shader, entry, &r.constants, r.f16_slots).unwrap();
     (r, shape)
 }
 

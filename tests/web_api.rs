@@ -723,3 +723,48 @@ async fn steps_rejects_a_bad_count_and_changes_nothing() {
     );
     assert_eq!(piped(&mut t, 2.0).await.len(), 2);
 }
+
+/// Mixed precision needs f16 shaders: where the adapter offers them the trainer steps with f16
+/// activations to finite losses; where it has none (Chromium's SwiftShader today) creating one is
+/// a clear JS error naming what is missing, and an f32 trainer still works after it.
+#[wasm_bindgen_test]
+async fn mixed_precision_trains_or_says_why_it_cannot() {
+    let _serial = serial().await;
+    let info = cskd::web::adapter_info()
+        .await
+        .map_err(JsValue::from)
+        .unwrap();
+    let features = js_sys::Reflect::get(&info, &"features".into()).unwrap();
+    let has_f16 = js_sys::Array::from(&features)
+        .iter()
+        .any(|f| f.as_string().as_deref() == Some("SHADER_F16"));
+    let mixed = config_with("precision", "mixed".into());
+    match Trainer::create(mixed, tiny_archive(), "tiny.tar.gz".into(), None).await {
+        Ok(mut t) => {
+            assert!(has_f16, "a mixed-precision trainer without SHADER_F16");
+            let steps = losses(&mut t, 2).await;
+            assert!(
+                steps.iter().all(|s| f64::from_bits(s[0]).is_finite()),
+                "{steps:?}"
+            );
+        }
+        Err(e) => {
+            let msg = message(e);
+            assert!(!has_f16, "the adapter has SHADER_F16: {msg}");
+            assert!(msg.contains("SHADER_F16") && msg.contains("f32"), "{msg}");
+        }
+    }
+    let bad = config_with("precision", "half".into());
+    let msg = message(
+        Trainer::create(bad, tiny_archive(), "tiny.tar.gz".into(), None)
+            .await
+            .err()
+            .expect("an unknown precision must fail"),
+    );
+    assert!(msg.contains("half"), "{msg}");
+    let mut t = Trainer::create(config(), tiny_archive(), "tiny.tar.gz".into(), None)
+        .await
+        .map_err(JsValue::from)
+        .unwrap();
+    assert_eq!(losses(&mut t, 1).await.len(), 1);
+}

@@ -233,7 +233,7 @@ impl Gpu {
     pub fn with_activations(&self, dtype: Dtype) -> Result<Gpu> {
         if dtype == Dtype::F16 && !self.features.contains(wgpu::Features::SHADER_F16) {
             return Err(Error::Config(format!(
-                "mixed precision needs f16 shaders (SHADER_F16), which {} does not offer; use --precision f32",
+                "mixed precision needs f16 shaders (SHADER_F16), which {} does not offer: train with precision f32",
                 self.summary().name
             )));
         }

@@ -1,6 +1,8 @@
 //! The WGSL sources, compiled into the binary so native and wasm builds carry the same kernels.
 //! Every kernel file is compiled after the shared prelude (`shaders/prelude.wgsl`).
 
+use crate::gpu::Dtype;
+
 /// Every shader by name (the name is the file stem under `shaders/`).
 pub const ALL: &[(&str, &str)] = &[
     ("augment", include_str!("../shaders/augment.wgsl")),
@@ -107,7 +109,8 @@ pub fn source(name: &str, f16_slots: F16Slots) -> Result<String, String> {
                 "shader {name} declares binding {i} as f32, but the dispatch binds an f16 tensor there"
             ));
         }
-        types += &format!("alias T{i} = {};\n", if f16 { "f16" } else { "f32" });
+        let dtype = if f16 { Dtype::F16 } else { Dtype::F32 };
+        types += &format!("alias T{i} = {};\n", dtype.wgsl());
     }
     let f16 = if f16_slots != 0 { "enable f16;\n" } else { "" };
     Ok(format!(

@@ -9,13 +9,13 @@
 //   1. *_partial, grid (chunks, C): each channel's M = N·H·W elements in p.chunks chunks of
 //      p.chunk_len (the last one shorter), one workgroup per chunk and channel writing the chunk's
 //      partials (forward: its mean and centred M2, two reads of the chunk so that large means do
-//      not cancel; backward: Σg and Σg·x̂);
+//      not cancel; backward: Σg and Σg·x̂); or *_partial_serial, one thread per chunk and channel
+//      (a 1-D grid, no barriers: the compact family, src/ops/batchnorm.rs);
 //   2. *_finish, one thread per channel: merges its chunks in chunk order (deterministic; Chan's
 //      pairwise merge of (count, mean, M2) forward, a sum backward) and finishes the statistics;
 //   3. apply_train / grad_input: every element, a full 1-D grid.
 
-// Threads per chunk of the partial passes (a power of two ≤ 256): 256 on GPUs and lavapipe, 32
-// on browsers' software adapters, where wide tree reductions cost more than they save.
+// Threads per chunk of the workgroup partial passes (a power of two ≤ 256).
 override BN_WG: u32 = 256u;
 
 struct Params { n: u32, c: u32, hw: u32, momentum: f32, eps: f32, relu: u32, chunks: u32, chunk_len: u32 }
@@ -23,11 +23,11 @@ struct Params { n: u32, c: u32, hw: u32, momentum: f32, eps: f32, relu: u32, chu
 @group(0) @binding(0) var<uniform> p: Params;
 
 // Bindings by entry point (tensors from 1, in the order src/ops/batchnorm.rs passes them):
-// stats_partial: x, part_out
+// stats_partial(_serial): x, part_out
 // stats_finish:  part_in, running_mean, running_var, save_stats, health
 // apply_train:     x, gamma, beta, stats, y
 // forward_eval:  x, gamma, beta, eval_mean, eval_var, eval_y
-// grad_partial:  x, g_y, dy, g_stats, part_out
+// grad_partial(_serial):  x, g_y, dy, g_stats, g_part_out
 // grad_finish:   part_in, dgamma, dbeta
 // grad_input:    x, g_y, dy, g_stats, g_gamma, sum_gamma, sum_beta, dx
 // grad_input_in_place: x, g_y, dy_dx, g_stats, g_gamma, sum_gamma, sum_beta
@@ -81,25 +81,53 @@ fn chunk_end(k: u32) -> u32 { return min((k + 1u) * p.chunk_len, p.n * p.hw); }
 // The activation after the affine map: ReLU when fused.
 fn act(v: f32) -> f32 { return select(v, max(v, 0.0), p.relu != 0u); }
 
+// The chunk functions take the elements j = first, first + stride, … of chunk k of channel ch
+// (counted from the chunk's start) and return their share; the caller reduces the shares across
+// its threads.
+fn chunk_sum(ch: u32, k: u32, first: u32, stride: u32) -> f32 {
+    var s = 0.0;
+    for (var j = chunk_start(k) + first; j < chunk_end(k); j += stride) { s += xv(at_j(ch, j)); }
+    return s;
+}
+
+fn chunk_sq_dev(ch: u32, k: u32, first: u32, stride: u32, mean: f32) -> f32 {
+    var q = 0.0;
+    for (var j = chunk_start(k) + first; j < chunk_end(k); j += stride) { let d = xv(at_j(ch, j)) - mean; q += d * d; }
+    return q;
+}
+
+fn chunk_size(k: u32) -> f32 { return f32(chunk_end(k) - chunk_start(k)); }
+
+fn write_stats_part(ch: u32, k: u32, mean_m2: vec2<f32>) {
+    let o = 2u * (ch * p.chunks + k);
+    part_out[o] = mean_m2.x;
+    part_out[o + 1u] = mean_m2.y;
+}
+
 // Pass 1 forward: (mean, M2) of chunk wid.x of channel wid.y, M2 = Σ (x − chunk mean)².
 @compute @workgroup_size(BN_WG)
 fn stats_partial(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid3: vec3<u32>) {
     let k = wid.x;
     let ch = wid.y;
     let lid = lid3.x;
-    let start = chunk_start(k);
-    let end = chunk_end(k);
-    var s = 0.0;
-    for (var j = start + lid; j < end; j += BN_WG) { s += xv(at_j(ch, j)); }
-    let mean = reduce2(lid, vec2<f32>(s, 0.0)).x / f32(end - start);
-    var q = 0.0;
-    for (var j = start + lid; j < end; j += BN_WG) { let d = xv(at_j(ch, j)) - mean; q += d * d; }
-    let m2 = reduce2(lid, vec2<f32>(q, 0.0)).x;
-    if (lid == 0u) {
-        let o = 2u * (ch * p.chunks + k);
-        part_out[o] = mean;
-        part_out[o + 1u] = m2;
-    }
+    let mean = reduce2(lid, vec2<f32>(chunk_sum(ch, k, lid, BN_WG), 0.0)).x / chunk_size(k);
+    let m2 = reduce2(lid, vec2<f32>(chunk_sq_dev(ch, k, lid, BN_WG, mean), 0.0)).x;
+    if (lid == 0u) { write_stats_part(ch, k, vec2<f32>(mean, m2)); }
+}
+
+// The (chunk, channel) of a serial partial pass's thread, or none past the last.
+fn serial_chunk(gid: vec3<u32>, nwg: vec3<u32>) -> vec2<u32> {
+    let t = flat_index(gid, nwg);
+    return select(vec2<u32>(t % p.chunks, t / p.chunks), vec2<u32>(0xffffffffu), t >= p.chunks * p.c);
+}
+
+// Pass 1 forward, one thread per chunk and channel.
+@compute @workgroup_size(WG_1D)
+fn stats_partial_serial(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let kc = serial_chunk(gid, nwg);
+    if (kc.y == 0xffffffffu) { return; }
+    let mean = chunk_sum(kc.y, kc.x, 0u, 1u) / chunk_size(kc.x);
+    write_stats_part(kc.y, kc.x, vec2<f32>(mean, chunk_sq_dev(kc.y, kc.x, 0u, 1u, mean)));
 }
 
 // Pass 2 forward: one thread per channel merges its chunks in order (Chan et al.: no large sums
@@ -115,7 +143,7 @@ fn stats_finish(@builtin(global_invocation_id) gid: vec3<u32>) {
     var m2 = 0.0;
     for (var k = 0u; k < p.chunks; k++) {
         let o = 2u * (ch * p.chunks + k);
-        let nb = f32(chunk_end(k) - chunk_start(k));
+        let nb = chunk_size(k);
         let total = count + nb;
         let d = part_in[o] - mean;
         mean += d * (nb / total);
@@ -177,26 +205,38 @@ fn grad_in(i: u32) -> f32 { return masked(i, f32(dy[i])); }
 // Training-mode backward (overwrites dx, dgamma, dbeta), with x̂ = (x − mean)·rstd, M = N·H·W and
 // g = dy masked by y > 0 when ReLU is fused (ReLU's own backward), else dy:
 // dbeta = Σ g, dgamma = Σ g·x̂, dx = gamma·rstd/M · (M·g − dbeta − x̂·dgamma).
-// Pass 1: (Σg, Σg·x̂) of chunk wid.x of channel wid.y.
-@compute @workgroup_size(BN_WG)
-fn grad_partial(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid3: vec3<u32>) {
-    let k = wid.x;
-    let ch = wid.y;
-    let lid = lid3.x;
+// Pass 1: (Σg, Σg·x̂) of chunk k of channel ch, over the elements as chunk_sum's.
+fn chunk_grad(ch: u32, k: u32, first: u32, stride: u32) -> vec2<f32> {
     let mean = g_stats[ch];
     let rstd = g_stats[p.c + ch];
     var acc = vec2<f32>(0.0);
-    for (var j = chunk_start(k) + lid; j < chunk_end(k); j += BN_WG) {
+    for (var j = chunk_start(k) + first; j < chunk_end(k); j += stride) {
         let i = at_j(ch, j);
         let gi = grad_in(i);
         acc += vec2<f32>(gi, gi * (xv(i) - mean) * rstd);
     }
-    let sums = reduce2(lid, acc);
-    if (lid == 0u) {
-        let o = 2u * (ch * p.chunks + k);
-        g_part_out[o] = sums.x;
-        g_part_out[o + 1u] = sums.y;
-    }
+    return acc;
+}
+
+fn write_grad_part(ch: u32, k: u32, sums: vec2<f32>) {
+    let o = 2u * (ch * p.chunks + k);
+    g_part_out[o] = sums.x;
+    g_part_out[o + 1u] = sums.y;
+}
+
+// Chunk wid.x of channel wid.y.
+@compute @workgroup_size(BN_WG)
+fn grad_partial(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid3: vec3<u32>) {
+    let sums = reduce2(lid3.x, chunk_grad(wid.y, wid.x, lid3.x, BN_WG));
+    if (lid3.x == 0u) { write_grad_part(wid.y, wid.x, sums); }
+}
+
+// One thread per chunk and channel.
+@compute @workgroup_size(WG_1D)
+fn grad_partial_serial(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let kc = serial_chunk(gid, nwg);
+    if (kc.y == 0xffffffffu) { return; }
+    write_grad_part(kc.y, kc.x, chunk_grad(kc.y, kc.x, 0u, 1u));
 }
 
 // Pass 2: dbeta and dgamma, each channel's chunks summed in order by one thread.

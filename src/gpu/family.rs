@@ -48,6 +48,16 @@ impl KernelFamily {
         }
     }
 
+    /// Whether this family's reductions (batch norm's partial sums, the loss's rows and their
+    /// sum) run one thread per reduction, with no workgroup barrier: in the compact family only.
+    /// SwiftShader compiles a kernel holding a barrier 10× slower than one without (0.3–0.56 s
+    /// each, most of a browser's first step, docs/BENCHMARKS.md W3), and its few CPU threads gain
+    /// nothing from splitting a reduction. The other families reduce across a workgroup
+    /// (subgroup operations where the device has them).
+    pub fn serial_reductions(self) -> bool {
+        self == KernelFamily::Compact
+    }
+
     /// Whether the shared family's kernels fit these limits (256 invocations and 12 KiB of
     /// workgroup memory per workgroup; WebGPU guarantees both). Where they do not, its ops run
     /// the tiled kernels.

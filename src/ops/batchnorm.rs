@@ -1,8 +1,8 @@
 //! Batch normalisation 2-D as torch.nn.BatchNorm2d (eps 1e-5, momentum 0.1), optionally fused with
 //! the ReLU that follows it. Training runs three dispatches each way (shaders/batchnorm.wgsl):
-//! per-chunk partials over a (chunks, C) grid, a per-channel merge, then an elementwise pass. The
-//! same kernels serve every family; only the partial passes' threads and the chunking differ
-//! (`Chunking::for_family`). Shapes: x, y (N, C, H, W); gamma, beta, running_mean, running_var (C).
+//! per-chunk partials (a workgroup or, in the compact family, a thread per chunk and channel), a
+//! per-channel merge, then an elementwise pass. The same kernels serve every family; only the
+//! partial passes' threads and the chunking differ (`Chunking::for_family`). Shapes: x, y (N, C, H, W); gamma, beta, running_mean, running_var (C).
 
 use crate::gpu::{grid_1d, groups, Dtype, Kernel, KernelFamily, Recorder, Tensor, WG_1D};
 use crate::tape::{Tape, Var};
@@ -16,7 +16,8 @@ const GRAD_INPUT: Kernel = Kernel::new("batchnorm", "grad_input");
 const GRAD_INPUT_IN_PLACE: Kernel = Kernel::new("batchnorm", "grad_input_in_place");
 
 /// How the partial passes split each channel's M = N·H·W elements: `chunks` chunks of `len`
-/// (the last one shorter, none empty), one workgroup of `threads` per chunk and channel.
+/// (the last one shorter, none empty), one workgroup of `threads` per chunk and channel, or one
+/// thread per chunk and channel when `threads` is 1 (`KernelFamily::serial_reductions`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Chunking {
     pub threads: u32,
@@ -29,12 +30,13 @@ impl Chunking {
     /// least 256 workgroups where M allows a thread per element (W1: 32 channels at 32×32 → 512
     /// workgroups, 64 at 16×16 and 128 at 8×8 → 256; one per channel before). Chunks of 2048 gave
     /// lavapipe 1.4× slower training passes for no more than the 256. Browsers' software adapters
-    /// (compact): 32 threads (their wide tree reductions cost more than they save, 2–20× per
-    /// kernel in Chromium) and few, fat chunks of up to 16384 elements, as they run few threads.
+    /// (compact): a thread per chunk of up to 1024 elements, no barrier (their 32-thread tree
+    /// reductions compiled 0.4–0.56 s each in Chromium; 256 threads ran 2–20× slower than 32).
     pub fn for_family(family: KernelFamily, c: usize, m: usize) -> Chunking {
-        let (threads, max_len, min_groups): (usize, usize, usize) = match family {
-            KernelFamily::Compact => (32, 16384, 1),
-            _ => (256, 4096, 256),
+        let (threads, max_len, min_groups): (usize, usize, usize) = match family.serial_reductions()
+        {
+            true => (1, 1024, 1),
+            false => (256, 4096, 256),
         };
         let m = m.max(1);
         let chunks = m
@@ -55,14 +57,30 @@ impl Chunking {
         Self::for_family(rec.gpu.family(), s[1], s[0] * s[2] * s[3])
     }
 
-    /// A partial pass with this chunking's threads.
-    fn kernel(&self, entry: &'static str) -> Kernel<'static> {
+    /// A partial pass with this chunking's threads, and its grid for `c` channels.
+    fn dispatch(&self, pass: Partial, c: usize) -> (Kernel<'static>, [u32; 3]) {
+        let (workgroup, serial) = match pass {
+            Partial::Stats => ("stats_partial", "stats_partial_serial"),
+            Partial::Grad => ("grad_partial", "grad_partial_serial"),
+        };
         let consts: &'static [(&'static str, f64)] = match self.threads {
+            1 => {
+                let threads = grid_1d(self.chunks as usize * c, WG_1D);
+                return (Kernel::new("batchnorm", serial), threads);
+            }
             32 => &[("BN_WG", 32.0)],
             _ => &[("BN_WG", 256.0)],
         };
-        Kernel::with("batchnorm", entry, consts)
+        let grid = [self.chunks, c as u32, 1];
+        (Kernel::with("batchnorm", workgroup, consts), grid)
     }
+}
+
+/// The two partial passes: the forward's statistics, the backward's sums.
+#[derive(Clone, Copy)]
+enum Partial {
+    Stats,
+    Grad,
 }
 
 pub const EPS: f32 = 1e-5;
@@ -123,12 +141,8 @@ pub fn forward_train(
     let p = params(x, relu, ch);
     let part = rec.alloc(&[2 * c * ch.chunks as usize]);
     let (y, stats) = (rec.alloc_as(x.shape(), x.dtype()), rec.alloc(&[2 * c]));
-    rec.dispatch(
-        ch.kernel("stats_partial"),
-        &p,
-        &[x, &part],
-        [ch.chunks, c as u32, 1],
-    );
+    let (partial, grid) = ch.dispatch(Partial::Stats, c);
+    rec.dispatch(partial, &p, &[x, &part], grid);
     rec.dispatch(
         STATS_FINISH,
         &p,
@@ -209,12 +223,8 @@ fn backward_into(
     let p = params(x, saved.relu_output.is_some(), ch);
     let part = rec.alloc(&[2 * c * ch.chunks as usize]);
     let stats = &saved.stats;
-    rec.dispatch(
-        ch.kernel("grad_partial"),
-        &p,
-        &[x, y, dy, stats, &part],
-        [ch.chunks, c as u32, 1],
-    );
+    let (partial, grid) = ch.dispatch(Partial::Grad, c);
+    rec.dispatch(partial, &p, &[x, y, dy, stats, &part], grid);
     rec.dispatch(
         GRAD_FINISH,
         &p,

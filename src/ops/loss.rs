@@ -1,11 +1,15 @@
 //! The fused CS-KD loss (see shaders/loss.wgsl for the formulas): per-row CE and T²·KL, the batch
-//! loss and the gradient w.r.t. the anchor logits, in one kernel plus a one-workgroup reduction.
+//! loss and the gradient w.r.t. the anchor logits, in one kernel plus a one-workgroup reduction:
+//! a workgroup per row, or a thread per row where the family reduces serially
+//! (`KernelFamily::serial_reductions`).
 //! Shapes: za, zp (B, K); labels (B) u32; dza (B, K); loss (4) = (L, mean CE, mean T²·KL, 0).
 
-use crate::gpu::{Kernel, Recorder, Tensor};
+use crate::gpu::{grid_1d, Kernel, Recorder, Tensor, WG_1D};
 
 const FUSED: Kernel = Kernel::new("loss", "cskd_forward_backward");
 const REDUCE: Kernel = Kernel::new("loss", "reduce_rows");
+const FUSED_SERIAL: Kernel = Kernel::new("loss", "cskd_forward_backward_serial");
+const REDUCE_SERIAL: Kernel = Kernel::new("loss", "reduce_rows_serial");
 
 /// What the loss computes: T, λ, ε. `LossConfig::ce()` is plain cross-entropy.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -91,14 +95,21 @@ pub fn cskd_loss(
     };
     let (dza, rows, loss) = (rec.alloc(&[b, k]), rec.alloc(&[b, 2]), rec.alloc(&[4]));
     let zp = zp.unwrap_or(za); // unread without a partner
-    let grid = if b <= 65535 {
-        [b as u32, 1, 1]
-    } else {
-        [65535, b.div_ceil(65535) as u32, 1]
+    let (fused, reduce, grid) = match rec.gpu.family().serial_reductions() {
+        true => (FUSED_SERIAL, REDUCE_SERIAL, grid_1d(b, WG_1D)),
+        false => (FUSED, REDUCE, row_grid(b)),
     };
-    rec.dispatch(FUSED, &p, &[za, zp, labels, &dza, &rows], grid);
-    rec.dispatch(REDUCE, &p, &[&rows, &loss], [1, 1, 1]);
+    rec.dispatch(fused, &p, &[za, zp, labels, &dza, &rows], grid);
+    rec.dispatch(reduce, &p, &[&rows, &loss], [1, 1, 1]);
     LossOut { loss, rows, dza }
+}
+
+/// One workgroup per row, folded into 2-D past 65 535 rows (the kernels' `wid.x + wid.y · 65535`).
+pub(crate) fn row_grid(rows: usize) -> [u32; 3] {
+    match rows <= 65535 {
+        true => [rows as u32, 1, 1],
+        false => [65535, rows.div_ceil(65535) as u32, 1],
+    }
 }
 
 /// The uniform's layout, checked against the WGSL `Params` (tests/params_layout.rs).

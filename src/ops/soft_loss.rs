@@ -4,10 +4,12 @@
 //! Shapes: za, zp, zt (B, K); meta (B, 3) u32 = (y, y_b, image index); prev (N, K); dza (B, K);
 //! loss (4) = (L, mean CE, L − mean CE, 0).
 
-use crate::gpu::{Kernel, Recorder, Tensor};
+use crate::gpu::{grid_1d, Kernel, Recorder, Tensor, WG_1D};
 
 const FUSED: Kernel = Kernel::new("soft_loss", "soft_forward_backward");
 const REDUCE: Kernel = Kernel::new("soft_loss", "soft_reduce_rows");
+const FUSED_SERIAL: Kernel = Kernel::new("soft_loss", "soft_forward_backward_serial");
+const REDUCE_SERIAL: Kernel = Kernel::new("soft_loss", "soft_reduce_rows_serial");
 
 /// The weights of every term. `SoftLossConfig::default()` is plain CE on `y`.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -120,14 +122,14 @@ pub fn soft_loss(
             &dummy
         }
     };
-    let grid = if b <= 65535 {
-        [b as u32, 1, 1]
-    } else {
-        [65535, b.div_ceil(65535) as u32, 1]
+    // A workgroup per row, or a thread per row (`KernelFamily::serial_reductions`), as `ops::loss`.
+    let (fused, reduce, grid) = match rec.gpu.family().serial_reductions() {
+        true => (FUSED_SERIAL, REDUCE_SERIAL, grid_1d(b, WG_1D)),
+        false => (FUSED, REDUCE, super::loss::row_grid(b)),
     };
     let (zp, zt) = (zp.unwrap_or(za), zt.unwrap_or(za));
-    rec.dispatch(FUSED, &p, &[za, zp, zt, meta, prev, &dza, &rows], grid);
-    rec.dispatch(REDUCE, &p, &[&rows, &loss], [1, 1, 1]);
+    rec.dispatch(fused, &p, &[za, zp, zt, meta, prev, &dza, &rows], grid);
+    rec.dispatch(reduce, &p, &[&rows, &loss], [1, 1, 1]);
     SoftLossOut { loss, rows, dza }
 }
 

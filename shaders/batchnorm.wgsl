@@ -10,12 +10,13 @@
 //      p.chunk_len (the last one shorter), one workgroup per chunk and channel writing the chunk's
 //      partials (forward: its mean and centred M2, two reads of the chunk so that large means do
 //      not cancel; backward: Σg and Σg·x̂); or *_partial_serial, one thread per chunk and channel
-//      (a 1-D grid, no barriers: the compact family, src/ops/batchnorm.rs);
+//      (a 1-D grid, no barriers: the CPU adapters' families, src/ops/batchnorm.rs);
 //   2. *_finish, one thread per channel: merges its chunks in chunk order (deterministic; Chan's
 //      pairwise merge of (count, mean, M2) forward, a sum backward) and finishes the statistics;
 //   3. apply_train / grad_input: every element, a full 1-D grid.
 
-// Threads per chunk of the workgroup partial passes (a power of two ≤ 256).
+// Threads per chunk of the workgroup partial passes (a power of two ≤ 256; set by
+// src/ops/batchnorm.rs, WORKGROUP_THREADS).
 override BN_WG: u32 = 256u;
 
 struct Params { n: u32, c: u32, hw: u32, momentum: f32, eps: f32, relu: u32, chunks: u32, chunk_len: u32 }

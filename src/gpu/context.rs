@@ -189,9 +189,11 @@ impl Gpu {
         self.family
     }
 
-    /// Whether kernels with subgroup operations run on this `Gpu`.
+    /// Whether kernels with subgroup operations run on this `Gpu`: subgroups are on and its
+    /// family reduces across workgroups (the CPU adapters' families reduce one thread per
+    /// reduction, `KernelFamily::serial_reductions`, so they have no subgroup path).
     pub fn subgroups(&self) -> bool {
-        self.subgroups
+        self.subgroups && !self.family.serial_reductions()
     }
 
     /// The same device with the subgroup kernels on (where the adapter has them) or off: the
@@ -268,7 +270,7 @@ impl Gpu {
             max_compute_workgroup_storage_size: self.limits.max_compute_workgroup_storage_size,
             max_compute_workgroups_per_dimension: self.limits.max_compute_workgroups_per_dimension,
             kernels: self.family(),
-            subgroups: self.subgroups,
+            subgroups: self.subgroups(),
         }
     }
 

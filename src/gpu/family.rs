@@ -9,7 +9,8 @@ use std::str::FromStr;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum KernelFamily {
-    /// Register tiles, no workgroup memory: CPU Vulkan drivers (lavapipe), where barriers are dear.
+    /// Register tiles, no workgroup memory, no barriers: CPU Vulkan drivers (lavapipe), where
+    /// barriers are dear.
     Tiled,
     /// Small, simple kernels: browsers' software adapters (SwiftShader compiles big ones for minutes).
     Compact,
@@ -49,13 +50,14 @@ impl KernelFamily {
     }
 
     /// Whether this family's reductions (batch norm's partial sums, the loss's rows and their
-    /// sum) run one thread per reduction, with no workgroup barrier: in the compact family only.
-    /// SwiftShader compiles a kernel holding a barrier 10× slower than one without (0.3–0.56 s
-    /// each, most of a browser's first step, docs/BENCHMARKS.md W3), and its few CPU threads gain
-    /// nothing from splitting a reduction. The other families reduce across a workgroup
-    /// (subgroup operations where the device has them).
+    /// sum) run one thread per reduction with no workgroup barrier: the CPU adapters' families.
+    /// A barrier is dear on a CPU: SwiftShader compiles a kernel holding one about 10× slower
+    /// (0.3–0.56 s each, most of a browser's first step, docs/BENCHMARKS.md W3), and llvmpipe runs
+    /// every invocation of such a workgroup as a coroutine (batch norm took 1.7× longer on
+    /// lavapipe with tree reductions). Real GPUs (shared) reduce across a workgroup, with
+    /// subgroup operations where the device has them.
     pub fn serial_reductions(self) -> bool {
-        self == KernelFamily::Compact
+        self != KernelFamily::Shared
     }
 
     /// Whether the shared family's kernels fit these limits (256 invocations and 12 KiB of

@@ -1,8 +1,9 @@
 //! Batch normalisation 2-D as torch.nn.BatchNorm2d (eps 1e-5, momentum 0.1), optionally fused with
 //! the ReLU that follows it. Training runs three dispatches each way (shaders/batchnorm.wgsl):
-//! per-chunk partials (a workgroup or, in the compact family, a thread per chunk and channel), a
+//! per-chunk partials (a workgroup per chunk and channel on GPUs, a thread on CPU adapters), a
 //! per-channel merge, then an elementwise pass. The same kernels serve every family; only the
-//! partial passes' threads and the chunking differ (`Chunking::for_family`). Shapes: x, y (N, C, H, W); gamma, beta, running_mean, running_var (C).
+//! partial passes' threads and the chunking differ (`Chunking::for_family`).
+//! Shapes: x, y (N, C, H, W); gamma, beta, running_mean, running_var (C).
 
 use crate::gpu::{grid_1d, groups, Dtype, Kernel, KernelFamily, Recorder, Tensor, WG_1D};
 use crate::tape::{Tape, Var};
@@ -15,6 +16,9 @@ const GRAD_FINISH: Kernel = Kernel::new("batchnorm", "grad_finish");
 const GRAD_INPUT: Kernel = Kernel::new("batchnorm", "grad_input");
 const GRAD_INPUT_IN_PLACE: Kernel = Kernel::new("batchnorm", "grad_input_in_place");
 
+/// Threads per workgroup of the partial passes where they reduce across a workgroup.
+const WORKGROUP_THREADS: usize = 256;
+
 /// How the partial passes split each channel's M = N·H·W elements: `chunks` chunks of `len`
 /// (the last one shorter, none empty), one workgroup of `threads` per chunk and channel, or one
 /// thread per chunk and channel when `threads` is 1 (`KernelFamily::serial_reductions`).
@@ -26,12 +30,13 @@ pub struct Chunking {
 }
 
 impl Chunking {
-    /// GPUs and lavapipe: 256 threads, chunks of at most 4096 elements (16 per thread) and at
-    /// least 256 workgroups where M allows a thread per element (W1: 32 channels at 32×32 → 512
-    /// workgroups, 64 at 16×16 and 128 at 8×8 → 256; one per channel before). Chunks of 2048 gave
-    /// lavapipe 1.4× slower training passes for no more than the 256. Browsers' software adapters
-    /// (compact): a thread per chunk of up to 1024 elements, no barrier (their 32-thread tree
-    /// reductions compiled 0.4–0.56 s each in Chromium; 256 threads ran 2–20× slower than 32).
+    /// GPUs (shared): 256 threads, chunks of at most 4096 elements (16 per thread) and at least
+    /// 256 workgroups where M allows a thread per element (W1: 32 channels at 32×32 → 512
+    /// workgroups, 64 at 16×16 and 128 at 8×8 → 256; one per channel before). CPU adapters
+    /// (tiled, compact; `KernelFamily::serial_reductions`): a thread per chunk of up to 1024
+    /// elements, no barrier (on lavapipe W1's batch norm took 341 ms per CS-KD step with 256-thread
+    /// tree reductions, 212 ms so, 195–211 ms with chunks of 256 or 4096; in Chromium the
+    /// 32-thread tree kernels compiled 0.4–0.56 s each).
     pub fn for_family(family: KernelFamily, c: usize, m: usize) -> Chunking {
         let (threads, max_len, min_groups): (usize, usize, usize) = match family.serial_reductions()
         {
@@ -63,16 +68,17 @@ impl Chunking {
             Partial::Stats => ("stats_partial", "stats_partial_serial"),
             Partial::Grad => ("grad_partial", "grad_partial_serial"),
         };
-        let consts: &'static [(&'static str, f64)] = match self.threads {
+        const BN_WG: &[(&str, f64)] = &[("BN_WG", WORKGROUP_THREADS as f64)];
+        match self.threads {
             1 => {
-                let threads = grid_1d(self.chunks as usize * c, WG_1D);
-                return (Kernel::new("batchnorm", serial), threads);
+                let grid = grid_1d(self.chunks as usize * c, WG_1D);
+                (Kernel::new("batchnorm", serial), grid)
             }
-            32 => &[("BN_WG", 32.0)],
-            _ => &[("BN_WG", 256.0)],
-        };
-        let grid = [self.chunks, c as u32, 1];
-        (Kernel::with("batchnorm", workgroup, consts), grid)
+            _ => {
+                let grid = [self.chunks, c as u32, 1];
+                (Kernel::with("batchnorm", workgroup, BN_WG), grid)
+            }
+        }
     }
 }
 

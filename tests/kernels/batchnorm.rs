@@ -5,7 +5,7 @@ use cskd::reference as r;
 use cskd::rng::Rng;
 
 // The same BN kernels serve every family, with the family's threads and chunks; with subgroup
-// reductions and without.
+// reductions and without (the shared family's; the others reduce one thread per chunk).
 crate::family_tests!(
     subgroups: fused_batch_norm_relu_gradient_matches_finite_differences_of_the_kernel,
     in_place_backward_gives_the_out_of_place_bits
@@ -43,7 +43,7 @@ fn kernels_run(gpu: &cskd::gpu::Gpu) -> Vec<String> {
 
 #[test]
 fn the_subgroup_variants_run_exactly_when_subgroups_are_on() {
-    let base = gpu();
+    let base = family_gpu(cskd::gpu::KernelFamily::Shared);
     assert!(
         base.features.contains(wgpu::Features::SUBGROUP),
         "the test adapter has no SUBGROUP feature (lavapipe has): the subgroup kernels go untested"
@@ -66,6 +66,23 @@ fn the_subgroup_variants_run_exactly_when_subgroups_are_on() {
         assert!(named(&off, shader), "{k} off: {off:?}");
     }
     assert!(off.iter().all(|k| !k.contains("subgroups")), "{off:?}");
+    // The CPU adapters' families reduce one thread per reduction: no subgroup path to take.
+    for family in [
+        cskd::gpu::KernelFamily::Tiled,
+        cskd::gpu::KernelFamily::Compact,
+    ] {
+        let gpu = family_gpu(family).with_subgroups(true);
+        assert!(!gpu.subgroups(), "{family}");
+        let ks = kernels_run(&gpu);
+        assert!(
+            ks.iter().all(|k| !k.contains("subgroups")),
+            "{family}: {ks:?}"
+        );
+        assert!(
+            ks.iter().any(|k| k == "batchnorm::stats_partial_serial"),
+            "{family}: {ks:?}"
+        );
+    }
 }
 
 #[test]

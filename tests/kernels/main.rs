@@ -6,6 +6,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod barriers;
 mod batchnorm;
 mod conv2d;
 mod elementwise_pool;

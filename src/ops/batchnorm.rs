@@ -38,10 +38,9 @@ impl Chunking {
     /// tree reductions, 212 ms so, 195–211 ms with chunks of 256 or 4096; in Chromium the
     /// 32-thread tree kernels compiled 0.4–0.56 s each).
     pub fn for_family(family: KernelFamily, c: usize, m: usize) -> Chunking {
-        let (threads, max_len, min_groups): (usize, usize, usize) = match family.serial_reductions()
-        {
-            true => (1, 1024, 1),
-            false => (256, 4096, 256),
+        let (threads, max_len, min_groups) = match family.serial_reductions() {
+            true => (1, 1024, 1usize),
+            false => (WORKGROUP_THREADS, 4096, 256),
         };
         let m = m.max(1);
         let chunks = m

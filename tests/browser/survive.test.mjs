@@ -16,11 +16,14 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const DIST = path.resolve(process.env.DIST ?? path.join(here, '..', '..', 'dist'));
 const TIMEOUT_MS = Number(process.env.SURVIVE_TIMEOUT_MS ?? 10 * 60 * 1000);
 const EPOCHS = 2;
-// Steps per epoch: enough that a pause clicked after the first step lands mid-epoch even when a
-// step takes a fraction of a second.
-const STEPS = 10;
-// Tiny on purpose (SwiftShader): 40 training images → 10 steps of 4 per epoch, 10 test images.
-const QUERY = `?perClass=4&testPerClass=1&epochs=${EPOCHS}&method=both&batch=${40 / STEPS}&width=4&seed=1`;
+// Steps per epoch: enough that a pause clicked right after the first step lands mid-epoch even when
+// a step takes milliseconds. The worker's Trainer.steps calls grow to 16 steps when steps are fast
+// and end at an epoch's end (www/worker/scheduler.js, MAX_STEPS_PER_CALL), so an epoch needs well over
+// 1 + 1 + 16 steps for the call in flight at the pause not to end the epoch.
+const BATCH = 4;
+const STEPS = 40;
+// Tiny on purpose (SwiftShader): 160 training images → 40 steps of 4 per epoch, 10 test images.
+const QUERY = `?perClass=${(STEPS * BATCH) / 10}&testPerClass=1&epochs=${EPOCHS}&method=both&batch=${BATCH}&width=4&seed=1`;
 const IDS = ['ce', 'cskd'];
 
 const log = (...a) => console.log(...a);
@@ -94,7 +97,9 @@ test('a reload mid-epoch resumes each run exactly where it was', { timeout: 4 * 
   try {
     await page.goto(server.url + QUERY + '&autostart=1');
     await ready(page, errors);
-    await until(page, errors, () => window.__cskd.progress.done >= 1 && window.__cskd.status === 'training', null, 'the first step');
+    // Polled every 10 ms, so that the pause lands within the first calls of steps.
+    await waitInPage(page, () => window.__cskd.progress.done >= 1 && window.__cskd.status === 'training', null,
+      { timeout: TIMEOUT_MS, errors, what: 'the first step', interval: 10 });
     await page.click('#pause');
     await until(page, errors, (ids) => ids.every((id) => window.__cskd.saved[id]?.reason === 'pause'), IDS, 'the save on pause');
     const saved = await page.evaluate(() => window.__cskd.saved);

@@ -9,7 +9,7 @@ use crate::reference as r;
 /// statistics saved by one train forward), followed by ReLU in the same kernel when `relu`. Edges:
 /// a single element per channel and batch, channels of odd sizes, and channels of many chunks
 /// with a shorter last one in every family (see `batchnorm::Chunking`: 16 and 67 chunks of 256
-/// threads; in the compact family 4 and 17 chunks of a thread each), so that the merges run.
+/// threads on shared; on tiled and compact 4 and 17 chunks of a thread each), so that the merges run.
 pub(super) fn bn(c: &mut Ctx, dir: Dir, relu: bool) -> Option<Case> {
     const EDGES: &[[usize; 4]] = &[
         [2, 3, 4, 4],

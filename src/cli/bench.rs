@@ -192,7 +192,7 @@ fn kernels(
         if !a.json {
             println!("kernel family {family}: checked against the CPU reference, then timed");
             println!(
-                "{:<22} {:<32} {:>8} {:>6}  {:<19} {:>9} {:>9} {:>9} {:>7} {:>7}  rate",
+                "{:<32} {:<32} {:>8} {:>6}  {:<19} {:>9} {:>9} {:>9} {:>7} {:>7}  rate",
                 "kernel",
                 "checked at",
                 "max err",
@@ -211,7 +211,7 @@ fn kernels(
                     _ => String::new(),
                 };
                 println!(
-                    "{:<22} {:<32} {:>8.1e} {:>6.0e}  {:<19} {:>9.3} {:>9.3e} {:>9.3e} {:>7.2} {:>7}  {rate}",
+                    "{:<32} {:<32} {:>8.1e} {:>6.0e}  {:<19} {:>9.3} {:>9.3e} {:>9.3e} {:>7.2} {:>7}  {rate}",
                     k.kernel,
                     k.checked_shape,
                     k.max_err,

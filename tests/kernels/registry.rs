@@ -48,6 +48,7 @@ registry_tests! {
     batchnorm_relu_train = "batchnorm_relu.train" [subgroups, f16],
     batchnorm_relu_eval = "batchnorm_relu.eval" [f16],
     batchnorm_relu_backward = "batchnorm_relu.backward" [subgroups, f16],
+    batchnorm_relu_backward_in_place = "batchnorm_relu.backward_in_place" [subgroups, f16],
     relu_forward = "relu.forward" [f16],
     relu_backward = "relu.backward" [f16],
     add = "add" [f16],

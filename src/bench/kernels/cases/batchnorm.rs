@@ -11,6 +11,17 @@ use crate::reference as r;
 /// with a shorter last one in every family (see `batchnorm::Chunking`: 16 and 67 chunks of 256
 /// threads on shared; on tiled and compact 4 and 17 chunks of a thread each), so that the merges run.
 pub(super) fn bn(c: &mut Ctx, dir: Dir, relu: bool) -> Option<Case> {
+    bn_case(c, dir, relu, false)
+}
+
+/// The backward as training runs it where the tape owns dy: dx written over dy
+/// (`batchnorm::backward_in_place`), which each launch first copies (so the timing includes a
+/// copy of dy).
+pub(super) fn bn_backward_in_place(c: &mut Ctx, relu: bool) -> Option<Case> {
+    bn_case(c, Dir::Input, relu, true)
+}
+
+fn bn_case(c: &mut Ctx, dir: Dir, relu: bool, in_place: bool) -> Option<Case> {
     const EDGES: &[[usize; 4]] = &[
         [2, 3, 4, 4],
         [1, 5, 3, 7],
@@ -91,6 +102,13 @@ pub(super) fn bn(c: &mut Ctx, dir: Dir, relu: bool) -> Option<Case> {
                 let running = (&rmg, &rvg);
                 let y = batchnorm::forward_train(rec, &xg, &gg, &bg, running, &health, relu).0;
                 vec![y, rmg.clone(), rvg.clone()]
+            }
+            (Dir::Input, Some(saved)) if in_place => {
+                let dy = rec.alloc(dyg.shape());
+                rec.copy(&dyg, &dy);
+                let (dx, dg, db) =
+                    batchnorm::backward_in_place(rec, &xg, &dy, &gg, saved, (None, None));
+                vec![dx, dg, db]
             }
             (Dir::Input, Some(saved)) => {
                 let (dx, dg, db) = batchnorm::backward(rec, &xg, &dyg, &gg, saved, (None, None));

@@ -94,6 +94,9 @@ pub const KERNELS: &[KernelCase] = &[
     kernel("batchnorm_relu.backward", 2e-3, |c| {
         batchnorm::bn(c, Dir::Input, true)
     }),
+    kernel("batchnorm_relu.backward_in_place", 2e-3, |c| {
+        batchnorm::bn_backward_in_place(c, true)
+    }),
     kernel("relu.forward", 0.0, |c| elementwise::relu(c, Dir::Forward)),
     kernel("relu.backward", 0.0, |c| elementwise::relu(c, Dir::Input)),
     kernel("add", 1e-6, elementwise::add),

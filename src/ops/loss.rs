@@ -1,7 +1,7 @@
 //! The fused CS-KD loss (see shaders/loss.wgsl for the formulas): per-row CE and T²·KL, the batch
-//! loss and the gradient w.r.t. the anchor logits, in one kernel plus a one-workgroup reduction:
-//! a workgroup per row, or a thread per row where the family reduces serially
-//! (`KernelFamily::serial_reductions`).
+//! loss and the gradient w.r.t. the anchor logits, in one kernel plus a reduction of the rows: a
+//! workgroup per row and one for the sum, or, where the family reduces serially
+//! (`KernelFamily::serial_reductions`), a thread per row and one for the sum.
 //! Shapes: za, zp (B, K); labels (B) u32; dza (B, K); loss (4) = (L, mean CE, mean T²·KL, 0).
 
 use crate::gpu::{grid_1d, Kernel, Recorder, Tensor, WG_1D};
